@@ -1,0 +1,74 @@
+"""Layer specs: one module per family, all registered in ``base.SPECS``.
+
+``build_spec`` is the single entry point the graph uses.  It picks the spec
+for a serialized layer and reports how it could be modelled:
+``known`` (a registered Keras layer), ``op`` (a tensor operation) or
+``unknown`` (anything else, such as a custom layer).
+"""
+
+from __future__ import annotations
+
+from cnnlint.layers import (  # noqa: F401  (importing registers the specs)
+    activation,
+    applications,
+    attention,
+    conv,
+    dense,
+    merging,
+    normalization,
+    pooling,
+    preprocessing,
+    recurrent,
+    reshaping,
+    wrappers,
+)
+from cnnlint.layers.base import SPECS, Built, Cfg, MaybeShape, ShapeUnknown
+from cnnlint.layers.ops import op_spec
+
+__all__ = ["build_spec", "is_keras_module", "layer_kind", "ShapeUnknown", "SPECS"]
+
+_KERAS_MODULE_PREFIXES = ("keras.", "tf_keras.", "tensorflow.python.keras.", "tensorflow.keras.")
+_OP_MODULE_PREFIXES = ("keras.src.ops.", "keras.ops")
+TF_OP_LAYERS = ("TFOpLambda", "SlicingOpLambda")
+
+
+def is_keras_module(module: str | None) -> bool:
+    """``None`` (Keras 2 configs carry no module) or a module inside Keras itself."""
+    return module is None or module == "keras" or module.startswith(_KERAS_MODULE_PREFIXES)
+
+
+def is_op(class_name: str, module: str | None) -> bool:
+    return class_name in TF_OP_LAYERS or (module is not None and module.startswith(_OP_MODULE_PREFIXES))
+
+
+def layer_kind(class_name: str, module: str | None) -> str:
+    if is_op(class_name, module):
+        return "op"
+    entry = SPECS.get(class_name)
+    if entry is None or not is_keras_module(module):
+        return "unknown"
+    return entry.kind
+
+
+def build_spec(class_name: str, module: str | None, cfg: Cfg, shapes: list[MaybeShape]) -> tuple[Built, str]:
+    """Run the spec for one call of a layer.  Returns (built, kind).
+
+    Raises ``ShapeUnknown`` when an input dimension the layer needs is unknown.
+    """
+    kind = layer_kind(class_name, module)
+    if kind == "op":
+        name = cfg.get("function", class_name) if class_name in TF_OP_LAYERS else class_name
+        return op_spec(str(name), cfg, shapes), kind
+    if kind == "unknown":
+        return Built([_declared_output_shape(cfg)]), kind
+    return SPECS[class_name].spec(cfg, shapes), kind
+
+
+def _declared_output_shape(cfg: Cfg) -> MaybeShape:
+    """Lambda layers may declare ``output_shape`` (without the batch axis)."""
+    declared = cfg.raw.get("output_shape")
+    if isinstance(declared, (list, tuple)) and all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0) for d in declared
+    ):
+        return (None, *declared)
+    return None

@@ -1,0 +1,106 @@
+"""What every reader returns, and the guarded primitives they share.
+
+Model files come from pull requests, so every reader treats its input as
+hostile: it reads only the architecture (never weights), caps every read and
+decompression, parses JSON without evaluating anything, and turns every
+failure into a ``ModelError`` that names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from cnnlint.errors import ModelError
+
+#: Largest architecture JSON accepted (decompressed).  The largest
+#: ``keras.applications`` config is about 3 MiB; 16 MiB leaves room for real
+#: models while keeping parse memory well under the 200 MiB budget.
+MAX_JSON_BYTES = 16 * 1024 * 1024
+#: Bytes read from the start of a file to decide its format.
+SNIFF_BYTES = 512
+
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
+
+
+@dataclass(frozen=True)
+class RawModel:
+    """An untrusted model description, as a reader found it.
+
+    ``config`` is the serialized model: ``{"class_name": ..., "config": ...}``.
+    ``compile_config`` is Keras 3's ``compile_config`` or Keras 2's
+    ``training_config``; ``compile_style`` says which.
+    """
+
+    source: str
+    format: str
+    config: dict[str, Any]
+    compile_config: dict[str, Any] | None = None
+    compile_style: str = "keras3"
+    keras_version: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def read_capped(stream: IO[bytes], cap: int, *, what: str, where: str) -> bytes:
+    """Read at most ``cap`` bytes, refusing anything larger."""
+    data = stream.read(cap + 1)
+    if len(data) > cap:
+        raise ModelError(
+            f"{what} is larger than {cap // (1024 * 1024)} MiB",
+            where=where,
+            hint="refusing to decompress it; this is not a normal Keras architecture",
+        )
+    return data
+
+
+def parse_json(data: bytes | str, *, what: str, where: str) -> Any:
+    """Parse JSON text; anything malformed becomes a one-line ``ModelError``."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ModelError(
+                f"{what} is not UTF-8 text (byte {exc.start})",
+                where=where,
+                hint="the file is corrupt or not a Keras model",
+            ) from None
+    else:
+        text = data
+    if not text.strip():
+        raise ModelError(f"{what} is empty", where=where, hint="re-save the model")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ModelError(
+            f"{what} is nested too deeply to be a Keras config", where=where
+        ) from None
+    except ValueError as exc:
+        raise ModelError(
+            f"{what} is not valid JSON ({exc})", where=where, hint="re-save the model"
+        ) from None
+
+
+def require_model_dict(obj: Any, *, what: str, where: str) -> dict[str, Any]:
+    """Check the outer shape ``{"class_name": str, "config": dict}``."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("class_name"), str):
+        raise ModelError(
+            f"{what} does not describe a Keras model (no 'class_name')",
+            where=where,
+            hint="expected the JSON written by model.save() or model.to_json()",
+        )
+    if not isinstance(obj.get("config"), dict):
+        raise ModelError(f"{what} has no 'config' object", where=where)
+    return obj
+
+
+def is_lfs_pointer(head: bytes) -> bool:
+    return head.startswith(LFS_POINTER_PREFIX)
+
+
+def lfs_error(where: str) -> ModelError:
+    return ModelError(
+        "this is a Git LFS pointer, not the model",
+        where=where,
+        hint="run 'git lfs pull' (or check out with LFS) before linting",
+    )

@@ -1,0 +1,95 @@
+"""Legacy HDF5 full-model files (``.h5``/``.hdf5``) from tf.keras 2 and Keras 3.
+
+Only the root attributes ``model_config``, ``training_config`` and
+``keras_version`` are read.  No dataset is opened and no link is followed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cnnlint.errors import ModelError
+from cnnlint.readers.base import MAX_JSON_BYTES, RawModel, parse_json, require_model_dict
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def sniff(head: bytes) -> bool:
+    return head.startswith(HDF5_MAGIC)
+
+
+def read(path: Path) -> RawModel:
+    where = str(path)
+    attrs = _root_attributes(path, where)
+    if "model_config" not in attrs:
+        raise ModelError(
+            "HDF5 file has no 'model_config': it holds weights only, not a model",
+            where=where,
+            hint="save the whole model (model.save('model.h5')), not save_weights()",
+        )
+    config = require_model_dict(
+        parse_json(attrs["model_config"], what="model_config", where=where),
+        what="model_config",
+        where=where,
+    )
+    training = None
+    if "training_config" in attrs:
+        training = parse_json(attrs["training_config"], what="training_config", where=where)
+    version = attrs.get("keras_version")
+    return RawModel(
+        source=where,
+        format="h5",
+        config=config,
+        compile_config=training if isinstance(training, dict) else None,
+        compile_style="keras2",
+        keras_version=version if isinstance(version, str) else None,
+    )
+
+
+def _root_attributes(path: Path, where: str) -> dict[str, Any]:
+    import h5py  # imported here: only .h5 files need it
+
+    wanted = ("model_config", "training_config", "keras_version")
+    found: dict[str, Any] = {}
+    try:
+        with h5py.File(path, "r") as handle:
+            for name in wanted:
+                if name not in handle.attrs:
+                    continue
+                found[name] = _attribute_text(handle.attrs.get_id(name), name, where)
+    except ModelError:
+        raise
+    except Exception as exc:  # h5py raises many types for corrupt files
+        raise ModelError(
+            f"cannot read HDF5 file ({type(exc).__name__}: {exc})",
+            where=where,
+            hint="the file is truncated or corrupt; re-save the model",
+        ) from None
+    return found
+
+
+def _attribute_text(attr_id: Any, name: str, where: str) -> str:
+    """Read a string attribute after checking its size, so a huge one is refused."""
+    import numpy as np
+
+    size = attr_id.get_storage_size()
+    if size > MAX_JSON_BYTES:
+        raise ModelError(f"attribute {name} is {size} bytes, over the limit", where=where)
+    kind = attr_id.get_type()
+    if kind.get_class() != 3:  # H5T_STRING
+        raise ModelError(f"attribute {name} is not a string", where=where)
+    if kind.is_variable_str():
+        import h5py
+
+        out = np.empty(attr_id.shape or (), dtype=h5py.string_dtype())
+    else:
+        out = np.empty(attr_id.shape or (), dtype=f"S{kind.get_size()}")
+    attr_id.read(out)
+    value = out.item() if out.shape == () else out.ravel()[0]
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ModelError(f"attribute {name} is not UTF-8 text", where=where) from None
+    return str(value)

@@ -1,0 +1,149 @@
+"""Keras v3 ``.keras`` archives (Keras 3 and tf.keras 2.12+) and their folder form.
+
+Only ``config.json`` and ``metadata.json`` are read; ``model.weights.h5`` and
+assets are never opened.  The zip's central directory is checked before
+``zipfile`` loads it, so a hostile archive cannot make us allocate much.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+from cnnlint.errors import ModelError
+from cnnlint.readers.base import (
+    MAX_JSON_BYTES,
+    RawModel,
+    parse_json,
+    read_capped,
+    require_model_dict,
+)
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+MAX_ZIP_ENTRIES = 10_000
+MAX_CENTRAL_DIRECTORY = 4 * 1024 * 1024
+_EOCD = b"PK\x05\x06"
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    struct.error,
+)
+
+
+def sniff(head: bytes) -> bool:
+    return head.startswith(ZIP_MAGIC)
+
+
+def read(path: Path) -> RawModel:
+    where = str(path)
+    _check_central_directory(path, where)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "config.json" not in names:
+                raise ModelError(
+                    "zip archive has no config.json, so it is not a .keras model",
+                    where=where,
+                    hint="save the model with model.save('model.keras')",
+                )
+            config = _read_member_json(archive, "config.json", where)
+            metadata = (
+                _read_member_json(archive, "metadata.json", where)
+                if "metadata.json" in names
+                else {}
+            )
+    except ModelError:
+        raise
+    except _ZIP_ERRORS as exc:
+        raise ModelError(
+            f"truncated or corrupt .keras archive ({type(exc).__name__}: {exc})",
+            where=where,
+            hint="re-save or re-download the model",
+        ) from None
+    return _raw_model(config, metadata, where, "keras")
+
+
+def read_folder(path: Path) -> RawModel:
+    """An unzipped ``.keras`` archive: a folder holding ``config.json``."""
+    where = str(path)
+    config = _read_file_json(path / "config.json", where)
+    metadata_path = path / "metadata.json"
+    metadata = _read_file_json(metadata_path, where) if metadata_path.is_file() else {}
+    return _raw_model(config, metadata, where, "keras-folder")
+
+
+def _raw_model(config: Any, metadata: Any, where: str, fmt: str) -> RawModel:
+    config = require_model_dict(config, what="config.json", where=where)
+    metadata = metadata if isinstance(metadata, dict) else {}
+    compile_config = config.get("compile_config")
+    version = metadata.get("keras_version")
+    return RawModel(
+        source=where,
+        format=fmt,
+        config=config,
+        compile_config=compile_config if isinstance(compile_config, dict) else None,
+        compile_style="keras3",
+        keras_version=version if isinstance(version, str) else None,
+    )
+
+
+def _read_member_json(archive: zipfile.ZipFile, name: str, where: str) -> Any:
+    info = archive.getinfo(name)
+    if info.file_size > MAX_JSON_BYTES:
+        raise ModelError(
+            f"{name} claims {info.file_size} bytes, over the "
+            f"{MAX_JSON_BYTES // (1024 * 1024)} MiB limit",
+            where=where,
+        )
+    with archive.open(info) as stream:
+        data = read_capped(stream, MAX_JSON_BYTES, what=name, where=where)
+    return parse_json(data, what=name, where=where)
+
+
+def _read_file_json(path: Path, where: str) -> Any:
+    try:
+        with open(path, "rb") as stream:
+            data = read_capped(stream, MAX_JSON_BYTES, what=path.name, where=where)
+    except OSError as exc:
+        raise ModelError(
+            f"cannot read {path.name}: {exc.strerror or exc}", where=where
+        ) from None
+    return parse_json(data, what=path.name, where=where)
+
+
+def _check_central_directory(path: Path, where: str) -> None:
+    """Refuse archives whose directory is absurdly large before zipfile reads it."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as stream:
+            tail_len = min(size, 65_536 + 22)
+            stream.seek(size - tail_len)
+            tail = stream.read(tail_len)
+    except OSError as exc:
+        raise ModelError(f"cannot read file: {exc.strerror or exc}", where=where) from None
+    at = tail.rfind(_EOCD)
+    if at < 0 or len(tail) - at < 22:
+        raise ModelError(
+            "truncated or corrupt .keras archive (no end-of-archive record)",
+            where=where,
+            hint="re-save or re-download the model",
+        )
+    entries, cd_size = struct.unpack("<xxxxxxxxxxHI", tail[at : at + 16])
+    if entries == 0xFFFF or cd_size == 0xFFFFFFFF:
+        return  # zip64: zipfile reads the 64-bit record; sizes are checked below
+    if entries > MAX_ZIP_ENTRIES or cd_size > MAX_CENTRAL_DIRECTORY:
+        raise ModelError(
+            f"archive lists {entries} entries ({cd_size} bytes of directory); "
+            "a .keras model has a handful",
+            where=where,
+            hint="refusing to open it",
+        )
