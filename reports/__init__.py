@@ -1,0 +1,32 @@
+"""Output formats: one module per format, registered here.
+
+Each module has ``render(reports, options) -> str``.  To add a format, add a
+module and a line to ``FORMATS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cnnlint.reports.base import RenderOptions
+
+from cnnlint.pipeline import ModelReport
+
+Renderer = Callable[[list[ModelReport], RenderOptions], str]
+
+
+def _lazy(module: str) -> Renderer:
+    def render(reports: list[ModelReport], options: RenderOptions) -> str:
+        from importlib import import_module
+
+        return import_module(f"cnnlint.reports.{module}").render(reports, options)
+
+    return render
+
+
+FORMATS: dict[str, Renderer] = {
+    "text": _lazy("text"),
+    "json": _lazy("json_format"),
+}
+
+__all__ = ["FORMATS", "RenderOptions", "Renderer"]

@@ -1,0 +1,149 @@
+"""The command line: ``cnnlint PATH...`` (lint), ``inspect``, ``rules``, ``rule CODE``, ``confirm``.
+
+Exit codes: 0 clean, 1 findings or risk at or above the gate, 2 usage error or
+unreadable input.  Every error is one line on stderr; never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cnnlint import __version__
+from cnnlint.errors import CnnlintError, ConfigError
+
+LEVELS = ("low", "medium", "high")
+
+
+class DefaultGroup(click.Group):
+    """Runs ``check`` when the first argument is not a subcommand: ``cnnlint model.keras`` just works."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["check", *args]
+        elif not args:
+            args = ["--help"]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="cnnlint")
+def cli() -> None:
+    """Estimate, before training, how likely a Keras CNN is to overfit its training set.
+
+    \b
+    cnnlint model.keras --samples 5000        lint (the default command)
+    cnnlint inspect model.keras               layer table with receptive fields
+    cnnlint rules / cnnlint rule C105         the rules and their documentation
+    cnnlint confirm model.keras --data d.npz  check the estimate with a short training run
+    """
+
+
+def _csv(values: tuple[str, ...]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    severity: str
+    fail_on: str
+    exit_zero: bool
+
+
+@cli.command("check")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--samples", "-n", type=click.IntRange(min=1), help="Training-set size the model is meant for.")
+@click.option("--classes", type=click.IntRange(min=2), help="Number of classes (default: from the output layer).")
+@click.option("--augmented/--not-augmented", default=None, help="The input pipeline augments outside the model.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "markdown", "html"]))
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
+@click.option("--fail-on", type=click.Choice([*LEVELS, "never"]), help="Fail when a model's risk is at least this.")
+@click.option("--severity", type=click.Choice(["info", "warning", "error"]), help="Fail on findings at least this severe.")
+@click.option("--select", multiple=True, help="Rule codes or prefixes to run (comma-separated).")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to skip.")
+@click.option("--extend-select", multiple=True, help="Add rules to the selection.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (unreadable files still exit 2).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: found upward).")
+@click.option("--baseline", type=click.Path(dir_okay=False), help="Only findings not in this baseline fail.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record current findings as the baseline.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Files linted in parallel.")
+@click.option("--quiet", "-q", is_flag=True, help="Findings and risk lines only, no fixes.")
+@click.option("--verbose", "-v", is_flag=True, help="Also say which rules were skipped and why.")
+@click.option("--no-color", is_flag=True, help="Never color the text output.")
+def check_command(paths: tuple[str, ...], **opts: Any) -> None:
+    """Lint model files, folders or globs (the default command)."""
+    from cnnlint.commands import run_check
+
+    sys.exit(run_check(list(paths), opts))
+
+
+@cli.command("inspect")
+@click.argument("model")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def inspect_command(model: str, fmt: str) -> None:
+    """Show the model graph: a model.summary()-style table with receptive fields and totals."""
+    from cnnlint.commands import run_inspect
+
+    sys.exit(run_inspect(model, fmt))
+
+
+@cli.command("rules")
+def rules_command() -> None:
+    """List every rule with its code, name, default severity and summary."""
+    from cnnlint.rules import RULES
+
+    for rule in RULES.values():
+        samples = "  (needs --samples)" if rule.needs_samples else ""
+        click.echo(f"{rule.code}  {rule.name:<26} {rule.severity:<8} {rule.summary}{samples}")
+
+
+@cli.command("rule")
+@click.argument("code")
+def rule_command(code: str) -> None:
+    """Print a rule's documentation: what it does, why it matters, an example and the fix."""
+    from cnnlint.rules import get_rule
+
+    rule = get_rule(code)
+    options = ", ".join(f"{k} = {v!r}" for k, v in rule.options.items()) or "none"
+    click.echo(f"# {rule.name} ({rule.code})\n")
+    click.echo(f"Default severity: {rule.severity}. Category: {rule.category}. Options: {options}.\n")
+    click.echo(rule.doc.strip())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one-line errors and exit code 2 for every usage or input problem."""
+    try:
+        cli.main(args=argv, prog_name="cnnlint", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        hint = f" (see 'cnnlint {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.info_name != "cnnlint" else ""
+        click.echo(f"cnnlint: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.Abort:
+        click.echo("cnnlint: interrupted", err=True)
+        sys.exit(130)
+    except CnnlintError as exc:
+        click.echo(f"cnnlint: error: {exc.one_line()}", err=True)
+        sys.exit(2)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
+def use_color(no_color: bool, output: str | None) -> bool:
+    return not no_color and output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def config_error_path(path: str | None) -> Path | None:
+    if path is None:
+        return None
+    candidate = Path(path)
+    if not candidate.is_file():
+        raise ConfigError(f"config file not found: '{path}'")
+    return candidate

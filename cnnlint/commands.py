@@ -1,0 +1,147 @@
+"""What the CLI commands do, kept apart from click's argument parsing."""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cnnlint.config import Config, find_config, load_config
+from cnnlint.errors import ConfigError
+from cnnlint.findings import Dataset, severity_rank
+from cnnlint.pipeline import LintSettings, ModelReport, lint_source
+
+LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+def run_check(paths: list[str], opts: dict[str, Any]) -> int:
+    from cnnlint.baseline import load_baseline, new_findings, write_baseline
+    from cnnlint.cli import config_error_path, use_color
+    from cnnlint.discovery import discover
+    from cnnlint.output import write_atomic
+    from cnnlint.reports import FORMATS, RenderOptions
+    from cnnlint.rules import select_rules
+
+    config_file = config_error_path(opts["config_path"]) or find_config()
+    config = load_config(config_file)
+    _csv = _split
+    rules = select_rules(
+        _csv(opts["select"]) or config.get("select"),
+        _csv(opts["ignore"]) or config.get("ignore"),
+        _csv(opts["extend_select"]) or config.get("extend-select"),
+    )
+    sources = discover(paths)
+    settings = LintSettings(tuple(rules), config.rule_options, config.layer_ignores)
+    jobs = [(source, _dataset_for(source, opts, config), _settings_for(source, settings, config)) for source in sources]
+    reports = _lint_all(jobs, opts["jobs"])
+
+    baseline_path = opts["baseline"] or config.get("baseline")
+    if opts["write_baseline"]:
+        count = write_baseline(opts["write_baseline"], reports)
+        click.echo(f"cnnlint: wrote {count} findings to baseline '{opts['write_baseline']}'", err=True)
+    elif baseline_path:
+        known = load_baseline(baseline_path)
+        reports = [replace(r, findings=new_findings(r, known)) for r in reports]
+
+    fmt = opts["fmt"] or config.get("format", "text")
+    render_options = RenderOptions(
+        color=use_color(opts["no_color"], opts["output"]) and fmt == "text",
+        verbose=opts["verbose"],
+        quiet=opts["quiet"],
+    )
+    text = FORMATS[fmt](reports, render_options)
+    if opts["output"]:
+        write_atomic(opts["output"], text)
+    else:
+        click.echo(text, nl=False)
+    return _exit_code(reports, opts, config)
+
+
+def _split(values: tuple[str, ...] | None) -> list[str] | None:
+    parts = [p.strip() for v in values or () for p in v.split(",") if p.strip()]
+    return parts or None
+
+
+def _dataset_for(source: str, opts: dict[str, Any], config: Config) -> Dataset:
+    entry = config.entry_for(source)
+
+    def pick(cli_value: Any, key: str) -> Any:
+        if cli_value is not None:
+            return cli_value
+        if entry is not None and getattr(entry, key) is not None:
+            return getattr(entry, key)
+        return config.get(key)
+
+    return Dataset(
+        samples=pick(opts["samples"], "samples"),
+        classes=pick(opts["classes"], "classes"),
+        augmented=bool(pick(opts["augmented"], "augmented")),
+    )
+
+
+def _settings_for(source: str, settings: LintSettings, config: Config) -> LintSettings:
+    entry = config.entry_for(source)
+    if entry is None or not entry.layer_ignores:
+        return settings
+    return replace(settings, layer_ignores=settings.layer_ignores + entry.layer_ignores)
+
+
+def _lint_one(job: tuple[str, Dataset, LintSettings]) -> ModelReport:
+    source, dataset, settings = job
+    try:
+        return lint_source(source, dataset, settings)
+    except Exception as exc:  # a bug must not hide the other files or print a traceback
+        return ModelReport(
+            path=source,
+            dataset=dataset,
+            error=f"{source}: internal error while linting ({type(exc).__name__}: {exc}); please report it",
+        )
+
+
+def _lint_all(jobs: list[tuple[str, Dataset, LintSettings]], workers: int) -> list[ModelReport]:
+    if workers <= 1 or len(jobs) <= 1:
+        return [_lint_one(job) for job in jobs]
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    chunk = max(1, len(jobs) // (workers * 4))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(_lint_one, jobs, chunksize=chunk))
+
+
+def _exit_code(reports: list[ModelReport], opts: dict[str, Any], config: Config) -> int:
+    if any(r.error for r in reports):
+        return 2
+    if opts["exit_zero"]:
+        return 0
+    severity = opts["severity"] or config.get("severity", "warning")
+    fail_on = opts["fail_on"] or config.get("fail-on", "high")
+    for report in reports:
+        if any(severity_rank(f.severity) >= severity_rank(severity) for f in report.findings):
+            return 1
+        if fail_on != "never" and report.risk is not None and LEVEL_RANK[report.risk.level] >= LEVEL_RANK[fail_on]:
+            return 1
+    return 0
+
+
+def run_inspect(model: str, fmt: str) -> int:
+    import json
+
+    from cnnlint.analysis import analyze
+    from cnnlint.graph import build_graph
+    from cnnlint.readers import read_model
+    from cnnlint.summary import graph_summary, render_summary
+
+    if not Path(model).exists() and not Path(model).is_symlink():
+        raise ConfigError(f"no such file or folder: '{model}'")
+    graph = build_graph(read_model(model))
+    facts = analyze(graph)
+    if fmt == "json":
+        click.echo(json.dumps(graph_summary(graph, facts), indent=2))
+    else:
+        click.echo(render_summary(graph, facts))
+    return 0

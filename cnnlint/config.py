@@ -1,0 +1,218 @@
+"""Configuration: ``[tool.cnnlint]`` in pyproject.toml or a ``cnnlint.toml``, found upward.
+
+Keys (all optional; the command line overrides every one)::
+
+    samples = 50000            # training-set size
+    classes = 10
+    augmented = false          # the input pipeline augments outside the model
+    select = ["C", "R"]        # rule codes or prefixes; default: all
+    ignore = ["C102"]
+    extend-select = []
+    severity = "warning"       # findings at or above this fail the run
+    fail-on = "high"           # a risk level at or above this fails the run
+    format = "text"
+    baseline = "cnnlint-baseline.json"
+    per-layer-ignores = { "R201" = ["backbone/*"] }   # model files cannot carry comments
+
+    [tool.cnnlint.rules.C105]  # per-rule options (see `cnnlint rule C105`)
+    max_share = 0.6
+
+    [[tool.cnnlint.models]]    # dataset facts per model path (glob, relative to this file)
+    path = "models/cifar/*.keras"
+    samples = 50000
+    classes = 10
+    augmented = true
+    per-layer-ignores = { "C104" = ["stem_conv"] }
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from cnnlint.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TOP_KEYS = {
+    "samples", "classes", "augmented", "select", "ignore", "extend-select", "severity", "fail-on",
+    "format", "baseline", "per-layer-ignores", "rules", "models",
+}  # fmt: skip
+MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores"}
+SEVERITY_CHOICES = ("info", "warning", "error")
+LEVEL_CHOICES = ("low", "medium", "high", "never")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    pattern: str
+    samples: int | None = None
+    classes: int | None = None
+    augmented: bool | None = None
+    layer_ignores: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    root: Path = field(default_factory=Path.cwd)
+    values: dict[str, Any] = field(default_factory=dict)
+    models: tuple[ModelEntry, ...] = ()
+    layer_ignores: tuple[tuple[str, str], ...] = ()
+    rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def entry_for(self, model_path: str) -> ModelEntry | None:
+        """The last ``[[models]]`` entry whose glob matches (later entries win, as in ruff)."""
+        try:
+            relative = Path(model_path).resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            relative = Path(model_path).as_posix()
+        match = None
+        for entry in self.models:
+            if fnmatchcase(relative, entry.pattern) or fnmatchcase(relative, entry.pattern.replace("**/", "")):
+                match = entry
+        return match
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        for name in ("cnnlint.toml", "pyproject.toml"):
+            path = candidate / name
+            if path.is_file() and (name == "cnnlint.toml" or _has_tool_section(path)):
+                return path
+    return None
+
+
+def _has_tool_section(path: Path) -> bool:
+    try:
+        return "[tool.cnnlint" in path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror or exc}", where=where) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"invalid TOML: {exc}", where=where) from None
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("cnnlint", {})
+    elif "tool" in data and "cnnlint" in data.get("tool", {}):
+        data = data["tool"]["cnnlint"]
+    return _parse(data, path)
+
+
+def _parse(data: dict[str, Any], path: Path) -> Config:
+    where = str(path)
+    _check_keys(data, TOP_KEYS, "[tool.cnnlint]", where)
+    values = {k: v for k, v in data.items() if k not in ("models", "rules", "per-layer-ignores")}
+    for key in ("samples", "classes"):
+        if key in values:
+            _positive_int(values[key], key, where)
+    if "augmented" in values and not isinstance(values["augmented"], bool):
+        raise ConfigError("'augmented' must be true or false", where=where)
+    for key in ("select", "ignore", "extend-select"):
+        if key in values and (not isinstance(values[key], list) or not all(isinstance(v, str) for v in values[key])):
+            raise ConfigError(f"'{key}' must be a list of rule codes", where=where)
+    _choice(values, "severity", SEVERITY_CHOICES, where)
+    _choice(values, "fail-on", LEVEL_CHOICES, where)
+    models = tuple(_model_entry(item, i, where) for i, item in enumerate(data.get("models", [])))
+    rule_options = _rule_options(data.get("rules", {}), where)
+    return Config(
+        path=path,
+        root=path.parent,
+        values=values,
+        models=models,
+        layer_ignores=_layer_ignores(data.get("per-layer-ignores", {}), where),
+        rule_options=rule_options,
+    )
+
+
+def _check_keys(data: Any, allowed: set[str], section: str, where: str) -> None:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{section} must be a table", where=where)
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(sorted(allowed))}"
+            raise ConfigError(f"unknown key '{key}' in {section}", where=where, hint=hint)
+
+
+def _positive_int(value: Any, key: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"'{key}' must be a positive integer, got {value!r}", where=where)
+    return value
+
+
+def _choice(values: dict[str, Any], key: str, choices: tuple[str, ...], where: str) -> None:
+    if key in values and values[key] not in choices:
+        raise ConfigError(f"'{key}' must be one of {', '.join(choices)}, got {values[key]!r}", where=where)
+
+
+def _model_entry(item: Any, index: int, where: str) -> ModelEntry:
+    section = f"[[tool.cnnlint.models]] #{index + 1}"
+    _check_keys(item, MODEL_KEYS, section, where)
+    if not isinstance(item.get("path"), str):
+        raise ConfigError(f"{section} needs a 'path' glob", where=where)
+    augmented = item.get("augmented")
+    if augmented is not None and not isinstance(augmented, bool):
+        raise ConfigError(f"{section}: 'augmented' must be true or false", where=where)
+    return ModelEntry(
+        pattern=item["path"],
+        samples=_positive_int(item["samples"], "samples", where) if "samples" in item else None,
+        classes=_positive_int(item["classes"], "classes", where) if "classes" in item else None,
+        augmented=augmented,
+        layer_ignores=_layer_ignores(item.get("per-layer-ignores", {}), where),
+    )
+
+
+def _layer_ignores(table: Any, where: str) -> tuple[tuple[str, str], ...]:
+    from cnnlint.rules import validate_patterns
+
+    if not isinstance(table, dict):
+        raise ConfigError("'per-layer-ignores' must map rule codes to lists of layer globs", where=where)
+    pairs = []
+    for code, globs in table.items():
+        validate_patterns([code], "per-layer-ignores")
+        if not isinstance(globs, list) or not all(isinstance(g, str) for g in globs):
+            raise ConfigError(f"per-layer-ignores.{code} must be a list of layer globs", where=where)
+        pairs += [(code, g) for g in globs]
+    return tuple(pairs)
+
+
+def _rule_options(table: Any, where: str) -> dict[str, dict[str, Any]]:
+    from cnnlint.rules import get_rule
+
+    if not isinstance(table, dict):
+        raise ConfigError("[tool.cnnlint.rules] must be a table", where=where)
+    options: dict[str, dict[str, Any]] = {}
+    for code, values in table.items():
+        try:
+            rule = get_rule(code)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, where=where, hint=exc.hint) from None
+        _check_keys(values, set(rule.options), f"[tool.cnnlint.rules.{code}]", where)
+        for key, value in values.items():
+            default = rule.options[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                isinstance(default, int) and not isinstance(value, int)
+            ):
+                raise ConfigError(f"rules.{code}.{key} must be a number like {default!r}", where=where)
+        options[rule.code] = dict(values)
+    return options

@@ -1,0 +1,83 @@
+"""Turn command-line paths (files, folders, globs) into the model sources to lint."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+from cnnlint.errors import ConfigError
+from cnnlint.readers import MODEL_SUFFIXES
+from cnnlint.readers.savedmodel import is_savedmodel_dir
+
+_GLOB_CHARS = set("*?[")
+MAX_FILES = 100_000
+
+
+def is_model_folder(path: Path) -> bool:
+    """A SavedModel, or an unzipped .keras archive (config.json next to its weights or metadata)."""
+    if is_savedmodel_dir(path):
+        return True
+    return (path / "config.json").is_file() and (
+        (path / "metadata.json").is_file() or (path / "model.weights.h5").is_file()
+    )
+
+
+def _looks_like_model_json(path: Path) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(4096)
+    except OSError:
+        return True  # let the reader report why it cannot be read
+    return b'"class_name"' in head and b'"config"' in head
+
+
+def discover(paths: list[str]) -> list[str]:
+    """Model sources in a stable order; a missing path or a folder with no models is a ConfigError."""
+    found: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists() and not path.is_symlink() and _GLOB_CHARS & set(raw):
+            matches = sorted(glob.glob(raw, recursive=True))
+            if not matches:
+                raise ConfigError(f"no file matches '{raw}'")
+            found += discover(matches)
+            continue
+        if path.is_dir() and not is_model_folder(path):
+            models = _walk(path)
+            if not models:
+                raise ConfigError(
+                    f"no model files in folder '{raw}'", hint=f"looked for {', '.join(MODEL_SUFFIXES)} and SavedModels"
+                )
+            found += models
+            continue
+        if not path.exists() and not path.is_symlink():
+            raise ConfigError(f"no such file or folder: '{raw}'")
+        found.append(raw)
+    seen: set[str] = set()
+    return [p for p in found if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+
+
+def _walk(root: Path) -> list[str]:
+    models: list[str] = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        here = Path(folder)
+        dirs.sort()
+        keep = []
+        for name in dirs:
+            sub = here / name
+            if name.startswith(".") or name in ("__pycache__", "node_modules"):
+                continue
+            if is_model_folder(sub):
+                models.append(str(sub))
+            else:
+                keep.append(name)
+        dirs[:] = keep
+        for name in sorted(files):
+            path = here / name
+            suffix = path.suffix.lower()
+            if suffix in (".keras", ".h5", ".hdf5") or (suffix == ".json" and _looks_like_model_json(path)):
+                models.append(str(path))
+        if len(models) > MAX_FILES:
+            raise ConfigError(f"more than {MAX_FILES} model files under '{root}'")
+    return models

@@ -1,0 +1,76 @@
+"""The one-way pipeline: source -> raw model -> graph -> facts -> findings + risk -> ModelReport.
+
+The CLI, the Python API and ``confirm`` all call ``lint_source``; there is no
+second path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from cnnlint.analysis import Facts, analyze
+from cnnlint.errors import CnnlintError
+from cnnlint.findings import Dataset, Finding, Rule, RuleContext
+from cnnlint.graph import ModelGraph, build_graph
+from cnnlint.readers import RawModel, read_model
+from cnnlint.risk import Risk, assess
+
+
+@dataclass
+class ModelReport:
+    path: str
+    dataset: Dataset
+    graph: ModelGraph | None = None
+    facts: Facts | None = None
+    findings: list[Finding] = field(default_factory=list)
+    risk: Risk | None = None
+    needs_samples: list[str] = field(default_factory=list)
+    error: str | None = None
+    confirm: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    rules: tuple[Rule, ...]
+    rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: (rule code or prefix, layer path glob) pairs from the config's per-layer ignores
+    layer_ignores: tuple[tuple[str, str], ...] = ()
+
+
+def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintSettings) -> ModelReport:
+    """Lint one model file, folder or already-read config; errors become part of the report."""
+    path = source.source if isinstance(source, RawModel) else str(source)
+    report = ModelReport(path=path, dataset=dataset)
+    try:
+        raw = source if isinstance(source, RawModel) else read_model(source)
+        graph = build_graph(raw)
+        facts = analyze(graph)
+    except CnnlintError as exc:
+        report.error = exc.one_line()
+        return report
+    report.graph, report.facts = graph, facts
+    if dataset.classes is None and facts.classes is not None:
+        report.dataset = dataset = replace(dataset, classes=facts.classes)
+    ctx = RuleContext(graph, facts, dataset)
+    from cnnlint.rules import run_rules
+
+    findings = run_rules(ctx, list(settings.rules), settings.rule_options)
+    report.findings = [f for f in findings if not _ignored(f, settings.layer_ignores)]
+    report.needs_samples = [] if dataset.samples else [r.code for r in settings.rules if r.needs_samples]
+    report.risk = assess(facts, dataset, report.findings)
+    return report
+
+
+def _ignored(finding: Finding, ignores: tuple[tuple[str, str], ...]) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(
+        finding.code.startswith(code.upper()) and any(fnmatchcase(layer, pattern) for layer in finding.layers)
+        for code, pattern in ignores
+    )

@@ -1,0 +1,177 @@
+"""Overfitting risk: a fitted model from graph facts and the training-set size to a predicted gap.
+
+The coefficients live in ``cnnlint/data/risk_model.json``.  They are fitted by
+``study/fit.py`` to measured training runs (``study/corpus``) and carry the
+corpus version and the held-out evaluation they came with.  Nothing here is
+hand-set: the only constants are the level cut-offs on the predicted gap,
+which are definitions (what "high" means), not fitted weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from cnnlint.analysis import Facts
+from cnnlint.findings import Dataset, Finding
+
+#: Predicted accuracy gap (train - held-out) below which risk is low, and at or above which it is high.
+LOW_GAP = 0.05
+HIGH_GAP = 0.15
+
+#: Which rule codes explain which model feature (for "top contributing factors").
+FEATURE_RULES: dict[str, tuple[str, ...]] = {
+    "log_params_per_sample": ("C106", "C103"),
+    "log_params_per_sample_sq": ("C106",),
+    "log_samples_per_class": ("D301", "C106"),
+    "head_share": ("C105",),
+    "depth": ("C101", "C102"),
+    "log_width": ("C103",),
+    "largest_kernel": ("C104",),
+    "dropout": ("R201", "R205"),
+    "normalization": ("R202",),
+    "weight_penalty": ("R203",),
+    "augmentation": ("R204",),
+    "log_input_size": ("D301",),
+}
+
+
+def features(facts: Facts, dataset: Dataset) -> dict[str, float] | None:
+    """The risk model's inputs.  ``None`` without a training-set size."""
+    n = dataset.samples
+    if not n:
+        return None
+    classes = dataset.classes or facts.classes or 2
+    params = max(facts.trainable_params, 1)
+    lpps = math.log10(params / n)
+    input_size = math.prod(facts.input_spatial) if facts.input_spatial else 1
+    return {
+        "log_params_per_sample": lpps,
+        "log_params_per_sample_sq": lpps * lpps,
+        "log_samples_per_class": math.log10(max(n / classes, 1)),
+        "head_share": facts.head_share or 0.0,
+        "depth": float(facts.depth),
+        "log_width": math.log2(facts.width or 1),
+        "largest_kernel": float(facts.largest_kernel or 1),
+        "dropout": 1.0 if (facts.dropout_layers or facts.noise_layers) else 0.0,
+        "normalization": 1.0 if facts.norm_layers else 0.0,
+        "weight_penalty": 1.0 if facts.has_weight_penalty else 0.0,
+        "augmentation": 1.0 if (facts.augment_layers or dataset.augmented) else 0.0,
+        "log_input_size": math.log10(input_size),
+    }
+
+
+@dataclass(frozen=True)
+class Factor:
+    feature: str
+    contribution: float
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Risk:
+    level: str
+    gap: float
+    interval: tuple[float, float]
+    factors: tuple[Factor, ...]
+    model_version: str
+    extrapolated: bool
+    coverage: float
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class RiskModel:
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    residual_low: float
+    residual_high: float
+    coverage: float
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    version: str
+
+    def contributions(self, x: dict[str, float]) -> dict[str, float]:
+        return {
+            name: c * (x[name] - m) / s
+            for name, m, s, c in zip(self.names, self.mean, self.scale, self.coef)
+        }
+
+    def predict(self, x: dict[str, float]) -> float:
+        return self.intercept + sum(self.contributions(x).values())
+
+
+def level_of(gap: float) -> str:
+    return "low" if gap < LOW_GAP else "high" if gap >= HIGH_GAP else "medium"
+
+
+@lru_cache(maxsize=1)
+def load_model() -> RiskModel | None:
+    try:
+        text = resources.files("cnnlint").joinpath("data/risk_model.json").read_text()
+    except (FileNotFoundError, OSError):
+        return None
+    data: dict[str, Any] = json.loads(text)
+    return RiskModel(
+        names=tuple(data["features"]),
+        mean=tuple(data["mean"]),
+        scale=tuple(data["scale"]),
+        coef=tuple(data["coef"]),
+        intercept=float(data["intercept"]),
+        residual_low=float(data["residual_quantiles"][0]),
+        residual_high=float(data["residual_quantiles"][1]),
+        coverage=float(data["interval_coverage_target"]),
+        lower=tuple(data["feature_min"]),
+        upper=tuple(data["feature_max"]),
+        version=str(data["version"]),
+    )
+
+
+def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None) -> Risk | None:
+    model = load_model()
+    x = features(facts, dataset)
+    if model is None or x is None:
+        return None
+    gap = model.predict(x)
+    contributions = model.contributions(x)
+    top = sorted(contributions.items(), key=lambda kv: -kv[1])[:3]
+    present = {f.code for f in findings or []}
+    factors = tuple(
+        Factor(name, round(value, 4), tuple(code for code in FEATURE_RULES.get(name, ()) if code in present))
+        for name, value in top
+        if value > 0
+    )
+    outside = [n for n, lo, hi in zip(model.names, model.lower, model.upper) if not lo <= x[n] <= hi]
+    notes = []
+    if outside:
+        notes.append("outside the range the risk model was fitted on (" + ", ".join(outside) + "): an extrapolation")
+    return Risk(
+        level=level_of(gap),
+        gap=round(gap, 4),
+        interval=(round(gap + model.residual_low, 4), round(gap + model.residual_high, 4)),
+        factors=factors,
+        model_version=model.version,
+        extrapolated=bool(outside),
+        coverage=model.coverage,
+        notes=tuple(notes),
+    )
+
+
+def smallest_low_risk_samples(facts: Facts, dataset: Dataset) -> int | None:
+    """The smallest training set (on a 1-2-5 grid up to 10 M) at which the model rates low risk."""
+    if load_model() is None:
+        return None
+    for exponent in range(1, 8):
+        for mantissa in (1, 2, 5):
+            n = mantissa * 10**exponent
+            risk = assess(facts, Dataset(n, dataset.classes, dataset.augmented))
+            if risk is not None and risk.level == "low":
+                return n
+    return None

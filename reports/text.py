@@ -1,0 +1,82 @@
+"""``--format text``: one line per finding (``path::layer CODE message``), then a risk line per model."""
+
+from __future__ import annotations
+
+from cnnlint.reports.base import RenderOptions, sorted_findings
+
+from cnnlint.pipeline import ModelReport
+from cnnlint.risk import Risk
+
+_COLORS = {"error": "31", "warning": "33", "info": "36", "high": "31;1", "medium": "33;1", "low": "32;1"}
+
+
+def _paint(text: str, key: str, options: RenderOptions) -> str:
+    return f"\x1b[{_COLORS[key]}m{text}\x1b[0m" if options.color and key in _COLORS else text
+
+
+def risk_line(report: ModelReport, options: RenderOptions) -> str:
+    from cnnlint.risk import load_model, smallest_low_risk_samples
+
+    risk: Risk | None = report.risk
+    ds = report.dataset
+    facts = report.facts
+    assert facts is not None
+    if risk is None:
+        if load_model() is None:
+            return f"{report.path}: risk: not available (this build has no fitted risk model)"
+        smallest = smallest_low_risk_samples(facts, ds)
+        hint = f"; it would rate low risk from about {smallest:,} samples" if smallest else ""
+        return f"{report.path}: risk: unknown without --samples{hint}"
+    low, high = risk.interval
+    level = _paint(risk.level.upper(), risk.level, options)
+    facts_used = f"n={ds.samples:,}, {ds.classes or '?'} classes{', augmented' if ds.augmented else ''}"
+    factors = ", ".join(f.feature + (f" ({'/'.join(f.rules)})" if f.rules else "") for f in risk.factors)
+    line = (
+        f"{report.path}: risk {level}: predicted train-val accuracy gap {risk.gap:.2f} "
+        f"({risk.coverage:.0%} interval {low:.2f} to {high:.2f}; {facts_used})"
+    )
+    if factors:
+        line += f"; driven by {factors}"
+    if risk.extrapolated:
+        line += " [extrapolated: outside the fitted range]"
+    return line
+
+
+def render(reports: list[ModelReport], options: RenderOptions) -> str:
+    lines: list[str] = []
+    for report in reports:
+        if report.error:
+            lines.append(f"{_paint('error', 'error', options)}: {report.error}")
+            continue
+        for finding in sorted_findings(report.findings):
+            sev = _paint(finding.severity, finding.severity, options)
+            lines.append(f"{report.path}::{finding.layer} {finding.code} {sev} {finding.message}")
+            if not options.quiet:
+                lines.append(f"    fix: {finding.fix}")
+        if report.needs_samples and options.verbose:
+            lines.append(f"{report.path}: {', '.join(report.needs_samples)} need --samples and were not run")
+        if report.graph is not None and not report.graph.params_exact:
+            lines.append(
+                f"{report.path}: parameter counts are a lower bound: "
+                + ", ".join(layer.path for layer in report.graph.uncounted_layers[:5])
+                + " could not be counted"
+            )
+        lines.append(risk_line(report, options))
+    lines.append(summary_line(reports))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(reports: list[ModelReport]) -> str:
+    findings = [f for r in reports for f in r.findings]
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+    unreadable = sum(1 for r in reports if r.error)
+    models = len(reports) - unreadable
+    parts = [f"{len(findings)} finding{'s' * (len(findings) != 1)}"]
+    detail = ", ".join(f"{n} {s}{'s' * (n != 1)}" for s, n in counts.items() if n)
+    if detail:
+        parts[0] += f" ({detail})"
+    parts.append(f"in {models} model{'s' * (models != 1)}")
+    text = " ".join(parts)
+    if unreadable:
+        text += f"; {unreadable} file{'s' * (unreadable != 1)} unreadable"
+    return text + "."
