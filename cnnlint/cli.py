@@ -134,6 +134,12 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("cnnlint: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # last resort: one line, never a traceback
+        click.echo(f"cnnlint: internal error: {type(exc).__name__}: {exc} (please report it)", err=True)
+        sys.exit(2)
 
 
 def use_color(no_color: bool, output: str | None) -> bool:

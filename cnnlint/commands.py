@@ -47,6 +47,9 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         known = load_baseline(baseline_path)
         reports = [replace(r, findings=new_findings(r, known)) for r in reports]
 
+    for report in reports:
+        if report.error:
+            click.echo(f"cnnlint: error: {report.error}", err=True)
     fmt = opts["fmt"] or config.get("format", "text")
     render_options = RenderOptions(
         color=use_color(opts["no_color"], opts["output"]) and fmt == "text",

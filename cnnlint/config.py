@@ -28,6 +28,7 @@ Keys (all optional; the command line overrides every one)::
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -73,8 +74,8 @@ class Config:
 
     def entry_for(self, model_path: str) -> ModelEntry | None:
         """The last ``[[models]]`` entry whose glob matches (later entries win, as in ruff)."""
-        try:
-            relative = Path(model_path).resolve().relative_to(self.root.resolve()).as_posix()
+        try:  # abspath, not resolve: never follow links in a path a pull request chose
+            relative = Path(os.path.abspath(model_path)).relative_to(os.path.abspath(self.root)).as_posix()
         except ValueError:
             relative = Path(model_path).as_posix()
         match = None

@@ -46,8 +46,7 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
     lines: list[str] = []
     for report in reports:
         if report.error:
-            lines.append(f"{_paint('error', 'error', options)}: {report.error}")
-            continue
+            continue  # already said on stderr, one line per file
         for finding in sorted_findings(report.findings):
             sev = _paint(finding.severity, finding.severity, options)
             lines.append(f"{report.path}::{finding.layer} {finding.code} {sev} {finding.message}")

@@ -9,7 +9,7 @@ from cnnlint.readers.base import MAX_JSON_BYTES, RawModel, parse_json, read_capp
 
 
 def sniff(head: bytes) -> bool:
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
 
 
 def read(path: Path) -> RawModel:
