@@ -27,6 +27,9 @@ def _lazy(module: str) -> Renderer:
 FORMATS: dict[str, Renderer] = {
     "text": _lazy("text"),
     "json": _lazy("json_format"),
+    "sarif": _lazy("sarif"),
+    "github": _lazy("github"),
+    "markdown": _lazy("markdown"),
 }
 
 __all__ = ["FORMATS", "RenderOptions", "Renderer"]

@@ -7,8 +7,9 @@ from cnnlint.layers.base import Built, Cfg, MaybeShape, broadcast, register
 
 @register("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", kind="merge")
 def elementwise(cfg: Cfg, shapes: list[MaybeShape]) -> Built:
-    if len(shapes) < 2:
-        raise cfg.error(f"needs at least 2 inputs, got {len(shapes)}")
+    """Also Keras 3 operations saved to .h5 without their module (``x + 3.0`` becomes class "Add")."""
+    if not shapes:
+        raise cfg.error("is called without an input")
     return Built([broadcast(cfg, shapes)])
 
 

@@ -1,0 +1,42 @@
+"""``--format github``: GitHub Actions workflow commands (``::warning file=...,title=...::message``).
+
+Escaping follows the runner's rules: in the message, ``%``, CR and LF; in
+property values, also ``:`` and ``,``.
+"""
+
+from __future__ import annotations
+
+from cnnlint.pipeline import ModelReport
+from cnnlint.reports.base import RenderOptions, sorted_findings
+
+LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(level: str, path: str, title: str, message: str) -> str:
+    return f"::{level} file={escape_property(path)},title={escape_property(title)}::{escape_data(message)}"
+
+
+def render(reports: list[ModelReport], options: RenderOptions) -> str:
+    lines = []
+    for report in reports:
+        if report.error:
+            lines.append(command("error", report.path, "cnnlint: unreadable model", report.error))
+            continue
+        for f in sorted_findings(report.findings):
+            lines.append(command(LEVELS[f.severity], report.path, f"{f.code} {f.name} ({f.layer})",
+                                 f"{f.message}\nFix: {f.fix}"))  # fmt: skip
+        if report.risk is not None:
+            risk = report.risk
+            level = "warning" if risk.level == "high" else "notice"
+            lines.append(command(level, report.path, f"cnnlint risk: {risk.level}",
+                                 f"predicted train-val accuracy gap {risk.gap:.2f} "
+                                 f"(interval {risk.interval[0]:.2f} to {risk.interval[1]:.2f}; approximate)"))  # fmt: skip
+    return "\n".join(lines) + ("\n" if lines else "")

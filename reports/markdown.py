@@ -1,0 +1,45 @@
+"""``--format markdown``: compact GitHub-flavored Markdown for PR comments and step summaries.
+
+Stays under GitHub's 65,536-character comment limit by leaving out whole
+model sections (lowest risk first) and saying so.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cnnlint.pipeline import ModelReport
+from cnnlint.reports.base import RenderOptions, model_dict
+from cnnlint.reports.templating import environment
+
+LIMIT = 60_000
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def md(text: object) -> str:
+    """Escape Markdown and HTML metacharacters; keep table cells on one line."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def code(text: object) -> str:
+    """Text inside backticks: backticks and pipes would end the span or the table cell."""
+    return str(text).replace("`", "'").replace("|", "/").replace("\n", " ")
+
+
+def render(reports: list[ModelReport], options: RenderOptions) -> str:
+    env = environment(autoescape=False)
+    env.filters["md"] = md
+    env.filters["code"] = code
+    template = env.get_template("report.md.j2")
+    models = [model_dict(r, include_layers=False) for r in reports]
+    models.sort(key=lambda m: (_RISK_ORDER.get((m["risk"] or {}).get("level"), 3), m["path"]))
+    for m in models:
+        m["truncated"] = False
+    truncated = 0
+    text = template.render(models=models, truncated=truncated)
+    while len(text) > LIMIT and truncated < len(models):
+        models[len(models) - 1 - truncated]["truncated"] = True
+        truncated += 1
+        text = template.render(models=models, truncated=truncated)
+    return text

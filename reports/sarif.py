@@ -1,0 +1,87 @@
+"""``--format sarif``: SARIF 2.1.0 for code scanning (validated against the official schema in tests).
+
+Results point at the model file; the layer is the logical location.
+``partialFingerprints`` hash file + rule + layer, so an alert keeps its
+identity when the model is retrained and re-saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from cnnlint import __version__
+from cnnlint.pipeline import ModelReport
+from cnnlint.reports.base import RenderOptions, risk_dict, sorted_findings
+
+LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+INFO_URI = "https://github.com/cnnlint/cnnlint"
+
+
+def _uri(path: str) -> str:
+    return Path(path).as_posix().lstrip("/") if not Path(path).is_absolute() else Path(path).as_uri()
+
+
+def fingerprint(path: str, code: str, layer: str) -> str:
+    return hashlib.sha256(f"{Path(path).as_posix()}\0{code}\0{layer}".encode()).hexdigest()
+
+
+def _rules() -> list[dict[str, Any]]:
+    from cnnlint.rules import RULES
+
+    out = []
+    for rule in RULES.values():
+        first = rule.doc.strip().split("\n\n", 2)
+        out.append({
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": first[1].replace("## What it does\n", "") if len(first) > 1 else rule.summary},
+            "help": {"text": rule.doc.strip(), "markdown": rule.doc.strip()},
+            "helpUri": f"{INFO_URI}#rules",
+            "defaultConfiguration": {"level": LEVELS[rule.severity]},
+            "properties": {"category": rule.category, "needs_samples": rule.needs_samples},
+        })  # fmt: skip
+    return out
+
+
+def render(reports: list[ModelReport], options: RenderOptions) -> str:
+    rules = _rules()
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    results, notifications, models = [], [], []
+    for report in reports:
+        if report.error:
+            notifications.append({
+                "level": "error",
+                "message": {"text": report.error},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(report.path)}}}],
+            })  # fmt: skip
+            continue
+        for finding in sorted_findings(report.findings):
+            results.append({
+                "ruleId": finding.code,
+                "ruleIndex": index[finding.code],
+                "level": LEVELS[finding.severity],
+                "message": {"text": f"{finding.message}. Fix: {finding.fix}"},
+                "locations": [{
+                    "physicalLocation": {"artifactLocation": {"uri": _uri(report.path), "uriBaseId": "%SRCROOT%"}},
+                    "logicalLocations": [{"name": finding.layer, "fullyQualifiedName": f"{report.path}::{finding.layer}",
+                                          "kind": "member"}],
+                }],
+                "partialFingerprints": {"cnnlintFinding/v1": fingerprint(report.path, finding.code, finding.layer)},
+                "properties": {"layers": list(finding.layers), "evidence": finding.evidence, "fix": finding.fix},
+            })  # fmt: skip
+        models.append({"path": report.path, "risk": risk_dict(report.risk)})
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "cnnlint", "version": __version__, "informationUri": INFO_URI, "rules": rules}},
+            "invocations": [{"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}],
+            "results": results,
+            "properties": {"models": models},
+        }],
+    }  # fmt: skip
+    return json.dumps(log, indent=2) + "\n"
