@@ -12,6 +12,7 @@ from cnnlint.readers.savedmodel import is_savedmodel_dir
 
 _GLOB_CHARS = set("*?[")
 MAX_FILES = 100_000
+SAVEDMODEL_FILES = ("keras_metadata.pb", "saved_model.pb")
 
 
 def is_model_folder(path: Path) -> bool:
@@ -53,6 +54,9 @@ def discover(paths: list[str]) -> list[str]:
             continue
         if not path.exists() and not path.is_symlink():
             raise ConfigError(f"no such file or folder: '{raw}'")
+        if path.name in SAVEDMODEL_FILES and path.is_file():
+            found.append(str(path.parent))  # pre-commit passes the files of a SavedModel folder
+            continue
         found.append(raw)
     seen: set[str] = set()
     return [p for p in found if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
