@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -109,6 +108,7 @@ def _lint_all(jobs: list[tuple[str, Dataset, LintSettings]], workers: int) -> li
     if workers <= 1 or len(jobs) <= 1:
         return [_lint_one(job) for job in jobs]
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     chunk = max(1, len(jobs) // (workers * 4))

@@ -37,11 +37,6 @@ from typing import Any
 
 from cnnlint.errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 TOP_KEYS = {
     "samples", "classes", "augmented", "select", "ignore", "extend-select", "severity", "fail-on",
     "format", "baseline", "per-layer-ignores", "rules", "models",
@@ -106,6 +101,10 @@ def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
     where = str(path)
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -65,6 +65,7 @@ class Layer:
     strides: tuple[int, ...] | None = None
     dilation: tuple[int, ...] | None = None
     activation: str | None = None
+    padding: str | None = None
     rate: float | None = None
     regularizers: dict[str, Regularizer] = field(default_factory=dict)
     constraints: dict[str, str] = field(default_factory=dict)
@@ -413,6 +414,7 @@ class _Builder:
         if first_call:
             layer.weights = built.weights
             layer.geometry = built.geometry
+            _expand_scalar_settings(layer)
             if layer.kind == "unknown":
                 layer.counted = False
                 layer.problem = f"'{layer.class_name}' is not a built-in Keras layer; its parameters are not counted"
@@ -653,6 +655,8 @@ def _describe(layer: Layer, cfg: Cfg) -> None:
         values = value if isinstance(value, (list, tuple)) else [value]
         if values and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
             setattr(layer, attr, tuple(values))
+    if isinstance(raw.get("padding"), str) and raw["padding"] in ("valid", "same", "causal", "full"):
+        layer.padding = raw["padding"]
     activation = raw.get("activation")
     if isinstance(activation, str):
         layer.activation = activation
@@ -670,6 +674,15 @@ def _describe(layer: Layer, cfg: Cfg) -> None:
                 layer.regularizers[key[: -len("_regularizer")]] = reg
         elif key.endswith("_constraint") and value is not None:
             layer.constraints[key[: -len("_constraint")]] = _class_name(value) or "?"
+
+
+def _expand_scalar_settings(layer: Layer) -> None:
+    """``kernel_size=3`` on a 2D convolution means (3, 3): size it from the spec's geometry."""
+    rank = len(layer.geometry.strides) if layer.geometry and layer.geometry.strides else 0
+    for attr in ("kernel_size", "strides", "dilation"):
+        value = getattr(layer, attr)
+        if rank > 1 and value is not None and len(value) == 1:
+            setattr(layer, attr, value * rank)
 
 
 def _class_name(value: Any) -> str | None:

@@ -13,7 +13,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from cnnlint.analysis import Facts
@@ -115,8 +115,8 @@ def level_of(gap: float) -> str:
 @lru_cache(maxsize=1)
 def load_model() -> RiskModel | None:
     try:
-        text = resources.files("cnnlint").joinpath("data/risk_model.json").read_text()
-    except (FileNotFoundError, OSError):
+        text = (Path(__file__).parent / "data" / "risk_model.json").read_text(encoding="utf-8")
+    except OSError:
         return None
     data: dict[str, Any] = json.loads(text)
     return RiskModel(

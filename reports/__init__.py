@@ -30,6 +30,7 @@ FORMATS: dict[str, Renderer] = {
     "sarif": _lazy("sarif"),
     "github": _lazy("github"),
     "markdown": _lazy("markdown"),
+    "html": _lazy("html"),
 }
 
 __all__ = ["FORMATS", "RenderOptions", "Renderer"]

@@ -6,8 +6,9 @@ property values, also ``:`` and ``,``.
 
 from __future__ import annotations
 
-from cnnlint.pipeline import ModelReport
 from cnnlint.reports.base import RenderOptions, sorted_findings
+
+from cnnlint.pipeline import ModelReport
 
 LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 

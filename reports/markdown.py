@@ -8,29 +8,25 @@ from __future__ import annotations
 
 import re
 
-from cnnlint.pipeline import ModelReport
 from cnnlint.reports.base import RenderOptions, model_dict
 from cnnlint.reports.templating import environment
 
+from cnnlint.pipeline import ModelReport
+
 LIMIT = 60_000
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 _RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 def md(text: object) -> str:
-    """Escape Markdown and HTML metacharacters; keep table cells on one line."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
-
-
-def code(text: object) -> str:
-    """Text inside backticks: backticks and pipes would end the span or the table cell."""
-    return str(text).replace("`", "'").replace("|", "/").replace("\n", " ")
+    """Escape HTML (as entities) and Markdown metacharacters; keep table cells on one line."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
 
 def render(reports: list[ModelReport], options: RenderOptions) -> str:
     env = environment(autoescape=False)
     env.filters["md"] = md
-    env.filters["code"] = code
     template = env.get_template("report.md.j2")
     models = [model_dict(r, include_layers=False) for r in reports]
     models.sort(key=lambda m: (_RISK_ORDER.get((m["risk"] or {}).get("level"), 3), m["path"]))

@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cnnlint.reports.base import RenderOptions, risk_dict, sorted_findings
+
 from cnnlint import __version__
 from cnnlint.pipeline import ModelReport
-from cnnlint.reports.base import RenderOptions, risk_dict, sorted_findings
 
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 INFO_URI = "https://github.com/cnnlint/cnnlint"

@@ -62,7 +62,7 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         f"{widest.params / n:.1f} per training sample",
         layers=[layer.path for layer in wide],
         evidence={"width": widest.units, "budget": round(budget), "samples": n, "layers_over": len(wide),
-                  "params_per_sample": round(ctx.facts.trainable_params / n, 2)},  # fmt: skip
+                  "params_per_sample": round(ctx.facts.trainable_params / n, 2), "target_width": target},  # fmt: skip
         fix=f"reduce these layers to {target} filters/units; that removes at least {fmt_int(saved)} parameters "
         "(approximate: the next layer's inputs shrink too)",
     )

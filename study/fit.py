@@ -29,13 +29,14 @@ import numpy as np
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
+from cnnlint.rules import select_rules  # noqa: E402
+
 from cnnlint.analysis import analyze  # noqa: E402
 from cnnlint.findings import Dataset  # noqa: E402
 from cnnlint.graph import build_graph  # noqa: E402
 from cnnlint.pipeline import LintSettings, lint_source  # noqa: E402
 from cnnlint.readers import raw_from_dict  # noqa: E402
 from cnnlint.risk import features  # noqa: E402
-from cnnlint.rules import select_rules  # noqa: E402
 
 OUT_MODEL = HERE.parent / "cnnlint" / "data" / "risk_model.json"
 ALPHAS = (0.01, 0.1, 1.0, 3.0, 10.0, 30.0, 100.0)

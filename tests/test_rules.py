@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from cnnlint.rules import RULES, get_rule, select_rules
 
 from cnnlint.findings import Dataset
 from cnnlint.pipeline import LintSettings, lint_source
 from cnnlint.readers import raw_from_dict
-from cnnlint.rules import RULES, get_rule, select_rules
 from tests.conftest import REPO, run_cli
 
 ALL = LintSettings(tuple(select_rules()))
