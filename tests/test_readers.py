@@ -103,11 +103,12 @@ def test_zip_without_config(tmp_path):
 
 def test_zip_bomb_is_refused_without_inflating(tmp_path):
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("config.json", "w", force_zip64=True) as stream:
-            chunk = b" " * (1 << 20)
-            for _ in range(40):  # 40 MiB of spaces, a few KiB compressed
-                stream.write(chunk)
+    with (
+        zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open("config.json", "w", force_zip64=True) as stream,
+    ):
+        for _ in range(40):  # 40 MiB of spaces, a few KiB compressed
+            stream.write(b" " * (1 << 20))
     path = tmp_path / "bomb.keras"
     path.write_bytes(buffer.getvalue())
     assert path.stat().st_size < 200_000
