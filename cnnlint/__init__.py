@@ -1,3 +1,43 @@
-"""cnnlint: a static overfitting linter for Keras convolutional networks."""
+"""cnnlint: a static overfitting linter for Keras convolutional networks.
+
+Public API::
+
+    import cnnlint
+    report = cnnlint.check(model, samples=2000)      # a live keras.Model, a path or a config dict
+    report.risk, report.findings, report.graph
+    report.to_html(), report.to_markdown(), report.to_json(), report.to_sarif()
+    result = cnnlint.confirm(model, x, y, samples=2000)   # a short training run (needs Keras)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+__all__ = ["check", "confirm", "Report", "__version__"]
+
+if TYPE_CHECKING:
+    from cnnlint.api import Report
+
+
+def check(model_or_path: Any, samples: int | None = None, classes: int | None = None, augmented: bool = False,
+          select: list[str] | None = None, ignore: list[str] | None = None) -> Report:  # fmt: skip
+    """Lint a live ``keras.Model``, a model file or folder, or a config dict; see ``cnnlint.api.check``."""
+    from cnnlint.api import check as _check
+
+    return _check(model_or_path, samples=samples, classes=classes, augmented=augmented, select=select, ignore=ignore)
+
+
+def confirm(model_or_path: Any, x: Any, y: Any, **options: Any) -> Any:
+    """Train a fresh copy briefly on ``x``/``y`` and compare with the static estimate; see ``cnnlint.confirm``."""
+    from cnnlint.confirm import confirm_arrays
+
+    return confirm_arrays(model_or_path, x, y, **options)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Report":
+        from cnnlint.api import Report
+
+        return Report
+    raise AttributeError(name)

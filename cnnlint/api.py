@@ -1,0 +1,132 @@
+"""The Python API: lint a live Keras model (or a path, or a config dict) from a notebook.
+
+A live model goes through its serialized config, the same JSON a ``.keras``
+file holds, and then through the exact reader -> graph -> rules -> risk
+pipeline the CLI uses.  cnnlint never imports Keras itself here: the caller
+already has.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cnnlint.errors import ModelError
+from cnnlint.findings import Dataset, Finding
+from cnnlint.pipeline import LintSettings, ModelReport, lint_source
+from cnnlint.readers import RawModel, raw_from_dict
+from cnnlint.risk import Risk
+
+__all__ = ["Report", "check"]
+
+
+@dataclass
+class Report:
+    """What ``cnnlint.check`` returns.
+
+    Attributes:
+        risk: level, predicted gap, interval and top factors (``None`` without ``samples``).
+        findings: the rule findings, each with code, severity, message, layers, evidence and fix.
+        graph: a summary of the model graph (parameters, depth, width, head share, receptive field...).
+        error: why the model could not be read, or ``None``.
+    """
+
+    _report: ModelReport = field(repr=False)
+
+    @property
+    def risk(self) -> Risk | None:
+        return self._report.risk
+
+    @property
+    def findings(self) -> list[Finding]:
+        return list(self._report.findings)
+
+    @property
+    def graph(self) -> dict[str, Any] | None:
+        from cnnlint.summary import graph_summary
+
+        if self._report.graph is None or self._report.facts is None:
+            return None
+        return graph_summary(self._report.graph, self._report.facts)
+
+    @property
+    def error(self) -> str | None:
+        return self._report.error
+
+    def _render(self, fmt: str) -> str:
+        from cnnlint.reports import FORMATS, RenderOptions
+
+        return FORMATS[fmt]([self._report], RenderOptions())
+
+    def to_json(self) -> str:
+        return self._render("json")
+
+    def to_markdown(self) -> str:
+        return self._render("markdown")
+
+    def to_html(self) -> str:
+        return self._render("html")
+
+    def to_sarif(self) -> str:
+        return self._render("sarif")
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __str__(self) -> str:
+        return self._render("text")
+
+
+def check(
+    model_or_path: Any,
+    samples: int | None = None,
+    classes: int | None = None,
+    augmented: bool = False,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+) -> Report:
+    """Lint a live ``keras.Model`` (Keras 3 or tf.keras), a model file or folder, or a config dict.
+
+    Example::
+
+        model = keras.Sequential([...])
+        report = cnnlint.check(model, samples=2000)
+        report.risk.level, [f.code for f in report.findings]
+    """
+    from cnnlint.rules import select_rules
+
+    settings = LintSettings(tuple(select_rules(select, ignore)))
+    dataset = Dataset(samples=samples, classes=classes, augmented=augmented)
+    return Report(lint_source(_source(model_or_path), dataset, settings))
+
+
+def _source(obj: Any) -> str | Path | RawModel:
+    if isinstance(obj, (str, Path)):
+        return obj
+    if isinstance(obj, dict):
+        return raw_from_dict(obj)
+    if callable(getattr(obj, "to_json", None)):
+        return _live_model(obj)
+    raise ModelError(f"cannot lint a {type(obj).__name__}", hint="pass a keras.Model, a path or a config dict")
+
+
+def _live_model(model: Any) -> RawModel:
+    """The serialized config of a live model, plus its compile config when the JSON lacks one."""
+    config = json.loads(model.to_json())
+    compile_config = config.get("compile_config")
+    style = "keras3"
+    if not compile_config and callable(getattr(model, "get_compile_config", None)):
+        try:
+            compile_config = json.loads(json.dumps(model.get_compile_config(), default=str))
+        except (TypeError, ValueError, AttributeError, RuntimeError):
+            compile_config = None
+    if compile_config and "optimizer_config" in compile_config:
+        style = "keras2"
+    name = getattr(model, "name", "model")
+    raw = raw_from_dict(config, source=f"<{name}>", compile_config=compile_config)
+    return RawModel(raw.source, "live", raw.config, raw.compile_config, style, raw.keras_version)
