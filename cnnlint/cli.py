@@ -115,6 +115,27 @@ def rule_command(code: str) -> None:
     click.echo(rule.doc.strip())
 
 
+@cli.command("confirm")
+@click.argument("model")
+@click.option("--data", required=True, type=click.Path(), help=".npz (x_train/y_train[/x_val/y_val] or x/y) or an image folder.")
+@click.option("--samples", "-n", type=click.IntRange(min=1), help="Subsample the training set to this size.")
+@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--budget", type=click.FloatRange(min=1), help="Stop after this many seconds instead of --epochs.")
+@click.option("--val-split", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
+@click.option("--probe", is_flag=True, help="Also train on shuffled labels to measure memorization.")
+@click.option("--trust-code", is_flag=True, help="Allow Lambda layers and custom objects (runs their code).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "markdown"]), default="text")
+@click.option("--output", "-o", type=click.Path(dir_okay=False))
+def confirm_command(model: str, data: str, fmt: str, output: str | None, **opts: Any) -> None:
+    """Train a fresh copy of MODEL briefly on your data and check the static estimate."""
+    from cnnlint.commands import run_confirm
+
+    sys.exit(run_confirm(model, data, fmt, output, opts))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors and exit code 2 for every usage or input problem."""
     try:

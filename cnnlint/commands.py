@@ -148,3 +148,24 @@ def run_inspect(model: str, fmt: str) -> int:
     else:
         click.echo(render_summary(graph, facts))
     return 0
+
+
+def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[str, Any]) -> int:
+    from cnnlint.confirm import ConfirmOptions, confirm_path, progress_wanted, render_text
+    from cnnlint.output import write_atomic
+    from cnnlint.reports import FORMATS, RenderOptions
+    from cnnlint.reports.text import risk_line
+
+    if not Path(model).exists():
+        raise ConfigError(f"no such file or folder: '{model}'")
+    options = ConfirmOptions(progress=progress_wanted() and fmt == "text" and output is None, **opts)
+    report, result = confirm_path(model, data, options)
+    if fmt == "text":
+        text = risk_line(report, RenderOptions()) + "\n" + render_text(result)
+    else:
+        text = FORMATS[fmt]([report], RenderOptions())
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+    return 0

@@ -1,0 +1,120 @@
+"""`cnnlint confirm` on the CPU with a tiny model and a tiny .npz (well under a minute)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, k3):
+    folder = tmp_path_factory.mktemp("confirm")
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 3, 300)
+    x = rng.normal(0, 1, (300, 8, 8, 1)).astype("float32")
+    for c in range(3):
+        x[y == c, c * 2 : c * 2 + 3, :3, 0] += 1.5
+    np.savez(folder / "data.npz", x_train=x[:240], y_train=y[:240], x_val=x[240:], y_val=y[240:])
+    np.savez(folder / "wide.npz", x=np.zeros((10, 9, 9, 1), "float32"), y=np.zeros(10, "int64"))
+    np.savez(folder / "labels.npz", x=np.zeros((10, 8, 8, 1), "float32"), y=np.full(10, 7))
+    L = k3.layers
+    model = k3.Sequential([k3.Input((8, 8, 1)), L.Conv2D(8, 3, activation="relu"), L.Flatten(),
+                           L.Dense(32, activation="relu"), L.Dense(3, activation="softmax")])  # fmt: skip
+    model.save(folder / "tiny.keras")
+    before = (folder / "tiny.keras").read_bytes()
+    lam = k3.Sequential([k3.Input((8, 8, 1)), L.Lambda(lambda t: t * 2.0), L.Flatten(), L.Dense(3)])
+    lam.save(folder / "lambda.keras")
+    return folder, before
+
+
+def confirm(folder, *args):
+    return run_cli("confirm", str(folder / "tiny.keras"), "--data", str(folder / "data.npz"), "--epochs", "4", *args)
+
+
+def test_confirm_json_has_curves_verdict_and_leaves_the_file_alone(tiny):
+    folder, before = tiny
+    result = confirm(folder, "--format", "json", "--samples", "120")
+    assert result.returncode == 0, result.stderr
+    model = json.loads(result.stdout)["models"][0]
+    c = model["confirm"]
+    assert c["train_samples"] == 120 and c["val_samples"] == 60 and c["epochs_run"] == 4
+    assert len(c["history"]["val_accuracy"]) == 4
+    assert c["device"] == "CPU" and c["backend"] == "tensorflow"
+    assert c["verdict"] in ("confirmed", "over-predicted", "under-predicted", "inconclusive", "no-prediction")
+    assert c["measured_gap"] == pytest.approx(c["train_accuracy"] - c["val_accuracy"], abs=1e-3)
+    assert model["dataset"]["samples"] == 120
+    assert (folder / "tiny.keras").read_bytes() == before  # never trains or rewrites the user's file
+
+
+def test_seed_makes_it_deterministic(tiny):
+    folder, _ = tiny
+    runs = [json.loads(confirm(folder, "--format", "json", "--seed", "7").stdout)["models"][0]["confirm"]["history"]
+            for _ in range(2)]  # fmt: skip
+    assert runs[0] == runs[1]
+
+
+def test_probe_and_text_output(tiny):
+    folder, _ = tiny
+    result = confirm(folder, "--probe")
+    assert result.returncode == 0, result.stderr
+    assert "probe: shuffled labels reach" in result.stdout and "trained 4 epochs" in result.stdout
+
+
+def test_html_report_shows_learning_curves(tiny, tmp_path):
+    folder, _ = tiny
+    out = tmp_path / "confirm.html"
+    assert confirm(folder, "--format", "html", "-o", str(out)).returncode == 0
+    html = out.read_text()
+    assert "Confirm run: learning curves" in html and html.count("<polyline") >= 4
+
+
+def test_lambda_is_refused_without_trust_code(tiny):
+    folder, _ = tiny
+    result = run_cli("confirm", str(folder / "lambda.keras"), "--data", str(folder / "data.npz"), "--epochs", "1")
+    assert result.returncode == 2 and "Lambda" in result.stderr and "--trust-code" in result.stderr
+    trusted = run_cli("confirm", str(folder / "lambda.keras"), "--data", str(folder / "data.npz"), "--epochs", "1",
+                      "--trust-code")  # fmt: skip
+    assert trusted.returncode == 0, trusted.stderr
+
+
+@pytest.mark.parametrize("data, message", [("wide.npz", "the model takes"), ("labels.npz", "the model has 3 classes"),
+                                           ("missing.npz", "no such data")])  # fmt: skip
+def test_bad_data_is_one_line(tiny, data, message):
+    folder, _ = tiny
+    result = run_cli("confirm", str(folder / "tiny.keras"), "--data", str(folder / data))
+    assert result.returncode == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_api_confirm_with_arrays(tiny, k3):
+    import cnnlint
+
+    folder, _ = tiny
+    with np.load(folder / "data.npz") as d:
+        report, result = cnnlint.confirm(str(folder / "tiny.keras"), d["x_train"], d["y_train"], epochs=2,
+                                         x_val=d["x_val"], y_val=d["y_val"])  # fmt: skip
+    assert result.epochs_run == 2 and result.train_samples == 240 and result.val_samples == 60
+    assert report.graph["trainable_params"] == 8 * 9 + 8 + 6 * 6 * 8 * 32 + 32 + 32 * 3 + 3
+
+
+def test_ctrl_c_leaves_no_half_written_output(tiny, tmp_path):
+    folder, _ = tiny
+    out = tmp_path / "never.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cnnlint", "confirm", str(folder / "tiny.keras"), "--data", str(folder / "data.npz"),
+         "--epochs", "100000", "--format", "json", "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(12)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert not out.exists() and not list(tmp_path.glob("*.tmp"))
