@@ -41,7 +41,18 @@ def is_op(class_name: str, module: str | None) -> bool:
     return class_name in TF_OP_LAYERS or (module is not None and module.startswith(_OP_MODULE_PREFIXES))
 
 
+#: Helper layers of keras.applications that tf.keras registers as "Custom>Name" in SavedModels.
+APPLICATION_LAYERS = ("CustomScaleLayer", "LayerScale", "StochasticDepth")
+
+
+def canonical_class(class_name: str) -> str:
+    if class_name.startswith("Custom>") and class_name[len("Custom>") :] in APPLICATION_LAYERS:
+        return class_name[len("Custom>") :]
+    return class_name
+
+
 def layer_kind(class_name: str, module: str | None) -> str:
+    class_name = canonical_class(class_name)
     if is_op(class_name, module):
         return "op"
     entry = SPECS.get(class_name)
@@ -61,7 +72,7 @@ def build_spec(class_name: str, module: str | None, cfg: Cfg, shapes: list[Maybe
         return op_spec(str(name), cfg, shapes), kind
     if kind == "unknown":
         return Built([_declared_output_shape(cfg)]), kind
-    return SPECS[class_name].spec(cfg, shapes), kind
+    return SPECS[canonical_class(class_name)].spec(cfg, shapes), kind
 
 
 def _declared_output_shape(cfg: Cfg) -> MaybeShape:
