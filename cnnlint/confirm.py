@@ -69,25 +69,17 @@ class ConfirmResult:
 # ---- safety --------------------------------------------------------------------------------
 
 
-def unsafe_reasons(config: Any, depth: int = 0) -> list[str]:
+def unsafe_reasons(config: Any) -> list[str]:
     """Why rebuilding this config would run code from outside Keras (empty when it would not)."""
-    from cnnlint.layers import is_keras_module
+    from cnnlint.rules._scan import foreign_module, objects
 
     reasons: list[str] = []
-    if depth > 64:
-        return reasons
-    if isinstance(config, dict):
-        name = config.get("class_name")
-        module = config.get("module") if isinstance(config.get("module"), str) else None
+    for layer, obj in objects(config):
+        name = obj.get("class_name")
         if name in UNSAFE_CLASSES:
-            reasons.append(f"layer class {name} runs code stored in or named by the file")
-        elif isinstance(name, str) and "config" in config and not is_keras_module(module):
-            reasons.append(f"'{name}' comes from module '{module}', outside Keras")
-        for value in config.values():
-            reasons += unsafe_reasons(value, depth + 1)
-    elif isinstance(config, list):
-        for value in config:
-            reasons += unsafe_reasons(value, depth + 1)
+            reasons.append(f"'{layer}' is a {name} layer, which runs code stored in or named by the file")
+        elif (module := foreign_module(obj)) is not None:
+            reasons.append(f"'{layer or 'model'}' uses '{name}' from module '{module}', outside Keras")
     return reasons
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from cnnlint.analysis import Facts
 from cnnlint.graph import ModelGraph
+from cnnlint.readers.base import RawModel
 
 SEVERITIES = ("info", "warning", "error")
 
@@ -50,6 +51,7 @@ class RuleContext:
     graph: ModelGraph
     facts: Facts
     dataset: Dataset
+    raw: RawModel | None = None
 
     @property
     def n(self) -> int | None:

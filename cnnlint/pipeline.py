@@ -57,7 +57,7 @@ def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintS
     report.graph, report.facts = graph, facts
     if dataset.classes is None and facts.classes is not None:
         report.dataset = dataset = replace(dataset, classes=facts.classes)
-    ctx = RuleContext(graph, facts, dataset)
+    ctx = RuleContext(graph, facts, dataset, raw)
     from cnnlint.rules import run_rules
 
     findings = run_rules(ctx, list(settings.rules), settings.rule_options)

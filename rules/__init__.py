@@ -22,6 +22,12 @@ from cnnlint.rules import (
     no_dropout,
     no_normalization,
     no_weight_penalty,
+    safety_custom_object,
+    safety_external_file,
+    safety_foreign_reference,
+    safety_hdf5_link,
+    safety_keras_api,
+    safety_lambda,
     wasted_depth,
     wide_layers,
 )
@@ -43,6 +49,12 @@ MODULES = (
     high_dropout,
     dropout_before_batchnorm,
     few_samples_per_class,
+    safety_lambda,
+    safety_foreign_reference,
+    safety_keras_api,
+    safety_external_file,
+    safety_custom_object,
+    safety_hdf5_link,
 )
 
 RULES: dict[str, Rule] = {module.RULE.code: module.RULE for module in MODULES}

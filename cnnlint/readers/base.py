@@ -40,6 +40,8 @@ class RawModel:
     compile_style: str = "keras3"
     keras_version: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: HDF5 links that point outside the file (name -> target), found without following them
+    external_links: tuple[str, ...] = field(default_factory=tuple)
 
 
 def read_capped(stream: IO[bytes], cap: int, *, what: str, where: str) -> bytes:

@@ -21,7 +21,7 @@ def sniff(head: bytes) -> bool:
 
 def read(path: Path) -> RawModel:
     where = str(path)
-    attrs = _root_attributes(path, where)
+    attrs, links = _root_attributes(path, where)
     if "model_config" not in attrs:
         raise ModelError(
             "HDF5 file has no 'model_config': it holds weights only, not a model",
@@ -44,10 +44,11 @@ def read(path: Path) -> RawModel:
         compile_config=training if isinstance(training, dict) else None,
         compile_style="keras2",
         keras_version=version if isinstance(version, str) else None,
+        external_links=links,
     )
 
 
-def _root_attributes(path: Path, where: str) -> dict[str, Any]:
+def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], tuple[str, ...]]:
     import h5py  # imported here: only .h5 files need it
 
     wanted = ("model_config", "training_config", "keras_version")
@@ -58,6 +59,7 @@ def _root_attributes(path: Path, where: str) -> dict[str, Any]:
                 if name not in handle.attrs:
                     continue
                 found[name] = _attribute_text(handle.attrs.get_id(name), name, where)
+            links = _external_links(handle)
     except ModelError:
         raise
     except Exception as exc:  # h5py raises many types for corrupt files
@@ -66,7 +68,30 @@ def _root_attributes(path: Path, where: str) -> dict[str, Any]:
             where=where,
             hint="the file is truncated or corrupt; re-save the model",
         ) from None
-    return found
+    return found, links
+
+
+MAX_LINKS_VISITED = 100_000
+
+
+def _external_links(handle: Any) -> tuple[str, ...]:
+    """Names of HDF5 external links anywhere in the file, found without resolving any link."""
+    import h5py
+
+    found: list[str] = []
+    stack, visited = [("", handle)], 0
+    while stack and visited < MAX_LINKS_VISITED:
+        prefix, group = stack.pop()
+        for name in group:
+            visited += 1
+            link = group.get(name, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                found.append(f"{prefix}/{name} -> {link.filename}:{link.path}")
+            elif isinstance(link, h5py.HardLink):
+                item = group.get(name)
+                if isinstance(item, h5py.Group):
+                    stack.append((f"{prefix}/{name}", item))
+    return tuple(found)
 
 
 def _attribute_text(attr_id: Any, name: str, where: str) -> str:

@@ -1,0 +1,73 @@
+"""Layers that point at files or URLs outside the model.
+
+## What it does
+Finds ``TFSMLayer`` (which wraps a SavedModel from a path), lookup and
+vectorization layers whose vocabulary is a file path, and any URL
+(``http://``, ``https://``, ``ftp://``, ``gs://``, ``s3://``, ``hdfs://``) in the config.
+
+## Why is this bad?
+Loading the model reads those files, or fetches those URLs, on the machine
+that loads it: the model is not self-contained, and a path such as
+``/etc/passwd`` or an attacker's URL turns loading into file access or a
+network request.  ``TFSMLayer`` also executes the SavedModel's TensorFlow
+graph.
+
+## Example
+```python
+layers.StringLookup(vocabulary="/data/vocab.txt")
+```
+
+## Use instead
+```python
+layers.StringLookup(vocabulary=["cat", "dog", "bird"])   # stored in the model
+```
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from cnnlint.rules._scan import objects, strings
+
+from cnnlint.findings import Finding, Rule, RuleContext
+
+URL = re.compile(r"^\s*(https?|ftp|gs|s3|hdfs|file)://", re.IGNORECASE)
+LOOKUPS = ("StringLookup", "IntegerLookup", "TextVectorization", "Hashing")
+
+
+def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
+    if ctx.raw is None:
+        return
+    seen: set[tuple[str, str]] = set()
+    for layer, obj in objects(ctx.raw.config):
+        config = obj.get("config") if isinstance(obj.get("config"), dict) else {}
+        if obj.get("class_name") == "TFSMLayer":
+            yield _finding(layer, "TFSMLayer loads and runs a SavedModel from", str(config.get("filepath"))[:200])
+        elif obj.get("class_name") in LOOKUPS and isinstance(config.get("vocabulary"), str):
+            yield _finding(layer, f"{obj['class_name']} reads its vocabulary from", config["vocabulary"][:200])
+    for layer, key, value in strings(ctx.raw.config):
+        if URL.match(value) and (layer, value) not in seen:
+            seen.add((layer, value))
+            yield _finding(layer, f"'{key}' holds the URL", value[:200])
+
+
+def _finding(layer: str, what: str, target: str) -> Finding:
+    return RULE.finding(
+        f"'{layer or 'model'}': {what} '{target}'; loading the model would access it",
+        layers=[layer or "model"],
+        evidence={"target": target},
+        fix="store the data in the model (e.g. a vocabulary list) or load it in your own code after review",
+    )
+
+
+RULE = Rule(
+    code="S404",
+    name="external-file-reference",
+    severity="error",
+    category="safety",
+    summary="Layers pointing at files or URLs",
+    doc=__doc__ or "",
+    check=check,
+)
