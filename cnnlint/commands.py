@@ -33,10 +33,11 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         _csv(opts["ignore"]) or config.get("ignore"),
         _csv(opts["extend_select"]) or config.get("extend-select"),
     )
-    sources = discover(paths)
+    sources, problems = discover(paths)
     settings = LintSettings(tuple(rules), config.rule_options, config.layer_ignores)
     jobs = [(source, _dataset_for(source, opts, config), _settings_for(source, settings, config)) for source in sources]
     reports = _lint_all(jobs, opts["jobs"])
+    reports += [ModelReport(path=path, dataset=Dataset(), error=message) for path, message in problems]
 
     baseline_path = opts["baseline"] or config.get("baseline")
     if opts["write_baseline"]:

@@ -33,33 +33,40 @@ def _looks_like_model_json(path: Path) -> bool:
     return b'"class_name"' in head and b'"config"' in head
 
 
-def discover(paths: list[str]) -> list[str]:
-    """Model sources in a stable order; a missing path or a folder with no models is a ConfigError."""
+def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Model sources in a stable order, and (path, problem) for paths that name no model.
+
+    A bad path does not stop the others from being linted; the caller reports it.
+    """
     found: list[str] = []
+    problems: list[tuple[str, str]] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists() and not path.is_symlink() and _GLOB_CHARS & set(raw):
             matches = sorted(glob.glob(raw, recursive=True))
             if not matches:
-                raise ConfigError(f"no file matches '{raw}'")
-            found += discover(matches)
+                problems.append((raw, f"{raw}: no file matches this pattern"))
+                continue
+            more, more_problems = discover(matches)
+            found += more
+            problems += more_problems
             continue
         if path.is_dir() and not is_model_folder(path):
             models = _walk(path)
             if not models:
-                raise ConfigError(
-                    f"no model files in folder '{raw}'", hint=f"looked for {', '.join(MODEL_SUFFIXES)} and SavedModels"
-                )
+                problems.append((raw, f"{raw}: no model files in this folder (looked for "
+                                      f"{', '.join(MODEL_SUFFIXES)} and SavedModels)"))  # fmt: skip
             found += models
             continue
         if not path.exists() and not path.is_symlink():
-            raise ConfigError(f"no such file or folder: '{raw}'")
+            problems.append((raw, f"{raw}: no such file or folder"))
+            continue
         if path.name in SAVEDMODEL_FILES and path.is_file():
             found.append(str(path.parent))  # pre-commit passes the files of a SavedModel folder
             continue
         found.append(raw)
     seen: set[str] = set()
-    return [p for p in found if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+    return [p for p in found if not (p in seen or seen.add(p))], problems  # type: ignore[func-returns-value]
 
 
 def _walk(root: Path) -> list[str]:

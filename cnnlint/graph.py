@@ -440,6 +440,9 @@ class _Builder:
         config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
         shape = None
         for key in ("batch_shape", "batch_input_shape"):
+            if config.get(key) is not None and self._shape(config[key]) is None:
+                raise ModelError(f"input '{path}': {key} must be a list of non-negative integers or nulls",
+                                 where=self.where)  # fmt: skip
             shape = shape or self._shape(config.get(key))
         if shape is None and isinstance(config.get("shape"), list):
             inner = self._shape([None, *config["shape"]])

@@ -10,10 +10,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cnnlint.rules import select_rules
 
 from cnnlint.findings import Dataset
 from cnnlint.pipeline import LintSettings, lint_source
-from cnnlint.rules import select_rules
 
 SAFETY = LintSettings(tuple(select_rules(["S"])))
 

@@ -1,0 +1,35 @@
+"""Time and peak memory of `cnnlint` on every hostile file (tests/hostile_corpus.py), one cold process each.
+
+    python benchmarks/bench_hostile.py
+
+Targets (issue 8): every file under 2 s and under 200 MiB.  Prints the
+worst file for each, and the ratio to the limits.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from common import PY, run_measured
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.hostile_corpus import build  # noqa: E402
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = []
+        for path in build(Path(tmp)):
+            wall, mem = run_measured([PY, "-m", "cnnlint", str(path)])
+            rows.append((path.name, wall, mem))
+            print(f"{path.name:24s} {wall * 1000:7.0f} ms {mem:6.0f} MiB")
+    slow = max(rows, key=lambda r: r[1])
+    big = max(rows, key=lambda r: r[2])
+    print(f"slowest: {slow[0]} {slow[1]:.2f} s = {slow[1] / 2:.2f} of the 2 s limit")
+    print(f"largest: {big[0]} {big[2]:.0f} MiB = {big[2] / 200:.2f} of the 200 MiB limit")
+
+
+if __name__ == "__main__":
+    main()
