@@ -20,7 +20,7 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float]
                             env={**os.environ, **(env or {})})  # fmt: skip
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
+    if os.waitstatus_to_exitcode(status) not in (0, 1, 2):
         raise SystemExit(f"command failed: {' '.join(cmd)}")
     return wall, usage.ru_maxrss / 1024
 
