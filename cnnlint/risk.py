@@ -36,7 +36,6 @@ FEATURE_RULES: dict[str, tuple[str, ...]] = {
     "normalization": ("R202",),
     "weight_penalty": ("R203",),
     "augmentation": ("R204",),
-    "log_input_size": ("D301",),
 }
 
 
@@ -48,7 +47,6 @@ def features(facts: Facts, dataset: Dataset) -> dict[str, float] | None:
     classes = dataset.classes or facts.classes or 2
     params = max(facts.trainable_params, 1)
     lpps = math.log10(params / n)
-    input_size = math.prod(facts.input_spatial) if facts.input_spatial else 1
     return {
         "log_params_per_sample": lpps,
         "log_params_per_sample_sq": lpps * lpps,
@@ -61,15 +59,21 @@ def features(facts: Facts, dataset: Dataset) -> dict[str, float] | None:
         "normalization": 1.0 if facts.norm_layers else 0.0,
         "weight_penalty": 1.0 if facts.has_weight_penalty else 0.0,
         "augmentation": 1.0 if (facts.augment_layers or dataset.augmented) else 0.0,
-        "log_input_size": math.log10(input_size),
     }
 
 
 @dataclass(frozen=True)
 class Factor:
     feature: str
+    value: float
     contribution: float
     rules: tuple[str, ...]
+
+    def describe(self) -> str:
+        binary = self.feature in ("dropout", "normalization", "weight_penalty", "augmentation")
+        shown = ("yes" if self.value else "no") if binary else f"{self.value:.2g}"
+        rules = f" ({'/'.join(self.rules)})" if self.rules else ""
+        return f"{self.feature}={shown}{rules}"
 
 
 @dataclass(frozen=True)
@@ -137,25 +141,28 @@ def load_model() -> RiskModel | None:
 def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None) -> Risk | None:
     model = load_model()
     x = features(facts, dataset)
-    if model is None or x is None:
-        return None
+    if model is None or x is None or set(model.names) != set(x):
+        return None  # no fitted model, no training-set size, or a model file from another feature set
     gap = model.predict(x)
     contributions = model.contributions(x)
     top = sorted(contributions.items(), key=lambda kv: -kv[1])[:3]
     present = {f.code for f in findings or []}
     factors = tuple(
-        Factor(name, round(value, 4), tuple(code for code in FEATURE_RULES.get(name, ()) if code in present))
+        Factor(name, round(x[name], 4), round(value, 4),
+               tuple(code for code in FEATURE_RULES.get(name, ()) if code in present))
         for name, value in top
         if value > 0
-    )
+    )  # fmt: skip
     outside = [n for n, lo, hi in zip(model.names, model.lower, model.upper) if not lo <= x[n] <= hi]
     notes = []
     if outside:
         notes.append("outside the range the risk model was fitted on (" + ", ".join(outside) + "): an extrapolation")
+    low, high = gap + model.residual_low, gap + model.residual_high
+    gap = min(max(gap, 0.0), 1.0)  # the linear fit can dip below 0 for very safe models; a gap estimate cannot
     return Risk(
         level=level_of(gap),
         gap=round(gap, 4),
-        interval=(round(gap + model.residual_low, 4), round(gap + model.residual_high, 4)),
+        interval=(round(max(low, -1.0), 4), round(min(high, 1.0), 4)),
         factors=factors,
         model_version=model.version,
         extrapolated=bool(outside),

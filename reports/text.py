@@ -30,7 +30,7 @@ def risk_line(report: ModelReport, options: RenderOptions) -> str:
     low, high = risk.interval
     level = _paint(risk.level.upper(), risk.level, options)
     facts_used = f"n={ds.samples:,}, {ds.classes or '?'} classes{', augmented' if ds.augmented else ''}"
-    factors = ", ".join(f.feature + (f" ({'/'.join(f.rules)})" if f.rules else "") for f in risk.factors)
+    factors = ", ".join(f.describe() for f in risk.factors)
     line = (
         f"{report.path}: risk {level}: predicted train-val accuracy gap {risk.gap:.2f} "
         f"({risk.coverage:.0%} interval {low:.2f} to {high:.2f}; {facts_used})"

@@ -1,0 +1,55 @@
+"""The README's promises: its GitHub Actions workflow commands work, and CI runs its test command."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import REPO
+
+README = (REPO / "README.md").read_text()
+
+
+def workflow() -> dict:
+    block = README.split("<!-- workflow-start -->")[1].split("<!-- workflow-end -->")[0]
+    return yaml.safe_load(block.split("```yaml")[1].split("```")[0])
+
+
+def test_workflow_run_steps_work_locally(tmp_path):
+    (tmp_path / "models").mkdir()
+    for model in (REPO / "examples").glob("*.keras"):
+        shutil.copy(model, tmp_path / "models" / model.name)
+    (tmp_path / "cnnlint.toml").write_text("samples = 2000\n")
+    summary = tmp_path / "summary.md"
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    codes = []
+    for step in workflow()["jobs"]["models"]["steps"]:
+        command = step.get("run")
+        if command is None or command.startswith("pip install"):
+            continue  # actions run on GitHub; the package is installed here already
+        result = subprocess.run(command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        codes.append((command, result.returncode, result.stdout))
+    assert [c[1] for c in codes] == [0, 0, 1], codes
+    sarif = json.loads((tmp_path / "cnnlint.sarif").read_text())
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
+    assert summary.read_text().startswith("## cnnlint")
+    assert codes[-1][2].startswith("::warning file=models/")
+
+
+def test_ci_runs_the_readme_test_command():
+    command = re.search(r"&& (python -m pytest)\n", README).group(1)
+    assert command in (REPO / ".ci" / "run").read_text()
+
+
+def test_readme_opens_with_the_two_commands():
+    blocks = re.findall(r"```bash\n(.*?)\n```", README, re.S)[:2]
+    assert "pip install . && cnnlint examples/" in blocks[0]
+    assert "python -m pytest" in blocks[1]
