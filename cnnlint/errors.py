@@ -7,6 +7,15 @@ and exit code 2; nothing else in the pipeline formats errors.
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Escape control characters (newlines, ANSI escapes) that came from an untrusted file."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 class CnnlintError(Exception):
     """Base class of every error cnnlint reports as one line with exit 2."""
@@ -21,7 +30,7 @@ class CnnlintError(Exception):
         parts = [f"{self.where}: " if self.where else "", self.message]
         if self.hint:
             parts.append(f" ({self.hint})")
-        return "".join(parts)
+        return printable("".join(parts))
 
     def __str__(self) -> str:
         return self.one_line()

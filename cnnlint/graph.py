@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from cnnlint.errors import ModelError
+from cnnlint.errors import ModelError, printable
 from cnnlint.layers import ShapeUnknown, build_spec, layer_kind
 from cnnlint.layers.base import Built, Cfg, Geometry, MaybeShape, Shape, Weight, fmt_shape
 from cnnlint.readers.base import RawModel
@@ -523,7 +523,7 @@ def _name_of(entry: dict, default: str) -> str:
         name = entry["config"].get("name")
     if not isinstance(name, str) or not name:
         return default
-    return name.replace("\n", " ")[:200]
+    return printable(name[:200])
 
 
 def _is_model(entry: dict) -> bool:

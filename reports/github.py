@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from cnnlint.reports.base import RenderOptions, sorted_findings
 
+from cnnlint.errors import printable
 from cnnlint.pipeline import ModelReport
 
 LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    escaped = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(escaped)  # any other control character (ANSI escapes) from a model file
 
 
 def escape_property(text: str) -> str:

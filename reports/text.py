@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cnnlint.reports.base import RenderOptions, sorted_findings
 
+from cnnlint.errors import printable
 from cnnlint.pipeline import ModelReport
 from cnnlint.risk import Risk
 
@@ -49,9 +50,10 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
             continue  # already said on stderr, one line per file
         for finding in sorted_findings(report.findings):
             sev = _paint(finding.severity, finding.severity, options)
-            lines.append(f"{report.path}::{finding.layer} {finding.code} {sev} {finding.message}")
+            where = printable(f"{report.path}::{finding.layer}")
+            lines.append(f"{where} {finding.code} {sev} {printable(finding.message)}")
             if not options.quiet:
-                lines.append(f"    fix: {finding.fix}")
+                lines.append(f"    fix: {printable(finding.fix)}")
         if report.needs_samples and options.verbose:
             lines.append(f"{report.path}: {', '.join(report.needs_samples)} need --samples and were not run")
         if report.graph is not None and not report.graph.params_exact:

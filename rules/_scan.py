@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from cnnlint.errors import printable
 from cnnlint.layers import is_keras_module
 
 MAX_DEPTH = 200
@@ -40,7 +41,7 @@ def _entry_name(entry: dict) -> str:
     name = entry.get("name")
     if not isinstance(name, str) and isinstance(entry.get("config"), dict):
         name = entry["config"].get("name")
-    return name[:200] if isinstance(name, str) else "?"
+    return printable(name[:200]) if isinstance(name, str) else "?"
 
 
 def _join(prefix: str, name: str) -> str:

@@ -25,6 +25,8 @@ from tests.conftest import REPO
 from tests.hostile_corpus import GOOD, build
 
 ALL = LintSettings(tuple(select_rules()))
+#: raise for a long local sweep: CNNLINT_HYPOTHESIS_EXAMPLES=5000 pytest tests/test_robustness.py
+EXAMPLES = int(os.environ.get("CNNLINT_HYPOTHESIS_EXAMPLES", "300"))
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +87,7 @@ def layer_configs(draw):
     return {"class_name": draw(st.sampled_from(CLASSES)), "config": config}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layers=st.lists(layer_configs(), max_size=6), shape=st.lists(st.none() | st.integers(0, 64), max_size=5))
 def test_random_sequential_configs_never_crash(layers, shape):
     config = {"class_name": "Sequential", "config": {"layers": [
@@ -97,7 +99,7 @@ def test_random_sequential_configs_never_crash(layers, shape):
     assert report.error is None or isinstance(report.error, str)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(value=JSON_VALUES, where=st.sampled_from(["filters", "kernel_size", "strides", "padding", "units", "axis"]))
 def test_wrong_values_in_a_real_model(value, where):
     config = json.loads(json.dumps(GOOD))

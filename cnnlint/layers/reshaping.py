@@ -45,7 +45,10 @@ def reshape(cfg: Cfg, shapes: list[MaybeShape]) -> Built:
 def permute(cfg: Cfg, shapes: list[MaybeShape]) -> Built:
     shape = one_input(cfg, shapes)
     dims = cfg.get("dims")
-    if not isinstance(dims, (list, tuple)) or sorted(dims) != list(range(1, len(shape))):
+    if not isinstance(dims, (list, tuple)):
+        raise cfg.error("dims must be a list of axis numbers")
+    dims = [cfg._as_int("dims", d, 1) for d in dims]
+    if sorted(dims) != list(range(1, len(shape))):
         raise cfg.error(f"dims must be a permutation of 1..{len(shape) - 1}")
     return Built([(shape[0], *[shape[d] for d in dims])])
 
