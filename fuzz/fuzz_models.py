@@ -11,6 +11,7 @@ exception, printed with its case and counted.  Exit code 1 if any.
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import json
 import random
@@ -79,7 +80,7 @@ def swap_value(rng: random.Random, data: bytes) -> bytes:
             if rng.random() < 0.15 and isinstance(target, dict):
                 del target[slot[-1]]
             else:
-                target[slot[-1]] = rng.choice(WEIRD)
+                target[slot[-1]] = copy.deepcopy(rng.choice(WEIRD))  # a fresh object: no shared cycles
         except (KeyError, IndexError, TypeError):
             continue
     return rezip(config)
