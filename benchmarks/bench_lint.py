@@ -1,6 +1,6 @@
 """Lint throughput: a cold single file, 200 small model files at -j1 and -j2, and Keras loading the same files.
 
-    python benchmarks/bench_lint.py [--files 200]
+    /tmp/bench/bin/python benchmarks/bench_lint.py --keras-python "$PWD/.venv/bin/python"   # see bench_inspect.py
 
 Targets (issue 5, 2-core machine): a single ResNet50 .keras under 0.3 s wall
 and 80 MiB; 200 small models under 5 s with -j2.
@@ -35,9 +35,11 @@ def small_models(count: int):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--keras-python", default=PY,
+                        help="interpreter with Keras installed (run this script itself from a regular install)")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    resnet = str(resnet50_keras())
+    resnet = str(resnet50_keras(args.keras_python))
     folder = small_models(args.files)
     single = median_run([PY, "-m", "cnnlint", resnet, "--samples", "1000"], args.repeat)
     j1 = median_run([PY, "-m", "cnnlint", str(folder), "--samples", "1000", "-q", "-j1"], 3)
@@ -46,7 +48,7 @@ def main() -> None:
         "import os, glob; os.environ['TF_CPP_MIN_LOG_LEVEL']='3'; import keras\n"
         f"for p in sorted(glob.glob({str(folder)!r} + '/*.keras')): keras.models.load_model(p).count_params()\n"
     )
-    keras = median_run([PY, "-c", keras_code], 1)
+    keras = median_run([args.keras_python, "-c", keras_code], 1)
     print(f"single ResNet50 .keras lint: {single[0] * 1000:.0f} ms, {single[1]:.0f} MiB (target < 300 ms, < 80 MiB)")
     print(f"{args.files} small models -j1:     {j1[0]:.2f} s, {j1[1]:.0f} MiB")
     print(f"{args.files} small models -j2:     {j2[0]:.2f} s (target < 5 s)")

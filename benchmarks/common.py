@@ -6,6 +6,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +17,8 @@ PY = sys.executable
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one cold process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    # cwd outside the repository, so `python -m cnnlint` runs the installed package, not the source tree
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(),
                             env={**os.environ, **(env or {})})  # fmt: skip
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -30,8 +32,8 @@ def median_run(cmd: list[str], repeat: int, env: dict | None = None) -> tuple[fl
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
-def resnet50_keras() -> Path:
-    """ResNet50 (weights=None) saved as Keras 3 .keras, built once and cached."""
+def resnet50_keras(python: str = PY) -> Path:
+    """ResNet50 (weights=None) saved as Keras 3 .keras, built once (with ``python``) and cached."""
     path = CACHE / "resnet50.keras"
     if not path.exists():
         CACHE.mkdir(exist_ok=True)
@@ -39,5 +41,5 @@ def resnet50_keras() -> Path:
             "import os; os.environ['TF_CPP_MIN_LOG_LEVEL']='3'; import keras; "
             f"keras.applications.ResNet50(weights=None).save({str(path)!r})"
         )
-        subprocess.run([PY, "-c", code], check=True)
+        subprocess.run([python, "-c", code], check=True)
     return path

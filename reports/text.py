@@ -37,7 +37,7 @@ def risk_line(report: ModelReport, options: RenderOptions) -> str:
         f"({risk.coverage:.0%} interval {low:.2f} to {high:.2f}; {facts_used})"
     )
     if factors:
-        line += f"; driven by {factors}"
+        line += f"; raised most by {factors}"
     if risk.extrapolated:
         line += " [extrapolated: outside the fitted range]"
     return line
