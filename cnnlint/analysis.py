@@ -117,10 +117,8 @@ def _longest_weight_path(nodes: list[Node]) -> tuple[dict[int, int], dict[int, i
     depth: dict[int, int] = {}
     parent: dict[int, int | None] = {}
     for node in nodes:
-        best, best_src = 0, None
-        for src, _ in node.inputs:
-            if depth[src] > best or best_src is None:
-                best, best_src = max(best, depth[src]), src if depth[src] >= best else best_src
+        best_src = max((src for src, _ in node.inputs), key=lambda src: depth[src], default=None)
+        best = depth[best_src] if best_src is not None else 0
         depth[node.id] = best + (1 if node.layer.kind in DEPTH_KINDS else 0)
         parent[node.id] = best_src
     return depth, parent

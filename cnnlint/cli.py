@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,17 +41,6 @@ def cli() -> None:
     cnnlint rules / cnnlint rule C105         the rules and their documentation
     cnnlint confirm model.keras --data d.npz  check the estimate with a short training run
     """
-
-
-def _csv(values: tuple[str, ...]) -> list[str]:
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
-
-
-@dataclass(frozen=True)
-class GateSettings:
-    severity: str
-    fail_on: str
-    exit_zero: bool
 
 
 @cli.command("check")

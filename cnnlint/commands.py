@@ -27,11 +27,10 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
 
     config_file = config_error_path(opts["config_path"]) or find_config()
     config = load_config(config_file)
-    _csv = _split
     rules = select_rules(
-        _csv(opts["select"]) or config.get("select"),
-        _csv(opts["ignore"]) or config.get("ignore"),
-        _csv(opts["extend_select"]) or config.get("extend-select"),
+        _split(opts["select"]) or config.get("select"),
+        _split(opts["ignore"]) or config.get("ignore"),
+        _split(opts["extend_select"]) or config.get("extend-select"),
     )
     sources, problems = discover(paths)
     settings = LintSettings(tuple(rules), config.rule_options, config.layer_ignores)

@@ -17,7 +17,7 @@ from typing import Any
 
 from cnnlint.errors import ModelError, printable
 from cnnlint.layers import ShapeUnknown, build_spec, layer_kind
-from cnnlint.layers.base import Built, Cfg, Geometry, MaybeShape, Shape, Weight, fmt_shape
+from cnnlint.layers.base import Built, Cfg, Geometry, MaybeShape, Weight
 from cnnlint.readers.base import RawModel
 
 MAX_LAYERS = 100_000
@@ -202,9 +202,6 @@ class _Builder:
         name = _name_of(top, "model")
         inputs_holder: list[Ref] = []
         outputs = self._expand(top, "", None, True, 0, inputs_holder)
-        build_cfg = top.get("build_config")
-        if not inputs_holder and isinstance(build_cfg, dict):
-            self.notes.append("model inputs were inferred from build_config")
         if not self.nodes:
             raise ModelError("model has no layers", where=self.where)
         graph = ModelGraph(
@@ -767,6 +764,3 @@ def _number(value: Any) -> float | None:
         return float(value)
     return None
 
-
-def describe_shape(shape: MaybeShape | Shape) -> str:
-    return fmt_shape(shape)
