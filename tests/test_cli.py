@@ -246,3 +246,17 @@ def test_pre_commit_hook_for_real(tmp_path):
     bad = try_repo("bad.keras")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "C106" in bad.stdout and "bad.keras" in bad.stdout
+
+
+def test_globs_and_savedmodel_files_from_pre_commit(models, tfk, tmp_path):
+    data = json.loads(run_cli(str(models / "*.keras"), "--format", "json", "--samples", "500").stdout)
+    assert sorted(Path(m["path"]).name for m in data["models"]) == ["plain.keras", "regularized.keras"]
+    model = tfk.Sequential([tfk.layers.InputLayer(input_shape=(8, 8, 1)), tfk.layers.Conv2D(4, 3), tfk.layers.Flatten(),
+                            tfk.layers.Dense(2)])  # fmt: skip
+    model.save(tmp_path / "sm", save_format="tf")
+    # the cnnlint-savedmodel hook passes the folder's files; both map to one model
+    result = run_cli(str(tmp_path / "sm" / "keras_metadata.pb"), str(tmp_path / "sm" / "saved_model.pb"),
+                     "--format", "json", "--samples", "100")  # fmt: skip
+    models_seen = json.loads(result.stdout)["models"]
+    assert len(models_seen) == 1 and models_seen[0]["model"]["trainable_params"] == 4 * 9 + 4 + 6 * 6 * 4 * 2 + 2
+    assert run_cli(str(tmp_path / "nothing*.keras")).returncode == 2
