@@ -39,7 +39,7 @@ def risk_dict(risk: Risk | None) -> dict[str, Any] | None:
         return None
     data = asdict(risk)
     data["interval"] = list(risk.interval)
-    data["factors"] = [asdict(f) | {"rules": list(f.rules)} for f in risk.factors]
+    data["factors"] = [asdict(f) | {"rules": list(f.rules), "text": f.describe()} for f in risk.factors]
     data["notes"] = list(risk.notes)
     data["approximate"] = True
     return data

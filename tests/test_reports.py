@@ -105,6 +105,64 @@ def _png_size_and_variety(data: bytes) -> tuple[int, int, int]:
     return width, height, len(set(raw[:: max(1, len(raw) // 200_000)]))
 
 
+def _png_mean_brightness(data: bytes) -> float:
+    """Mean of the RGB channels (0-255) of an 8-bit RGB/RGBA PNG, undoing the row filters."""
+    width, height = struct.unpack(">II", data[16:24])
+    depth, color = data[24], data[25]
+    assert depth == 8 and color in (2, 6)
+    channels = 3 if color == 2 else 4
+    idat, at = b"", 8
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
+        if kind == b"IDAT":
+            idat += data[at + 8 : at + 8 + length]
+        at += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * channels
+    prev = bytearray(stride)
+    total, pos = 0, 0
+    for _ in range(height):
+        kind, line = raw[pos], bytearray(raw[pos + 1 : pos + 1 + stride])
+        pos += 1 + stride
+        for i in range(stride):
+            a = line[i - channels] if i >= channels else 0
+            b, c = prev[i], prev[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        total += sum(v for i, v in enumerate(line) if i % channels < 3)
+        prev = line
+    return total / (width * height * 3)
+
+
+def _screenshot(html: Path, shot: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *extra,
+         "--window-size=1200,1600", f"--screenshot={shot}", html.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is installed by .ci/run")
+def test_dark_color_scheme_renders_dark(tmp_path):
+    out = tmp_path / "report.html"
+    run_cli(str(EXAMPLES / "example2_plain.keras"), "--format", "html", "-o", str(out), "--samples", "2000")
+    light, dark = tmp_path / "light.png", tmp_path / "dark.png"
+    _screenshot(out, light, tmp_path / "p1")
+    _screenshot(out, dark, tmp_path / "p2", "--force-dark-mode", "--blink-settings=preferredColorScheme=0")
+    assert _png_mean_brightness(light.read_bytes()) > 180
+    assert _png_mean_brightness(dark.read_bytes()) < 90
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is installed by .ci/run")
 def test_real_headless_chromium_renders_the_report(tmp_path):
     out = tmp_path / "report.html"
