@@ -234,8 +234,6 @@ class _Budget:
 
 
 def _train(model: Any, x, y, xv, yv, opts: ConfirmOptions, optimizer: Any) -> tuple[dict, float]:
-    import keras
-
     outputs = model.output_shape[-1]
     loss = "binary_crossentropy" if outputs == 1 else "sparse_categorical_crossentropy"
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
@@ -243,7 +241,6 @@ def _train(model: Any, x, y, xv, yv, opts: ConfirmOptions, optimizer: Any) -> tu
     start = time.perf_counter()
     history = model.fit(x, y, validation_data=(xv, yv), epochs=epochs, batch_size=opts.batch_size,
                         verbose=1 if opts.progress else 0, callbacks=[_Budget(opts.budget)], shuffle=True)  # fmt: skip
-    del keras
     return {k: [round(float(v), 5) for v in vals] for k, vals in history.history.items()}, time.perf_counter() - start
 
 

@@ -5,6 +5,7 @@ Autoescaping is on: layer names come from untrusted files.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from cnnlint.reports.base import RenderOptions, model_dict, sorted_findings
@@ -24,7 +25,8 @@ _RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 def _view(report: ModelReport) -> dict[str, Any]:
     view = model_dict(report)
-    view["anchor"] = f"model-{abs(hash(report.path)) % 10**8}"
+    # stable across runs (hash() is salted per process), so regenerated reports diff cleanly
+    view["anchor"] = "model-" + hashlib.sha256(report.path.encode()).hexdigest()[:10]
     if report.graph is None or report.facts is None:
         return view
     groups: dict[str, list] = {}

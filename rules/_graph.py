@@ -8,7 +8,8 @@ CONV_CLASSES = ("Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", 
 
 
 def has_skip_connections(graph: ModelGraph) -> bool:
-    return any(layer.class_name in ("Add", "CustomScaleLayer") or layer.kind == "op" and layer.class_name == "Add"
+    """An Add of two tensors (the Add layer, or Keras 3's add op, which has the same class name)."""
+    return any(layer.class_name in ("Add", "CustomScaleLayer")
                for layer in graph.layers if layer.nodes and len(graph.nodes[layer.nodes[0]].inputs) > 1)  # fmt: skip
 
 

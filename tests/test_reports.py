@@ -92,7 +92,8 @@ def test_markdown_is_compact_and_truncates(tmp_path):
     assert len(many) <= 65_536 and "Truncated:" in many
 
 
-def _png_size_and_variety(data: bytes) -> tuple[int, int, int]:
+def _png_pixels(data: bytes) -> tuple[int, int, bytes]:
+    """(width, height, decompressed filtered scanlines) of a PNG."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     idat, at = b"", 8
@@ -101,23 +102,20 @@ def _png_size_and_variety(data: bytes) -> tuple[int, int, int]:
         if kind == b"IDAT":
             idat += data[at + 8 : at + 8 + length]
         at += 12 + length
-    raw = zlib.decompress(idat)
+    return width, height, zlib.decompress(idat)
+
+
+def _png_size_and_variety(data: bytes) -> tuple[int, int, int]:
+    width, height, raw = _png_pixels(data)
     return width, height, len(set(raw[:: max(1, len(raw) // 200_000)]))
 
 
 def _png_mean_brightness(data: bytes) -> float:
     """Mean of the RGB channels (0-255) of an 8-bit RGB/RGBA PNG, undoing the row filters."""
-    width, height = struct.unpack(">II", data[16:24])
     depth, color = data[24], data[25]
     assert depth == 8 and color in (2, 6)
     channels = 3 if color == 2 else 4
-    idat, at = b"", 8
-    while at < len(data):
-        length, kind = struct.unpack(">I4s", data[at : at + 8])
-        if kind == b"IDAT":
-            idat += data[at + 8 : at + 8 + length]
-        at += 12 + length
-    raw = zlib.decompress(idat)
+    width, height, raw = _png_pixels(data)
     stride = width * channels
     prev = bytearray(stride)
     total, pos = 0, 0
@@ -168,13 +166,7 @@ def test_real_headless_chromium_renders_the_report(tmp_path):
     out = tmp_path / "report.html"
     run_cli(str(EXAMPLES), "--format", "html", "-o", str(out), "--samples", "2000")
     shot = tmp_path / "shot.png"
-    result = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-         f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-         "--window-size=1200,1600", f"--screenshot={shot}", out.as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = _screenshot(out, shot, tmp_path / "profile")
     assert shot.is_file(), result.stderr[-2000:]
     width, height, variety = _png_size_and_variety(shot.read_bytes())
     assert (width, height) == (1200, 1600)
