@@ -9,11 +9,13 @@ by Keras 3, which reads their configs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,8 +118,9 @@ def load_image_folder(path: Path, image_size: tuple[int, int], channels: int) ->
     mode = {1: "grayscale", 3: "rgb", 4: "rgba"}.get(channels)
     if mode is None:
         raise ConfigError(f"the model takes {channels} channels; an image folder gives 1, 3 or 4")
-    ds = keras.utils.image_dataset_from_directory(path, image_size=image_size, color_mode=mode, batch_size=None,
-                                                  shuffle=False, label_mode="int", verbose=False)  # fmt: skip
+    with _quiet_stderr():
+        ds = keras.utils.image_dataset_from_directory(path, image_size=image_size, color_mode=mode, batch_size=None,
+                                                      shuffle=False, label_mode="int", verbose=False)  # fmt: skip
     xs, ys = [], []
     for x, y in ds:
         xs.append(np.asarray(x))
@@ -156,7 +159,7 @@ def _select_device(device: str) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
-        os.environ.setdefault("JAX_PLATFORMS", "cpu")
+        os.environ["JAX_PLATFORMS"] = "cpu"
 
 
 def _describe_device(keras: Any) -> str:
@@ -171,7 +174,7 @@ def _describe_device(keras: Any) -> str:
             import jax
 
             device = jax.devices()[0]
-            return f"{device.platform.upper()} ({device.device_kind})"
+            return "CPU" if device.platform == "cpu" else f"{device.platform.upper()} ({device.device_kind})"
         if backend == "torch":
             import torch
 
@@ -256,20 +259,34 @@ def _optimizer(keras: Any, raw: RawModel) -> Any:
     return keras.optimizers.Adam(lr, weight_decay=info.weight_decay if info and info.weight_decay else None)
 
 
-def _import_keras_quietly() -> Any:
-    """Import Keras with the backend's C++ start-up chatter (absl, CUDA probing) kept off stderr."""
-    import contextlib
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Keep the backends' C++ start-up chatter (absl, CUDA probing) off stderr, so an error stays one line.
 
+    TensorFlow prints it when first imported, which happens not only on `import keras`: under the JAX or
+    PyTorch backend, `keras.utils.set_random_seed` and the image-folder loader import TensorFlow when it is
+    installed.
+    """
     sys.stderr.flush()
     saved = os.dup(2)
     try:
-        with open(os.devnull, "w") as devnull, contextlib.suppress(OSError):
+        with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import keras
+            yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def _import_keras_quietly() -> Any:
+    with _quiet_stderr():
+        import keras
     return keras
+
+
+def _seed_quietly(keras: Any, seed: int) -> None:
+    with _quiet_stderr():
+        keras.utils.set_random_seed(seed)
 
 
 def _model_io(report: Any, raw: RawModel, opts: ConfirmOptions) -> tuple[tuple, int]:
@@ -318,7 +335,7 @@ def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOp
 
     _select_device(opts.device)
     keras = _import_keras_quietly()
-    keras.utils.set_random_seed(opts.seed)
+    _seed_quietly(keras, opts.seed)
     _deterministic(keras)
     model = rebuild(raw, opts.trust_code)
     device = _describe_device(keras)
@@ -341,7 +358,7 @@ def _probe(raw, x, y, xv, yv, opts: ConfirmOptions, real_history: dict, keras: A
     """The same budget on shuffled labels (Zhang et al. 2017): how readily it memorizes noise."""
     import numpy as np
 
-    keras.utils.set_random_seed(opts.seed)
+    _seed_quietly(keras, opts.seed)
     model = rebuild(raw, opts.trust_code)
     shuffled = np.random.RandomState(opts.seed + 1).permutation(y)
     epochs = len(real_history["loss"])
@@ -440,7 +457,7 @@ def confirm_arrays(model_or_path: Any, x: Any, y: Any, *, x_val: Any = None, y_v
 
 def render_text(result: ConfirmResult) -> str:
     lines = [
-        f"trained {result.epochs_run} epochs on {result.train_samples:,} samples "
+        f"trained {result.epochs_run} epoch{'s' if result.epochs_run != 1 else ''} on {result.train_samples:,} samples "
         f"({result.backend} backend, {result.device}) in {result.seconds:.1f} s",
         f"train accuracy {result.train_accuracy:.3f}, validation accuracy {result.val_accuracy:.3f}, "
         f"gap {result.measured_gap:.3f} (trend {result.gap_trend:+.3f} per epoch)",

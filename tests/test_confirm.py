@@ -35,8 +35,9 @@ def tiny(tmp_path_factory, k3):
     return folder, before
 
 
-def confirm(folder, *args):
-    return run_cli("confirm", str(folder / "tiny.keras"), "--data", str(folder / "data.npz"), "--epochs", "4", *args)
+def confirm(folder, *args, env=None):
+    return run_cli("confirm", str(folder / "tiny.keras"), "--data", str(folder / "data.npz"), "--epochs", "4", *args,
+                   env=env)  # fmt: skip
 
 
 def test_confirm_json_has_curves_verdict_and_leaves_the_file_alone(tiny):
@@ -92,6 +93,24 @@ def test_bad_data_is_one_line(tiny, data, message):
     result = run_cli("confirm", str(folder / "tiny.keras"), "--data", str(folder / data))
     assert result.returncode == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _sees_gpu() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_device_gpu_without_gpu_is_one_line(tiny, backend):
+    """Under JAX, Keras imports TensorFlow when seeding; its start-up chatter must not reach stderr either."""
+    pytest.importorskip(backend)
+    if _sees_gpu():
+        pytest.skip("this machine has a GPU")
+    folder, _ = tiny
+    result = confirm(folder, "--device", "gpu", env={"KERAS_BACKEND": backend})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"cnnlint: error: --device gpu, but the {backend} backend sees no GPU"
 
 
 def test_api_confirm_with_arrays(tiny, k3):
