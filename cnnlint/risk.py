@@ -26,7 +26,6 @@ HIGH_GAP = 0.15
 #: Which rule codes explain which model feature (for "top contributing factors").
 FEATURE_RULES: dict[str, tuple[str, ...]] = {
     "log_params_per_sample": ("C106", "C103"),
-    "log_params_per_sample_sq": ("C106",),
     "log_samples_per_class": ("D301", "C106"),
     "head_share": ("C105",),
     "depth": ("C101", "C102"),
@@ -62,18 +61,45 @@ def features(facts: Facts, dataset: Dataset) -> dict[str, float] | None:
     }
 
 
+#: How a feature reads to a person: its label and how to turn the model's value back into a plain number.
+FEATURE_DISPLAY: dict[str, tuple[str, Any]] = {
+    "log_params_per_sample": ("trainable parameters per training sample", lambda v: 10**v),
+    "log_samples_per_class": ("training samples per class", lambda v: 10**v),
+    "head_share": ("share of parameters in the dense head", lambda v: f"{v:.0%}"),
+    "depth": ("depth (weighted layers)", lambda v: v),
+    "log_width": ("widest layer", lambda v: 2**v),
+    "largest_kernel": ("largest kernel", lambda v: v),
+}
+BINARY_FEATURES = ("dropout", "normalization", "weight_penalty", "augmentation")
+#: A squared term is folded into its base feature, so a factor is one quantity a person can change.
+FOLDED_FEATURES = {"log_params_per_sample_sq": "log_params_per_sample"}
+
+
+def _plain(number: Any) -> str:
+    if isinstance(number, str):
+        return number
+    return f"{number:,.0f}" if abs(number) >= 10 else f"{number:.2g}"
+
+
 @dataclass(frozen=True)
 class Factor:
+    """One feature's push on the predicted gap, measured against the average model of the study corpus."""
+
     feature: str
     value: float
     contribution: float
     rules: tuple[str, ...]
+    reference: float | None = None
 
     def describe(self) -> str:
-        binary = self.feature in ("dropout", "normalization", "weight_penalty", "augmentation")
-        shown = ("yes" if self.value else "no") if binary else f"{self.value:.2g}"
-        rules = f" ({'/'.join(self.rules)})" if self.rules else ""
-        return f"{self.feature}={shown}{rules}"
+        rules = f", {'/'.join(self.rules)}" if self.rules else ""
+        effect = f" ({self.contribution:+.2f}{rules})"
+        if self.feature in BINARY_FEATURES:
+            name = self.feature.replace("_", " ")
+            return f"{'' if self.value else 'no '}{name}{effect}"
+        label, plain = FEATURE_DISPLAY.get(self.feature, (self.feature, lambda v: v))
+        average = "" if self.reference is None else f" vs. study average {_plain(plain(self.reference))}"
+        return f"{label} {_plain(plain(self.value))}{average}{effect}"
 
 
 @dataclass(frozen=True)
@@ -145,11 +171,15 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
         return None  # no fitted model, no training-set size, or a model file from another feature set
     gap = model.predict(x)
     contributions = model.contributions(x)
+    for folded, base in FOLDED_FEATURES.items():
+        if folded in contributions and base in contributions:
+            contributions[base] += contributions.pop(folded)
     top = sorted(contributions.items(), key=lambda kv: -kv[1])[:3]
     present = {f.code for f in findings or []}
+    reference = dict(zip(model.names, model.mean))
     factors = tuple(
         Factor(name, round(x[name], 4), round(value, 4),
-               tuple(code for code in FEATURE_RULES.get(name, ()) if code in present))
+               tuple(code for code in FEATURE_RULES.get(name, ()) if code in present), reference.get(name))
         for name, value in top
         if value > 0
     )  # fmt: skip

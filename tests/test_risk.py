@@ -45,6 +45,23 @@ def test_risk_needs_samples_and_has_an_interval(facts):
     assert 0 < risk.coverage < 1
 
 
+def test_factors_add_up_and_read_against_the_corpus_average(facts):
+    model = load_model()
+    x = features(facts, Dataset(300, 10))
+    risk = assess(facts, Dataset(300, 10))
+    contributions = model.contributions(x)
+    folded = contributions.pop("log_params_per_sample_sq") + contributions["log_params_per_sample"]
+    contributions["log_params_per_sample"] = folded
+    expected = sorted((kv for kv in contributions.items() if kv[1] > 0), key=lambda kv: -kv[1])[:3]
+    assert [(f.feature, f.contribution) for f in risk.factors] == [(n, round(v, 4)) for n, v in expected]
+    for factor in risk.factors:
+        text = factor.describe()
+        assert f"{factor.contribution:+.2f}" in text and "_" not in text.split(" (")[0]
+        if factor.feature not in ("dropout", "normalization", "weight_penalty", "augmentation"):
+            mean = dict(zip(model.names, model.mean))[factor.feature]
+            assert factor.reference == mean and "vs. study average" in text
+
+
 def test_smallest_low_risk_training_set(facts):
     n = smallest_low_risk_samples(facts, Dataset(None, 10))
     if n is not None:
