@@ -19,7 +19,7 @@ def prelu(cfg: Cfg, shapes: list[MaybeShape]) -> Built:
     shared = cfg.get("shared_axes") or []
     shared = shared if isinstance(shared, (list, tuple)) else [shared]
     for axis in shared:
-        index = cfg._as_int("shared_axes", axis, None) - 1
+        index = cfg.int_value("shared_axes", axis, None) - 1
         if not 0 <= index < len(alpha):
             raise cfg.error(f"shared axis {axis} out of range")
         alpha[index] = 1

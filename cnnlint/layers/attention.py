@@ -23,9 +23,9 @@ def multi_head_attention(cfg: Cfg, shapes: list[MaybeShape]) -> Built:
     if declared is None:
         out_dims: tuple[int, ...] = (q_dim,)
     elif isinstance(declared, (list, tuple)):
-        out_dims = tuple(cfg._as_int("output_shape", d, 1) for d in declared)
+        out_dims = tuple(cfg.int_value("output_shape", d, 1) for d in declared)
     else:
-        out_dims = (cfg._as_int("output_shape", declared, 1),)
+        out_dims = (cfg.int_value("output_shape", declared, 1),)
     bias = cfg.bool("use_bias", True)
     weights = [
         Weight("query/kernel", (q_dim, heads, key_dim)),

@@ -85,7 +85,7 @@ class Cfg:
 
     def int(self, key: str, default: Any = _REQUIRED, *, minimum: int | None = None) -> int:
         value = self._value(key, default)
-        return self._as_int(key, value, minimum)
+        return self.int_value(key, value, minimum)
 
     def ints(self, key: str, n: int, default: Any = _REQUIRED, *, minimum: int = 1) -> tuple[int, ...]:
         """An int or a sequence of ``n`` ints (``kernel_size=3`` means ``(3, 3)``)."""
@@ -93,8 +93,8 @@ class Cfg:
         if isinstance(value, (list, tuple)):
             if len(value) != n:
                 raise self.error(f"{key} must have {n} values, got {len(value)}")
-            return tuple(self._as_int(key, v, minimum) for v in value)
-        return (self._as_int(key, value, minimum),) * n
+            return tuple(self.int_value(key, v, minimum) for v in value)
+        return (self.int_value(key, value, minimum),) * n
 
     def float(self, key: str, default: Any = _REQUIRED) -> float:
         value = self._value(key, default)
@@ -119,7 +119,7 @@ class Cfg:
     def axes(self, key: str, default: Any) -> list[int]:
         value = self._value(key, default)
         values = value if isinstance(value, (list, tuple)) else [value]
-        return [self._as_int(key, v, None) for v in values]
+        return [self.int_value(key, v, None) for v in values]
 
     def data_format(self) -> str:
         return self.str("data_format", "channels_last", choices=("channels_last", "channels_first"))
@@ -132,7 +132,8 @@ class Cfg:
             return default
         return value
 
-    def _as_int(self, key: str, value: Any, minimum: int | None) -> int:
+    def int_value(self, key: str, value: Any, minimum: int | None) -> int:
+        """Check one integer taken from this config (a list item, say); errors name the layer and ``key``."""
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):

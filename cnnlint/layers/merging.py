@@ -42,7 +42,7 @@ def dot(cfg: Cfg, shapes: list[MaybeShape]) -> Built:
         return Built([None])
     axes = cfg.get("axes", -1)
     axes = list(axes) if isinstance(axes, (list, tuple)) else [axes, axes]
-    ax = [cfg._as_int("axes", x, None) % len(s) for x, s in zip(axes, (a, b))]
+    ax = [cfg.int_value("axes", x, None) % len(s) for x, s in zip(axes, (a, b))]
     out = [d for i, d in enumerate(a) if i != ax[0]] + [d for i, d in enumerate(b) if i not in (0, ax[1])]
     if len(out) == 1:
         out.append(1)

@@ -30,7 +30,7 @@ def reshape(cfg: Cfg, shapes: list[MaybeShape]) -> Built:
     target = cfg.get("target_shape")
     if not isinstance(target, (list, tuple)):
         raise cfg.error("target_shape must be a list of integers")
-    dims = [cfg._as_int("target_shape", d, -1) for d in target]
+    dims = [cfg.int_value("target_shape", d, -1) for d in target]
     if dims.count(-1) > 1:
         raise cfg.error("target_shape may hold at most one -1")
     if -1 in dims:
@@ -47,7 +47,7 @@ def permute(cfg: Cfg, shapes: list[MaybeShape]) -> Built:
     dims = cfg.get("dims")
     if not isinstance(dims, (list, tuple)):
         raise cfg.error("dims must be a list of axis numbers")
-    dims = [cfg._as_int("dims", d, 1) for d in dims]
+    dims = [cfg.int_value("dims", d, 1) for d in dims]
     if sorted(dims) != list(range(1, len(shape))):
         raise cfg.error(f"dims must be a permutation of 1..{len(shape) - 1}")
     return Built([(shape[0], *[shape[d] for d in dims])])
@@ -62,18 +62,18 @@ def repeat_vector(cfg: Cfg, shapes: list[MaybeShape]) -> Built:
 def _pairs(cfg: Cfg, key: str, rank: int, default: int) -> list[tuple[int, int]]:
     value = cfg.get(key, default)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        n = cfg._as_int(key, value, 0)
+        n = cfg.int_value(key, value, 0)
         return [(n, n)] * rank
     if not isinstance(value, (list, tuple)) or len(value) != rank:
         if rank == 1 and isinstance(value, (list, tuple)) and len(value) == 2:
-            return [(cfg._as_int(key, value[0], 0), cfg._as_int(key, value[1], 0))]
+            return [(cfg.int_value(key, value[0], 0), cfg.int_value(key, value[1], 0))]
         raise cfg.error(f"{key} must be an integer or {rank} values")
     pairs = []
     for item in value:
         if isinstance(item, (list, tuple)) and len(item) == 2:
-            pairs.append((cfg._as_int(key, item[0], 0), cfg._as_int(key, item[1], 0)))
+            pairs.append((cfg.int_value(key, item[0], 0), cfg.int_value(key, item[1], 0)))
         else:
-            n = cfg._as_int(key, item, 0)
+            n = cfg.int_value(key, item, 0)
             pairs.append((n, n))
     return pairs
 
