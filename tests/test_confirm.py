@@ -124,13 +124,19 @@ def test_api_confirm_with_arrays(tiny, k3):
     assert report.graph["trainable_params"] == 8 * 9 + 8 + 6 * 6 * 8 * 32 + 32 + 32 * 3 + 3
 
 
+def _default_sigint() -> None:
+    """A shell that starts a job in the background makes it ignore SIGINT, and children inherit that; Ctrl-C
+    in a terminal never reaches such a process.  Give the child the default handling a terminal user has."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_leaves_no_half_written_output(tiny, tmp_path):
     folder, _ = tiny
     out = tmp_path / "never.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "cnnlint", "confirm", str(folder / "tiny.keras"), "--data", str(folder / "data.npz"),
          "--epochs", "100000", "--format", "json", "-o", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
     )  # fmt: skip
     time.sleep(12)
     proc.send_signal(signal.SIGINT)
