@@ -181,10 +181,14 @@ class ModelGraph:
 
 def build_graph(raw: RawModel) -> ModelGraph:
     """Validate ``raw`` and build its ``ModelGraph``."""
+    from cnnlint.saved_weights import count_custom_layers
+
     try:
-        return _Builder(raw).build()
+        graph = _Builder(raw).build()
     except RecursionError:
         raise ModelError("model config is nested too deeply", where=raw.source) from None
+    count_custom_layers(graph, raw)
+    return graph
 
 
 class _Builder:
@@ -199,7 +203,7 @@ class _Builder:
 
     def build(self) -> ModelGraph:
         top = self.raw.config
-        name = _name_of(top, "model")
+        name = name_of(top, "model")
         inputs_holder: list[Ref] = []
         outputs = self._expand(top, "", None, True, 0, inputs_holder)
         if not self.nodes:
@@ -232,7 +236,7 @@ class _Builder:
         layers = config.get("layers")
         if not isinstance(layers, list):
             raise ModelError(
-                f"model '{_name_of(entry, prefix or 'top')}' has no layer list "
+                f"model '{name_of(entry, prefix or 'top')}' has no layer list "
                 "(a subclassed model saves no architecture)",
                 where=self.where,
                 hint="cnnlint reads Sequential and Functional models",
@@ -252,7 +256,7 @@ class _Builder:
         model_path = prefix.rstrip("/")
         for index, item in enumerate(layers):
             item = self._entry(item, f"{model_path or 'model'} layer #{index}")
-            lname = _name_of(item, f"layer_{index}")
+            lname = name_of(item, f"layer_{index}")
             if item["class_name"] == "InputLayer":
                 if current is None:
                     current = self._input_node(item, prefix + lname, model_path)
@@ -296,7 +300,7 @@ class _Builder:
         entries: dict[str, dict] = {}
         for index, item in enumerate(layers):
             item = self._entry(item, f"{model_path or 'model'} layer #{index}")
-            lname = _name_of(item, f"layer_{index}")
+            lname = name_of(item, f"layer_{index}")
             if lname in entries:
                 raise ModelError(f"two layers are named '{prefix}{lname}'", where=self.where)
             entries[lname] = item
@@ -383,10 +387,12 @@ class _Builder:
         self, entry: dict, prefix: str, inputs: list[Ref], hints: list[MaybeShape], trainable: bool, depth: int,
         model_path: str,
     ) -> list[Ref]:  # fmt: skip
-        lname = _name_of(entry, entry["class_name"].lower())
+        lname = name_of(entry, entry["class_name"].lower())
         path = prefix + lname
-        if _is_model(entry):
+        if is_model(entry):
             return self._expand(entry, path + "/", inputs, trainable, depth + 1, [])
+        if len(inputs) == 1 and (not hints or hints[0] is None) and path not in self.layers:
+            hints = [self._built_with(entry)]
         shapes = [self._shape_at(ref, hint) for ref, hint in zip(inputs, hints + [None] * len(inputs))]
         layer = self.layers.get(path)
         first_call = layer is None
@@ -475,6 +481,14 @@ class _Builder:
                 return None
         return tuple(dims)
 
+    def _built_with(self, entry: dict) -> MaybeShape:
+        """The input shape a layer was first built with (Keras 3 and tf.keras 2.13+ record it).
+
+        Used only where the graph cannot infer the shape, typically after a custom layer.
+        """
+        build_config = entry.get("build_config")
+        return self._shape(build_config.get("input_shape")) if isinstance(build_config, dict) else None
+
     def _shape_at(self, ref: Ref, hint: MaybeShape) -> MaybeShape:
         node = self.nodes[ref[0]]
         inferred = node.outputs[ref[1]] if ref[1] < len(node.outputs) else None
@@ -514,7 +528,7 @@ class _Builder:
 # ---- helpers on raw config pieces ---------------------------------------------------------
 
 
-def _name_of(entry: dict, default: str) -> str:
+def name_of(entry: dict, default: str) -> str:
     name = entry.get("name")
     if not isinstance(name, str) and isinstance(entry.get("config"), dict):
         name = entry["config"].get("name")
@@ -523,7 +537,7 @@ def _name_of(entry: dict, default: str) -> str:
     return printable(name[:200])
 
 
-def _is_model(entry: dict) -> bool:
+def is_model(entry: dict) -> bool:
     config = entry.get("config")
     return isinstance(config, dict) and isinstance(config.get("layers"), list) and (
         entry.get("class_name") in MODEL_CLASSES or "input_layers" in config
@@ -538,7 +552,7 @@ def _first_node_offset(entry: dict, calls: list) -> int:
     the config but keeps counting it (``_should_skip_first_node``).  Keras 3
     numbers calls from 0.
     """
-    if not calls or not isinstance(calls[0], list) or not _is_model(entry):
+    if not calls or not isinstance(calls[0], list) or not is_model(entry):
         return 0
     if entry.get("class_name") != "Sequential":
         return 1

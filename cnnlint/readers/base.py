@@ -1,7 +1,7 @@
 """What every reader returns, and the guarded primitives they share.
 
 Model files come from pull requests, so every reader treats its input as
-hostile: it reads only the architecture (never weights), caps every read and
+hostile: it reads only the architecture (never weight values), caps every read and
 decompression, parses JSON without evaluating anything, and turns every
 failure into a ``ModelError`` that names the file and says what to do.
 """
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from cnnlint.errors import ModelError
+from cnnlint.readers.weights import WeightsFile
 
 #: Largest architecture JSON accepted (decompressed).  The largest
 #: ``keras.applications`` config is about 3 MiB; 16 MiB leaves room for real
@@ -42,6 +43,8 @@ class RawModel:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: HDF5 links that point outside the file (name -> target), found without following them
     external_links: tuple[str, ...] = field(default_factory=tuple)
+    #: where the weights are, for counting layers the config cannot tell (read lazily, shapes only)
+    weights: WeightsFile | None = None
 
 
 def read_capped(stream: IO[bytes], cap: int, *, what: str, where: str) -> bytes:

@@ -1,7 +1,9 @@
 """Legacy HDF5 full-model files (``.h5``/``.hdf5``) from tf.keras 2 and Keras 3.
 
 Only the root attributes ``model_config``, ``training_config`` and
-``keras_version`` are read.  No dataset is opened and no link is followed.
+``keras_version`` are read here.  No dataset is opened and no link is followed;
+the ``model_weights`` group is listed later, for dataset shapes only, when the
+model has a layer cnnlint cannot count from its config (``readers/weights.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from cnnlint.errors import ModelError
 from cnnlint.readers.base import MAX_JSON_BYTES, RawModel, parse_json, require_model_dict
+from cnnlint.readers.weights import WeightsFile
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -45,6 +48,7 @@ def read(path: Path) -> RawModel:
         compile_style="keras2",
         keras_version=version if isinstance(version, str) else None,
         external_links=links,
+        weights=WeightsFile(where, "legacy"),
     )
 
 

@@ -1,7 +1,8 @@
 """Keras v3 ``.keras`` archives (Keras 3 and tf.keras 2.12+) and their folder form.
 
-Only ``config.json`` and ``metadata.json`` are read; ``model.weights.h5`` and
-assets are never opened.  The zip's central directory is checked before
+Only ``config.json`` and ``metadata.json`` are read here; assets are never
+opened, and ``model.weights.h5`` only later, for its dataset shapes, when the
+model has a layer cnnlint cannot count from its config (``readers/weights.py``).  The zip's central directory is checked before
 ``zipfile`` loads it, so a hostile archive cannot make us allocate much.
 """
 
@@ -22,7 +23,9 @@ from cnnlint.readers.base import (
     read_capped,
     require_model_dict,
 )
+from cnnlint.readers.weights import WeightsFile
 
+WEIGHTS_MEMBER = "model.weights.h5"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 MAX_ZIP_ENTRIES = 10_000
 MAX_CENTRAL_DIRECTORY = 4 * 1024 * 1024
@@ -56,6 +59,7 @@ def read(path: Path) -> RawModel:
                     hint="save the model with model.save('model.keras')",
                 )
             config = _read_member_json(archive, "config.json", where)
+            weights = WeightsFile(where, "keras3", WEIGHTS_MEMBER) if WEIGHTS_MEMBER in names else None
             metadata = (
                 _read_member_json(archive, "metadata.json", where)
                 if "metadata.json" in names
@@ -69,7 +73,7 @@ def read(path: Path) -> RawModel:
             where=where,
             hint="re-save or re-download the model",
         ) from None
-    return _raw_model(config, metadata, where, "keras")
+    return _raw_model(config, metadata, where, "keras", weights)
 
 
 def read_folder(path: Path) -> RawModel:
@@ -78,10 +82,12 @@ def read_folder(path: Path) -> RawModel:
     config = _read_file_json(path / "config.json", where)
     metadata_path = path / "metadata.json"
     metadata = _read_file_json(metadata_path, where) if metadata_path.is_file() else {}
-    return _raw_model(config, metadata, where, "keras-folder")
+    weights_path = path / WEIGHTS_MEMBER
+    weights = WeightsFile(str(weights_path), "keras3") if weights_path.is_file() else None
+    return _raw_model(config, metadata, where, "keras-folder", weights)
 
 
-def _raw_model(config: Any, metadata: Any, where: str, fmt: str) -> RawModel:
+def _raw_model(config: Any, metadata: Any, where: str, fmt: str, weights: WeightsFile | None) -> RawModel:
     config = require_model_dict(config, what="config.json", where=where)
     metadata = metadata if isinstance(metadata, dict) else {}
     compile_config = config.get("compile_config")
@@ -93,6 +99,7 @@ def _raw_model(config: Any, metadata: Any, where: str, fmt: str) -> RawModel:
         compile_config=compile_config if isinstance(compile_config, dict) else None,
         compile_style="keras3",
         keras_version=version if isinstance(version, str) else None,
+        weights=weights,
     )
 
 

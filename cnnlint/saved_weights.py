@@ -1,0 +1,236 @@
+"""Count the layers cnnlint has no spec for (custom layers) from the shapes in the model's weights file.
+
+The graph builder counts every built-in layer from its config.  A custom
+layer's config says nothing about its weights, so the builder leaves it
+uncounted and the model's total becomes a lower bound.  The weights file still
+records each layer's weight shapes, so this module finds the custom layer's
+group in it and adds up the shapes (values are never read; see
+``readers/weights.py``).
+
+Finding the group:
+
+* Keras 3 and tf.keras ``.keras`` files (saving_lib): a container's layers are
+  saved, in ``model.layers`` order, under ``layers/<snake_case class name>``
+  with ``_1``, ``_2`` ... for repeats; a Sequential's InputLayer and Keras 3
+  ops are not in ``model.layers``.
+* Legacy ``.h5``: ``model_weights/<layer name>``, and a nested model's layers
+  under ``model_weights/<model>/[<model>/]<layer name>``; deeper nesting is
+  not attempted.
+
+A container's mapping is used only when it checks out: the groups Keras saved
+are exactly the names derived from the config (``.keras``), and every built-in
+layer with weights in it has the same count in the file as cnnlint computed
+from its config.  Otherwise its custom layers stay uncounted.
+
+What the file cannot tell: which of a custom layer's weights are trainable.
+They are counted as trainable (when the layer is), and the graph notes it.
+A built-in layer's moving statistics are recognised by name in a legacy ``.h5``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cnnlint.layers import TF_OP_LAYERS, is_op
+from cnnlint.layers.base import Weight
+from cnnlint.readers.weights import read_shapes
+
+if TYPE_CHECKING:
+    from cnnlint.graph import Layer, ModelGraph
+    from cnnlint.readers import RawModel
+
+
+@dataclass
+class Container:
+    """One Sequential or Functional model: its group in the file and its layers' groups."""
+
+    path: str  # graph path prefix of its layers ("" for the top model, "outer/inner/" for a nested one)
+    group: str  # group path of its layer list in the file, ending in "/"
+    layers: dict[str, str] = field(default_factory=dict)  # graph path -> group path ("layers/scale_1/")
+    expected_children: set[str] = field(default_factory=set)
+
+
+#: Weights that Keras's built-in layers keep out of training, by their name in a legacy ``.h5``.
+NON_TRAINABLE_NAMES = {"moving_mean", "moving_variance", "mean", "variance", "count"}
+
+
+def count_custom_layers(graph: ModelGraph, raw: RawModel) -> None:
+    """Give uncounted layers the parameter count their group in the weights file holds.
+
+    Custom layers in every layout; in a legacy ``.h5`` also the built-in layers after them, whose input
+    shape nothing in the file records (``.keras`` files record it in each layer's ``build_config``).
+    """
+    if raw.weights is None:
+        return
+    legacy = raw.weights.layout == "legacy"
+    targets = [layer for layer in graph.layers if not layer.counted and (layer.kind == "unknown" or legacy)]
+    if not targets:
+        return
+    shapes = read_shapes(raw.weights)
+    if not shapes:
+        return
+    totals = _group_totals(shapes)
+    if raw.weights.layout == "keras3":
+        containers = _keras3_containers(raw.config, _snake_case_for(raw.keras_version))
+    else:
+        containers = _legacy_containers(raw.config, totals)
+    by_path = {layer.path: layer for layer in graph.layers}
+    for container in containers:
+        if not _checks_out(container, by_path, totals):
+            continue
+        for layer in targets:
+            group = container.layers.get(layer.path)
+            if group is not None and group in totals:
+                _count(layer, group, shapes)
+    custom = [layer for layer in targets if layer.counted and layer.kind == "unknown"]
+    builtin = [layer for layer in targets if layer.counted and layer.kind != "unknown"]
+    if custom:
+        graph.notes.append(
+            f"parameters of {_some(custom)} (custom) were read from the weights file's shapes; it does not "
+            "record which are trainable, so all are counted as trainable"
+        )
+    if builtin:
+        graph.notes.append(f"parameters of {_some(builtin)} were read from the weights file's shapes")
+
+
+def _some(layers: list[Layer]) -> str:
+    names = ", ".join(f"'{layer.path}'" for layer in layers[:5]) + (" ..." if len(layers) > 5 else "")
+    return f"{len(layers)} layer{'s' if len(layers) != 1 else ''} ({names})"
+
+
+def _count(layer: Layer, group: str, shapes: dict[str, tuple[int, ...]]) -> None:
+    weights = []
+    for path, shape in shapes.items():
+        if path.startswith(group) and not path.endswith("/"):
+            name = path.rsplit("/", 1)[-1].split(":")[0]
+            trainable = layer.kind == "unknown" or name not in NON_TRAINABLE_NAMES
+            weights.append(Weight(name=path[len(group) :], shape=shape, trainable=trainable))
+    layer.weights = weights
+    layer.counted = True
+    layer.problem = None
+
+
+def _group_totals(shapes: dict[str, tuple[int, ...]]) -> dict[str, int]:
+    """Group path ("a/b/") -> number of weight values under it, for every group in the file."""
+    totals: dict[str, int] = {}
+    for path, shape in shapes.items():
+        if path.endswith("/"):
+            totals.setdefault(path, 0)
+            continue
+        size = math.prod(shape)
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            group = "/".join(parts[:depth]) + "/"
+            totals[group] = totals.get(group, 0) + size
+    return totals
+
+
+def _checks_out(container: Container, by_path: dict[str, Layer], totals: dict[str, int]) -> bool:
+    if container.expected_children:
+        saved = {
+            group[len(container.group) :].split("/")[0]
+            for group in totals
+            if group.startswith(container.group) and group != container.group
+        }
+        if saved != container.expected_children:
+            return False
+    for path, group in container.layers.items():
+        layer = by_path.get(path)
+        if layer is None or layer.kind == "unknown" or not layer.counted or not layer.params:
+            continue
+        if totals.get(group) != layer.params:
+            return False
+    return True
+
+
+# ---- .keras (saving_lib) layout -------------------------------------------------------------
+
+
+def _keras3_containers(config: dict, snake_case: Any) -> list[Container]:
+    containers: list[Container] = []
+    _walk_keras3(config, "", "layers/", snake_case, containers, 0)
+    return containers
+
+
+def _walk_keras3(entry: dict, path: str, group: str, snake_case: Any, out: list[Container], depth: int) -> None:
+    from cnnlint.graph import MAX_NESTING, is_model, name_of
+
+    config = entry.get("config")
+    items = config.get("layers") if isinstance(config, dict) else None
+    if depth > MAX_NESTING or not isinstance(items, list):
+        return
+    sequential = entry.get("class_name") == "Sequential" or "input_layers" not in config
+    container = Container(path, group)
+    out.append(container)
+    used: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("class_name"), str):
+            return
+        class_name = item["class_name"].split(">")[-1]
+        module = item.get("module") if isinstance(item.get("module"), str) else None
+        if (sequential and class_name == "InputLayer") or (
+            is_op(class_name, module) and class_name not in TF_OP_LAYERS
+        ):
+            continue
+        saved = _unique(snake_case(class_name), used)
+        container.expected_children.add(saved)
+        item_path = path + name_of(item, f"layer_{index}")
+        container.layers[item_path] = f"{group}{saved}/"
+        if is_model(item):
+            _walk_keras3(item, item_path + "/", f"{group}{saved}/layers/", snake_case, out, depth + 1)
+
+
+def _unique(name: str, used: dict[str, int]) -> str:
+    if name in used:
+        used[name] += 1
+        return f"{name}_{used[name]}"
+    used[name] = 0
+    return name
+
+
+def _snake_case_keras3(name: str) -> str:
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _snake_case_tf_keras(name: str) -> str:
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+    return name if not name.startswith("_") else "private" + name
+
+
+def _snake_case_for(keras_version: str | None) -> Any:
+    """Keras 3 and tf.keras 2 turn class names into group names slightly differently."""
+    if keras_version and keras_version.split(".")[0] == "2":
+        return _snake_case_tf_keras
+    return _snake_case_keras3
+
+
+# ---- legacy .h5 layout ----------------------------------------------------------------------
+
+
+def _legacy_containers(config: dict, totals: dict[str, int]) -> list[Container]:
+    from cnnlint.graph import is_model, name_of
+
+    top = Container("", "")
+    nested: list[Container] = []
+    inner = config.get("config", {}).get("layers") if isinstance(config.get("config"), dict) else None
+    for index, item in enumerate(inner if isinstance(inner, list) else []):
+        if not isinstance(item, dict):
+            return []
+        name = name_of(item, f"layer_{index}")
+        top.layers[name] = f"{name}/"
+        if is_model(item):
+            # Keras 3 repeats the model's name once more than tf.keras does
+            base = f"{name}/{name}/" if f"{name}/{name}/" in totals else f"{name}/"
+            container = Container(f"{name}/", base)
+            for sub_index, sub in enumerate(item["config"]["layers"]):
+                if isinstance(sub, dict):
+                    sub_name = name_of(sub, f"layer_{sub_index}")
+                    container.layers[f"{name}/{sub_name}"] = f"{base}{sub_name}/"
+            nested.append(container)
+    return [top, *nested]
