@@ -29,14 +29,13 @@ A built-in layer's moving statistics are recognised by name in a legacy ``.h5``.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cnnlint.layers import TF_OP_LAYERS, is_op
 from cnnlint.layers.base import Weight
-from cnnlint.readers.weights import read_shapes
+from cnnlint.readers.weights import Group, read_groups
 
 if TYPE_CHECKING:
     from cnnlint.graph import Layer, ModelGraph
@@ -69,24 +68,29 @@ def count_custom_layers(graph: ModelGraph, raw: RawModel) -> None:
     targets = [layer for layer in graph.layers if not layer.counted and (layer.kind == "unknown" or legacy)]
     if not targets:
         return
-    shapes = read_shapes(raw.weights)
-    if not shapes:
-        return
-    totals = _group_totals(shapes)
-    if raw.weights.layout == "keras3":
-        containers = _keras3_containers(raw.config, _snake_case_for(raw.keras_version))
+    if legacy:
+        containers = _legacy_containers(raw.config)
     else:
-        containers = _legacy_containers(raw.config, totals)
+        containers = _keras3_containers(raw.config, _snake_case_for(raw.keras_version))
     by_path = {layer.path: layer for layer in graph.layers}
+    listed = [c.group for c in containers]
+    counted = [group for c in containers for path, group in c.layers.items() if path in by_path]
+    groups = read_groups(raw.weights, listed, counted)
+    if not groups:
+        return
     for container in containers:
-        if not _checks_out(container, by_path, totals):
+        if container.group not in groups or not _checks_out(container, by_path, groups):
             continue
         for layer in targets:
-            group = container.layers.get(layer.path)
-            if group is not None and group in totals:
-                _count(layer, group, shapes)
-    custom = [layer for layer in targets if layer.counted and layer.kind == "unknown"]
-    builtin = [layer for layer in targets if layer.counted and layer.kind != "unknown"]
+            path = container.layers.get(layer.path)
+            if path is not None and path in groups and not layer.counted:
+                _count(layer, groups[path])
+    _note(graph, [layer for layer in targets if layer.counted])
+
+
+def _note(graph: ModelGraph, counted: list[Layer]) -> None:
+    custom = [layer for layer in counted if layer.kind == "unknown"]
+    builtin = [layer for layer in counted if layer.kind != "unknown"]
     if custom:
         graph.notes.append(
             f"parameters of {_some(custom)} (custom) were read from the weights file's shapes; it does not "
@@ -101,47 +105,25 @@ def _some(layers: list[Layer]) -> str:
     return f"{len(layers)} layer{'s' if len(layers) != 1 else ''} ({names})"
 
 
-def _count(layer: Layer, group: str, shapes: dict[str, tuple[int, ...]]) -> None:
+def _count(layer: Layer, group: Group) -> None:
     weights = []
-    for path, shape in shapes.items():
-        if path.startswith(group) and not path.endswith("/"):
-            name = path.rsplit("/", 1)[-1].split(":")[0]
-            trainable = layer.kind == "unknown" or name not in NON_TRAINABLE_NAMES
-            weights.append(Weight(name=path[len(group) :], shape=shape, trainable=trainable))
+    for path, shape in group.datasets:
+        name = path.rsplit("/", 1)[-1].split(":")[0]
+        trainable = layer.kind == "unknown" or name not in NON_TRAINABLE_NAMES
+        weights.append(Weight(name=path, shape=shape, trainable=trainable))
     layer.weights = weights
     layer.counted = True
     layer.problem = None
 
 
-def _group_totals(shapes: dict[str, tuple[int, ...]]) -> dict[str, int]:
-    """Group path ("a/b/") -> number of weight values under it, for every group in the file."""
-    totals: dict[str, int] = {}
-    for path, shape in shapes.items():
-        if path.endswith("/"):
-            totals.setdefault(path, 0)
-            continue
-        size = math.prod(shape)
-        parts = path.split("/")
-        for depth in range(1, len(parts)):
-            group = "/".join(parts[:depth]) + "/"
-            totals[group] = totals.get(group, 0) + size
-    return totals
-
-
-def _checks_out(container: Container, by_path: dict[str, Layer], totals: dict[str, int]) -> bool:
-    if container.expected_children:
-        saved = {
-            group[len(container.group) :].split("/")[0]
-            for group in totals
-            if group.startswith(container.group) and group != container.group
-        }
-        if saved != container.expected_children:
-            return False
+def _checks_out(container: Container, by_path: dict[str, Layer], groups: dict[str, Group]) -> bool:
+    if container.expected_children and set(groups[container.group].children) != container.expected_children:
+        return False
     for path, group in container.layers.items():
         layer = by_path.get(path)
         if layer is None or layer.kind == "unknown" or not layer.counted or not layer.params:
             continue
-        if totals.get(group) != layer.params:
+        if group not in groups or groups[group].size != layer.params:
             return False
     return True
 
@@ -213,7 +195,9 @@ def _snake_case_for(keras_version: str | None) -> Any:
 # ---- legacy .h5 layout ----------------------------------------------------------------------
 
 
-def _legacy_containers(config: dict, totals: dict[str, int]) -> list[Container]:
+def _legacy_containers(config: dict) -> list[Container]:
+    """The top model and each nested one; a nested model's layers sit under ``<model>/<model>/`` (Keras 3)
+    or ``<model>/`` (tf.keras), so both are offered and the one whose group exists wins."""
     from cnnlint.graph import is_model, name_of
 
     top = Container("", "")
@@ -225,12 +209,11 @@ def _legacy_containers(config: dict, totals: dict[str, int]) -> list[Container]:
         name = name_of(item, f"layer_{index}")
         top.layers[name] = f"{name}/"
         if is_model(item):
-            # Keras 3 repeats the model's name once more than tf.keras does
-            base = f"{name}/{name}/" if f"{name}/{name}/" in totals else f"{name}/"
-            container = Container(f"{name}/", base)
-            for sub_index, sub in enumerate(item["config"]["layers"]):
-                if isinstance(sub, dict):
-                    sub_name = name_of(sub, f"layer_{sub_index}")
-                    container.layers[f"{name}/{sub_name}"] = f"{base}{sub_name}/"
-            nested.append(container)
+            for base in (f"{name}/{name}/", f"{name}/"):
+                container = Container(f"{name}/", base)
+                for sub_index, sub in enumerate(item["config"]["layers"]):
+                    if isinstance(sub, dict):
+                        sub_name = name_of(sub, f"layer_{sub_index}")
+                        container.layers[f"{name}/{sub_name}"] = f"{base}{sub_name}/"
+                nested.append(container)
     return [top, *nested]

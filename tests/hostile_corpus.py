@@ -23,10 +23,12 @@ GOOD = {"module": "keras", "class_name": "Sequential", "config": {"name": "m", "
 ]}}  # fmt: skip
 
 
-def keras_zip(config_bytes: bytes, compression: int = zipfile.ZIP_STORED) -> bytes:
+def keras_zip(config_bytes: bytes, compression: int = zipfile.ZIP_STORED, weights: bytes | None = None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
         archive.writestr("config.json", config_bytes)
+        if weights is not None:
+            archive.writestr("model.weights.h5", weights)
     return buffer.getvalue()
 
 
@@ -90,6 +92,10 @@ def build(out: Path) -> list[Path]:
         paths.append(path)
     paths.append(_zip_bomb(out / "bomb.keras"))
     paths.append(_h5_garbage_config(out / "garbage_config.h5"))
+    custom = mutated(["config", "layers", 1, "module"], "my_package.layers")
+    (out / "custom_garbage_weights.keras").write_bytes(keras_zip(custom, weights=os.urandom(4096)))
+    paths.append(out / "custom_garbage_weights.keras")
+    paths.append(_custom_padded_weights(out / "custom_padded_weights.keras", custom))
     folder = out / "folder.keras"
     folder.mkdir(exist_ok=True)
     paths.append(folder)
@@ -123,6 +129,22 @@ def _h5_garbage_config(path: Path) -> Path:
 
     with h5py.File(path, "w") as handle:
         handle.attrs["model_config"] = "garbage{{{ \u00ff"
+    return path
+
+
+def _custom_padded_weights(path: Path, config: bytes) -> Path:
+    """A custom layer whose group in model.weights.h5 holds just under the reader's object budget: the
+    slowest weights file to count (readers/weights.py visits only the groups it needs, up to MAX_OBJECTS)."""
+    import h5py
+
+    from cnnlint.readers.weights import MAX_OBJECTS
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        group = handle.create_group("layers/conv2d/vars")
+        for index in range(MAX_OBJECTS - 100):
+            group.create_dataset(str(index), shape=(1,), dtype="f4")
+    path.write_bytes(keras_zip(config, weights=buffer.getvalue()))
     return path
 
 

@@ -160,3 +160,13 @@ def test_links_in_the_weights_file_are_not_followed(saved, tmp_path):
         handle["layers/scale"] = h5py.SoftLink("/moved_scale")
     graph = build_graph(read_model(copy))
     assert "first_scale" in {layer.path for layer in graph.uncounted_layers}
+
+
+def test_object_budget_leaves_the_layers_uncounted(saved, monkeypatch):
+    import cnnlint.readers.weights as weights
+
+    _, files = saved
+    path, expected = files[("keras3", "keras")]
+    monkeypatch.setattr(weights, "MAX_OBJECTS", 5)
+    graph = build_graph(read_model(path))
+    assert not graph.params_exact and graph.params < expected
