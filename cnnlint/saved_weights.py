@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 class Container:
     """One Sequential or Functional model: its group in the file and its layers' groups."""
 
-    path: str  # graph path prefix of its layers ("" for the top model, "outer/inner/" for a nested one)
     group: str  # group path of its layer list in the file, ending in "/"
     layers: dict[str, str] = field(default_factory=dict)  # graph path -> group path ("layers/scale_1/")
     expected_children: set[str] = field(default_factory=set)
@@ -145,7 +144,7 @@ def _walk_keras3(entry: dict, path: str, group: str, snake_case: Any, out: list[
     if depth > MAX_NESTING or not isinstance(items, list):
         return
     sequential = entry.get("class_name") == "Sequential" or "input_layers" not in config
-    container = Container(path, group)
+    container = Container(group)
     out.append(container)
     used: dict[str, int] = {}
     for index, item in enumerate(items):
@@ -200,7 +199,7 @@ def _legacy_containers(config: dict) -> list[Container]:
     or ``<model>/`` (tf.keras), so both are offered and the one whose group exists wins."""
     from cnnlint.graph import is_model, name_of
 
-    top = Container("", "")
+    top = Container("")
     nested: list[Container] = []
     inner = config.get("config", {}).get("layers") if isinstance(config.get("config"), dict) else None
     for index, item in enumerate(inner if isinstance(inner, list) else []):
@@ -210,7 +209,7 @@ def _legacy_containers(config: dict) -> list[Container]:
         top.layers[name] = f"{name}/"
         if is_model(item):
             for base in (f"{name}/{name}/", f"{name}/"):
-                container = Container(f"{name}/", base)
+                container = Container(base)
                 for sub_index, sub in enumerate(item["config"]["layers"]):
                     if isinstance(sub, dict):
                         sub_name = name_of(sub, f"layer_{sub_index}")
