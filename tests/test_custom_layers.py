@@ -111,20 +111,23 @@ def test_sequential_after_a_custom_layer_uses_the_recorded_build_shape(saved, k3
     assert graph.params == model.count_params()
 
 
-def test_weights_that_do_not_match_the_config_are_not_used(saved, tmp_path):
-    folder, files = saved
-    path, _ = files[("keras3", "folder")]
-    copy = tmp_path / "renamed"
-    shutil.copytree(path, copy)
+def _graph_of_edited_folder(files, tmp_path, edit):
+    """The Keras 3 unzipped model with its model.weights.h5 edited by ``edit(h5py_file)``."""
+    copy = tmp_path / "edited"
+    shutil.copytree(files[("keras3", "folder")][0], copy)
     with h5py.File(copy / "model.weights.h5", "r+") as handle:
-        handle.move("layers/conv2d", "layers/conv2d_99")
-    graph = build_graph(read_model(copy))
+        edit(handle)
+    return build_graph(read_model(copy))
+
+
+def test_weights_that_do_not_match_the_config_are_not_used(saved, tmp_path):
+    graph = _graph_of_edited_folder(saved[1], tmp_path, lambda h5: h5.move("layers/conv2d", "layers/conv2d_99"))
     assert not graph.params_exact
     assert "first_scale" in {layer.path for layer in graph.uncounted_layers}
 
 
 def test_wrong_counts_in_the_weights_file_are_not_used(saved, tmp_path):
-    folder, files = saved
+    _, files = saved
     path, _ = files[("tf_keras", "h5")]
     copy = tmp_path / "resized.h5"
     shutil.copy(path, copy)
@@ -140,7 +143,7 @@ def test_wrong_counts_in_the_weights_file_are_not_used(saved, tmp_path):
 
 
 def test_compressed_weights_member_is_not_read(saved, tmp_path):
-    folder, files = saved
+    _, files = saved
     path, _ = files[("keras3", "keras")]
     deflated = tmp_path / "deflated.keras"
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(deflated, "w", zipfile.ZIP_DEFLATED) as target:
@@ -151,14 +154,11 @@ def test_compressed_weights_member_is_not_read(saved, tmp_path):
 
 
 def test_links_in_the_weights_file_are_not_followed(saved, tmp_path):
-    folder, files = saved
-    path, _ = files[("keras3", "folder")]
-    copy = tmp_path / "linked"
-    shutil.copytree(path, copy)
-    with h5py.File(copy / "model.weights.h5", "r+") as handle:
-        handle.move("layers/scale", "moved_scale")
-        handle["layers/scale"] = h5py.SoftLink("/moved_scale")
-    graph = build_graph(read_model(copy))
+    def relink(h5):
+        h5.move("layers/scale", "moved_scale")
+        h5["layers/scale"] = h5py.SoftLink("/moved_scale")
+
+    graph = _graph_of_edited_folder(saved[1], tmp_path, relink)
     assert "first_scale" in {layer.path for layer in graph.uncounted_layers}
 
 
