@@ -17,6 +17,7 @@ from cnnlint.errors import ModelError
 from cnnlint.findings import Dataset, Finding
 from cnnlint.pipeline import LintSettings, ModelReport, lint_source
 from cnnlint.readers import RawModel, raw_from_dict
+from cnnlint.readers.base import LiveWeights
 from cnnlint.risk import Risk
 
 __all__ = ["Report", "check"]
@@ -129,4 +130,24 @@ def _live_model(model: Any) -> RawModel:
         style = "keras2"
     name = getattr(model, "name", "model")
     raw = raw_from_dict(config, source=f"<{name}>", compile_config=compile_config)
-    return RawModel(raw.source, "live", raw.config, raw.compile_config, style, raw.keras_version)
+    return RawModel(raw.source, "live", raw.config, raw.compile_config, style, raw.keras_version,
+                    live_weights=_live_weights(model))  # fmt: skip
+
+
+def _live_weights(model: Any, prefix: str = "") -> LiveWeights:
+    """Each built layer's weights as the live model holds them, keyed by cnnlint's layer path.
+
+    They count the layers a config cannot tell (custom ones), exactly, trainable split included.
+    """
+    found: dict[str, tuple[tuple[str, tuple[int, ...], bool], ...]] = {}  # LiveWeights, being built
+    for layer in getattr(model, "layers", None) or []:
+        path = prefix + str(layer.name)
+        if type(layer).__name__ in ("Sequential", "Functional") and hasattr(layer, "layers"):
+            found.update(_live_weights(layer, path + "/"))
+        elif getattr(layer, "built", False):
+            trainable = {id(w) for w in layer.trainable_weights}
+            found[path] = tuple(
+                (str(getattr(w, "path", None) or w.name), tuple(int(d) for d in w.shape), id(w) in trainable)
+                for w in layer.weights
+            )
+    return found

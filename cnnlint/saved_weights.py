@@ -22,6 +22,9 @@ are exactly the names derived from the config (``.keras``), and every built-in
 layer with weights in it has the same count in the file as cnnlint computed
 from its config.  Otherwise its custom layers stay uncounted.
 
+A live model (``cnnlint.check(model)``) needs no file: its layers' weights are
+taken as they are, trainable split included.
+
 What the file cannot tell: which of a custom layer's weights are trainable.
 They are counted as trainable (when the layer is), and the graph notes it.
 A built-in layer's moving statistics are recognised by name in a legacy ``.h5``.
@@ -29,6 +32,7 @@ A built-in layer's moving statistics are recognised by name in a legacy ``.h5``.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,6 +44,7 @@ from cnnlint.readers.weights import Group, read_groups
 if TYPE_CHECKING:
     from cnnlint.graph import Layer, ModelGraph
     from cnnlint.readers import RawModel
+    from cnnlint.readers.base import LiveWeights
 
 
 @dataclass
@@ -61,6 +66,9 @@ def count_custom_layers(graph: ModelGraph, raw: RawModel) -> None:
     Custom layers in every layout; in a legacy ``.h5`` also the built-in layers after them, whose input
     shape nothing in the file records (``.keras`` files record it in each layer's ``build_config``).
     """
+    if raw.live_weights is not None:
+        _count_from_live_model(graph, raw.live_weights)
+        return
     if raw.weights is None:
         return
     legacy = raw.weights.layout == "legacy"
@@ -85,6 +93,19 @@ def count_custom_layers(graph: ModelGraph, raw: RawModel) -> None:
             if path is not None and path in groups and not layer.counted:
                 _count(layer, groups[path])
     _note(graph, [layer for layer in targets if layer.counted])
+
+
+def _count_from_live_model(graph: ModelGraph, live: LiveWeights) -> None:
+    """``cnnlint.check(model)``: the live model knows every layer's weights, trainable split included."""
+    targets = [layer for layer in graph.layers if not layer.counted and layer.path in live]
+    checks = [layer for layer in graph.layers if layer.counted and layer.path in live]
+    if not targets or any(layer.params != sum(math.prod(s) for _, s, _ in live[layer.path]) for layer in checks):
+        return
+    for layer in targets:
+        layer.weights = [Weight(name, shape, trainable) for name, shape, trainable in live[layer.path]]
+        layer.counted = True
+        layer.problem = None
+    graph.notes.append(f"parameters of {_some(targets)} were read from the live model's weights")
 
 
 def _note(graph: ModelGraph, counted: list[Layer]) -> None:

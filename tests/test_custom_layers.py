@@ -170,3 +170,16 @@ def test_object_budget_leaves_the_layers_uncounted(saved, monkeypatch):
     monkeypatch.setattr(weights, "MAX_OBJECTS", 5)
     graph = build_graph(read_model(path))
     assert not graph.params_exact and graph.params < expected
+
+
+@pytest.mark.parametrize("which", ["k3", "tfk"])
+def test_live_model_counts_custom_layers_exactly(request, which):
+    """cnnlint.check(model) takes a custom layer's weights from the live model: trainable split included."""
+    import cnnlint
+
+    model = _model(request.getfixturevalue(which))
+    trainable, frozen = weight_counts(model)
+    summary = cnnlint.check(model).graph
+    assert summary["params_exact"]
+    assert (summary["trainable_params"], summary["non_trainable_params"]) == (trainable, frozen)
+    assert any("live model" in note for note in summary["notes"])

@@ -9,6 +9,7 @@ failure into a ``ModelError`` that names the file and says what to do.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -23,6 +24,10 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 SNIFF_BYTES = 512
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
+
+
+#: A live model's weights: layer path -> ((weight name, shape, trainable), ...)
+LiveWeights = Mapping[str, tuple[tuple[str, tuple[int, ...], bool], ...]]
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class RawModel:
     external_links: tuple[str, ...] = field(default_factory=tuple)
     #: where the weights are, for counting layers the config cannot tell (read lazily, shapes only)
     weights: WeightsFile | None = None
+    #: a live model's weights per layer path: (name, shape, trainable) each (``cnnlint.check(model)``)
+    live_weights: LiveWeights | None = None
 
 
 def read_capped(stream: IO[bytes], cap: int, *, what: str, where: str) -> bytes:
