@@ -15,6 +15,7 @@ from typing import Any
 
 from cnnlint.errors import ModelError
 from cnnlint.findings import Dataset, Finding
+from cnnlint.graph import MODEL_CLASSES
 from cnnlint.pipeline import LintSettings, ModelReport, lint_source
 from cnnlint.readers import RawModel, raw_from_dict
 from cnnlint.readers.base import LiveWeights
@@ -142,7 +143,7 @@ def _live_weights(model: Any, prefix: str = "") -> LiveWeights:
     found: dict[str, tuple[tuple[str, tuple[int, ...], bool], ...]] = {}  # LiveWeights, being built
     for layer in getattr(model, "layers", None) or []:
         path = prefix + str(layer.name)
-        if type(layer).__name__ in ("Sequential", "Functional") and hasattr(layer, "layers"):
+        if type(layer).__name__ in MODEL_CLASSES and hasattr(layer, "layers"):
             found.update(_live_weights(layer, path + "/"))
         elif getattr(layer, "built", False):
             trainable = {id(w) for w in layer.trainable_weights}

@@ -32,7 +32,6 @@ A built-in layer's moving statistics are recognised by name in a legacy ``.h5``.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -97,14 +96,13 @@ def count_custom_layers(graph: ModelGraph, raw: RawModel) -> None:
 
 def _count_from_live_model(graph: ModelGraph, live: LiveWeights) -> None:
     """``cnnlint.check(model)``: the live model knows every layer's weights, trainable split included."""
-    targets = [layer for layer in graph.layers if not layer.counted and layer.path in live]
-    checks = [layer for layer in graph.layers if layer.counted and layer.path in live]
-    if not targets or any(layer.params != sum(math.prod(s) for _, s, _ in live[layer.path]) for layer in checks):
+    weights = {path: [Weight(*weight) for weight in held] for path, held in live.items()}
+    targets = [layer for layer in graph.layers if not layer.counted and layer.path in weights]
+    checks = [layer for layer in graph.layers if layer.counted and layer.path in weights]
+    if not targets or any(layer.params != sum(w.size for w in weights[layer.path]) for layer in checks):
         return
     for layer in targets:
-        layer.weights = [Weight(name, shape, trainable) for name, shape, trainable in live[layer.path]]
-        layer.counted = True
-        layer.problem = None
+        _give_weights(layer, weights[layer.path])
     graph.notes.append(f"parameters of {_some(targets)} were read from the live model's weights")
 
 
@@ -131,6 +129,10 @@ def _count(layer: Layer, group: Group) -> None:
         name = path.rsplit("/", 1)[-1].split(":")[0]
         trainable = layer.kind == "unknown" or name not in NON_TRAINABLE_NAMES
         weights.append(Weight(name=path, shape=shape, trainable=trainable))
+    _give_weights(layer, weights)
+
+
+def _give_weights(layer: Layer, weights: list[Weight]) -> None:
     layer.weights = weights
     layer.counted = True
     layer.problem = None

@@ -1,7 +1,7 @@
 """Shared fixtures.  Models are built with Keras inside the tests and cached per session.
 
 Keras 3 (``keras``) and tf.keras 2 (``tf_keras``) are imported lazily: the
-lint path itself never needs them, and ``test_no_tensorflow_import`` checks
+lint path itself never needs them, and ``test_cli.test_lint_path_never_imports_tensorflow_or_keras`` checks
 that in a clean subprocess.
 """
 

@@ -91,16 +91,9 @@ def _seed_models(keras):
 
 
 @pytest.mark.parametrize("which", ["plain", "regularized"])
-def test_seed_models_keras3(k3, tmp_path, which):
-    model = _seed_models(k3)[which]
+@pytest.mark.parametrize("keras_fixture, save", [("k3", save_keras3), ("tfk", save_tf_keras)])
+def test_seed_models(request, tmp_path, which, keras_fixture, save):
+    model = _seed_models(request.getfixturevalue(keras_fixture))[which]
     expected = weight_counts(model)
-    for path in save_keras3(model, tmp_path, which).values():
-        assert_same_counts(path, expected)
-
-
-@pytest.mark.parametrize("which", ["plain", "regularized"])
-def test_seed_models_tf_keras(tfk, tmp_path, which):
-    model = _seed_models(tfk)[which]
-    expected = weight_counts(model)
-    for path in save_tf_keras(model, tmp_path, which).values():
+    for path in save(model, tmp_path, which).values():
         assert_same_counts(path, expected)

@@ -2,8 +2,9 @@
 
 Only ``config.json`` and ``metadata.json`` are read here; assets are never
 opened, and ``model.weights.h5`` only later, for its dataset shapes, when the
-model has a layer cnnlint cannot count from its config (``readers/weights.py``).  The zip's central directory is checked before
-``zipfile`` loads it, so a hostile archive cannot make us allocate much.
+model has a layer cnnlint cannot count from its config (``readers/weights.py``).
+The zip's central directory is checked before ``zipfile`` loads it, so a
+hostile archive cannot make us allocate much.
 """
 
 from __future__ import annotations
