@@ -11,6 +11,7 @@ Public API::
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -18,6 +19,26 @@ __all__ = ["check", "confirm", "Report", "__version__"]
 
 if TYPE_CHECKING:
     from cnnlint.api import Report
+
+
+def _find_checkout_subpackages() -> None:
+    """Let ``cnnlint.rules`` and ``cnnlint.reports`` resolve when Python runs from a source checkout.
+
+    A wheel and an editable install put ``rules/`` and ``reports/`` inside the package (pyproject's package-dir).
+    In a checkout they sit beside ``cnnlint/``, and a ``cnnlint/`` found first on sys.path (the current folder)
+    would shadow the installed package without them. Adding the checkout's root to this package's search path
+    finds them there, the mechanism ``pkgutil``-style namespace extension uses.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    if os.path.isfile(os.path.join(here, "rules", "__init__.py")):
+        return
+    root = os.path.dirname(here)
+    beside = all(os.path.isfile(os.path.join(root, sub, "__init__.py")) for sub in ("rules", "reports"))
+    if beside and root not in __path__:
+        __path__.append(root)
+
+
+_find_checkout_subpackages()
 
 
 def check(model_or_path: Any, samples: int | None = None, classes: int | None = None, augmented: bool = False,
