@@ -48,6 +48,7 @@ def cli() -> None:
 @click.option("--samples", "-n", type=click.IntRange(min=1), help="Training-set size the model is meant for.")
 @click.option("--classes", type=click.IntRange(min=2), help="Number of classes (default: from the output layer).")
 @click.option("--augmented/--not-augmented", default=None, help="The input pipeline augments outside the model.")
+@click.option("--data", type=click.Path(), help="Training data to probe: .npz (x_train/y_train or x/y) or an image folder.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "markdown", "html"]))
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
 @click.option("--fail-on", type=click.Choice([*LEVELS, "never"]), help="Fail when a model's risk is at least this.")

@@ -23,6 +23,7 @@ Keys (all optional; the command line overrides every one)::
     classes = 10
     augmented = true
     per-layer-ignores = { "C104" = ["stem_conv"] }
+    data = "data/cifar10_train.npz"   # training data to probe (like --data), relative to this file
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ TOP_KEYS = {
     "samples", "classes", "augmented", "select", "ignore", "extend-select", "severity", "fail-on",
     "format", "baseline", "per-layer-ignores", "rules", "models",
 }  # fmt: skip
-MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores"}
+MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores", "data"}
 SEVERITY_CHOICES = ("info", "warning", "error")
 LEVEL_CHOICES = ("low", "medium", "high", "never")
 
@@ -53,6 +54,7 @@ class ModelEntry:
     classes: int | None = None
     augmented: bool | None = None
     layer_ignores: tuple[tuple[str, str], ...] = ()
+    data: str | None = None  # training data to probe, relative to the config file
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
             raise ConfigError(f"'{key}' must be a list of rule codes", where=where)
     _choice(values, "severity", SEVERITY_CHOICES, where)
     _choice(values, "fail-on", LEVEL_CHOICES, where)
-    models = tuple(_model_entry(item, i, where) for i, item in enumerate(data.get("models", [])))
+    models = tuple(_model_entry(item, i, where, path.parent) for i, item in enumerate(data.get("models", [])))
     rule_options = _rule_options(data.get("rules", {}), where)
     return Config(
         path=path,
@@ -165,7 +167,7 @@ def _choice(values: dict[str, Any], key: str, choices: tuple[str, ...], where: s
         raise ConfigError(f"'{key}' must be one of {', '.join(choices)}, got {values[key]!r}", where=where)
 
 
-def _model_entry(item: Any, index: int, where: str) -> ModelEntry:
+def _model_entry(item: Any, index: int, where: str, path_root: Path) -> ModelEntry:
     section = f"[[tool.cnnlint.models]] #{index + 1}"
     _check_keys(item, MODEL_KEYS, section, where)
     if not isinstance(item.get("path"), str):
@@ -179,7 +181,16 @@ def _model_entry(item: Any, index: int, where: str) -> ModelEntry:
         classes=_positive_int(item["classes"], "classes", where) if "classes" in item else None,
         augmented=augmented,
         layer_ignores=_layer_ignores(item.get("per-layer-ignores", {}), where),
+        data=_data_path(item.get("data"), section, path_root, where),
     )
+
+
+def _data_path(value: Any, section: str, root: Path, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{section}: 'data' must be a path to an .npz or an image folder", where=where)
+    return os.path.normpath(os.path.join(root, value))
 
 
 def _layer_ignores(table: Any, where: str) -> tuple[tuple[str, str], ...]:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnlint.analysis import Facts
 from cnnlint.graph import ModelGraph
 from cnnlint.readers.base import RawModel
+
+if TYPE_CHECKING:  # numpy stays off the lint path unless --data is given
+    from cnnlint.probes import DataProbes
 
 SEVERITIES = ("info", "warning", "error")
 
@@ -24,6 +27,8 @@ class Dataset:
     samples: int | None = None
     classes: int | None = None
     augmented: bool = False
+    #: measurements of the training data itself (``--data``); None without data
+    probes: DataProbes | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +40,15 @@ NEAR_TOLERANCE = 0.05
 MAX_SCAN_BYTES = 1 << 30
 CHUNK_ROWS = 1024
 NO_SKLEARN = "scikit-learn is not installed: separability probes skipped (pip install 'cnnlint[probes]')"
+ONE_CLASS = "the data has one class only: separability probes skipped"
+TINY_CLASS = "a class has fewer than 2 examples in the subsample: separability probes skipped"
+PARTIAL_SCAN = (
+    "duplicates searched among {:,} of the {:,} examples (the data is larger than {:,} MiB), so they are a lower bound"
+)
+#: every note the probes write, as patterns: a cached entry's notes must match one (cnnlint/probe_cache.py)
+NOTE_PATTERNS = tuple(
+    re.escape(text).replace(re.escape("{:,}"), "[0-9,]+") for text in (NO_SKLEARN, ONE_CLASS, TINY_CLASS, PARTIAL_SCAN)
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,9 @@ class DataProbes:
     exact_duplicate_fraction: float = 0.0  # probed examples whose bytes equal another example's
     scanned: int = 0  # examples the duplicate search compared against (all n unless the data is huge)
     features: int = 0  # reduced features per example
+    label_span: int = 0  # largest class index + 1 (one-hot: the row width): what the model's output must cover
+    resized: bool = False  # an image folder: every image resized to the first one's size
+    source: str = ""  # where the data came from (a path, or "arrays"); not part of the cached numbers
 
     @property
     def chance(self) -> float:
@@ -94,7 +107,7 @@ def probe_rows(read: RowReader, shape: tuple[int, ...], dtype: Any, y: Any, *, m
     """The probes, reading x only through ``read``: what a memory-mapped or streamed .npz member provides."""
     n, input_shape = shape[0], tuple(int(d) for d in shape[1:])
     _check_x(n, input_shape, np.dtype(dtype))
-    labels, classes = encode_labels(y, n)
+    labels, classes, span = encode_labels(y, n)
     counts = np.bincount(labels, minlength=classes)
     present = counts[counts > 0]
     rng = np.random.default_rng(seed)
@@ -110,15 +123,36 @@ def probe_rows(read: RowReader, shape: tuple[int, ...], dtype: Any, y: Any, *, m
         knn, linear = separability(features, labels[probed], seed, notes)
         exact, near, conflict = duplicates(probed, position, scanned, hashes, (reduced - mean) / scale, labels)
     if len(scanned) < n:
-        notes.append(f"duplicates searched among {len(scanned):,} of the {n:,} examples (the data is larger "
-                     f"than {max_scan_bytes // 2**20:,} MiB), so they are a lower bound")  # fmt: skip
+        notes.append(PARTIAL_SCAN.format(len(scanned), n, max_scan_bytes // 2**20))
     return DataProbes(
         samples=n, classes=classes, input_shape=input_shape, probed=len(probed), knn_accuracy=knn,
         linear_accuracy=linear, majority_share=float(present.max() / n), class_balance=float(present.min() / present.max()),
         duplicate_fraction=float(np.mean(exact | near)), conflicting_duplicate_fraction=float(np.mean(conflict)),
         notes=tuple(notes), exact_duplicate_fraction=float(np.mean(exact)), scanned=len(scanned),
-        features=math.prod(targets),
+        features=math.prod(targets), label_span=span,
     )  # fmt: skip
+
+
+def data_fit_problem(probes: DataProbes, graph: Any) -> str | None:
+    """Why this data cannot train this model (the checks ``confirm`` makes), or None when it fits."""
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        return None  # several inputs or outputs: one (x, y) pair cannot describe them
+    model_in, model_out = graph.input_shapes[0], graph.output_shapes[0]
+    data = f"data '{probes.source}'" if probes.source else "the data"
+    if model_in is not None and not probes.resized:
+        wanted = tuple(model_in[1:])
+        got = probes.input_shape
+        if len(got) != len(wanted) or any(w is not None and w != g for g, w in zip(got, wanted)):
+            shown = "x".join("?" if d is None else str(d) for d in wanted)
+            return (f"{data} holds examples of shape {'x'.join(map(str, got))}; the model takes {shown} "
+                    "(reshape or resize the data, or check that it belongs to this model)")  # fmt: skip
+    units = model_out[-1] if model_out else None
+    if units is not None:
+        classes = 2 if units == 1 else units
+        if probes.label_span > classes:
+            return (f"{data} has labels up to {probes.label_span - 1}; the model's output has {units} unit"
+                    f"{'s' if units != 1 else ''} ({classes} classes)")  # fmt: skip
+    return None
 
 
 # ---- inputs --------------------------------------------------------------------------------
@@ -133,8 +167,8 @@ def _check_x(n: int, input_shape: tuple[int, ...], dtype: np.dtype) -> None:
         raise ConfigError(f"x has an empty per-example shape {input_shape}")
 
 
-def encode_labels(y: Any, n: int) -> tuple[np.ndarray, int]:
-    """Labels as 0..k-1 (int labels, or the argmax of one-hot rows) and the class count."""
+def encode_labels(y: Any, n: int) -> tuple[np.ndarray, int, int]:
+    """Labels as 0..k-1 (int labels, or the argmax of one-hot rows), the class count and the largest index + 1."""
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":
         raise ConfigError(f"y holds {y.dtype} values; expected class indices or one-hot rows")
@@ -148,10 +182,13 @@ def encode_labels(y: Any, n: int) -> tuple[np.ndarray, int]:
         raise ConfigError(f"y has shape {np.shape(y)}; expected one label per example or one-hot rows")
     if len(y) != n:
         raise ConfigError(f"x holds {n:,} examples but y holds {len(y):,} labels")
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ConfigError("y holds NaN or infinite labels")
+    if y.dtype.kind == "f" and not (np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0)):
+        raise ConfigError("y holds labels that are not whole numbers; expected class indices or one-hot rows")
+    if len(y) and y.min() < 0:
+        raise ConfigError(f"y holds the negative label {int(y.min())}; expected class indices 0, 1, ...")
     values, labels = np.unique(y, return_inverse=True)
-    return labels.reshape(-1).astype(np.int64), max(len(values), width)
+    span = width or (int(values[-1]) + 1 if len(values) else 0)
+    return labels.reshape(-1).astype(np.int64), max(len(values), width), span
 
 
 def stratified_subsample(labels: np.ndarray, max_samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -258,10 +295,10 @@ def separability(
         return None, None
     _, counts = np.unique(labels, return_counts=True)
     if len(counts) < 2:
-        notes.append("the data has one class only: separability probes skipped")
+        notes.append(ONE_CLASS)
         return None, None
     if counts.min() < 2:
-        notes.append("a class has fewer than 2 examples in the subsample: separability probes skipped")
+        notes.append(TINY_CLASS)
         return None, None
     folds = StratifiedKFold(n_splits=min(5, int(counts.min())), shuffle=True, random_state=seed)
     knn = cross_val_score(KNeighborsClassifier(n_neighbors=1), features, labels, cv=folds)

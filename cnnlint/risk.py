@@ -14,10 +14,13 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnlint.analysis import Facts
 from cnnlint.findings import Dataset, Finding
+
+if TYPE_CHECKING:
+    from cnnlint.probes import DataProbes
 
 #: Predicted accuracy gap (train - held-out) below which risk is low, and at or above which it is high.
 LOW_GAP = 0.05
@@ -164,7 +167,9 @@ def load_model() -> RiskModel | None:
     )
 
 
-def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None) -> Risk | None:
+def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None, *,
+           probes: DataProbes | None = None) -> Risk | None:  # fmt: skip
+    """The risk estimate.  ``probes`` (the training data's measurements, ``--data``) are accepted, not yet used."""
     model = load_model()
     x = features(facts, dataset)
     if model is None or x is None or set(model.names) != set(x):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cnnlint.reports.data_probes import probes_dict
+
 from cnnlint import __version__
 from cnnlint.findings import Finding, severity_rank
 from cnnlint.pipeline import ModelReport
@@ -71,6 +73,7 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
         "rules_needing_samples": report.needs_samples,
         "smallest_low_risk_samples": smallest,
         "confirm": report.confirm,
+        "probes": probes_dict(report.probes),
     }
 
 

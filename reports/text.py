@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cnnlint.reports.base import RenderOptions, sorted_findings
+from cnnlint.reports.data_probes import probes_line
 
 from cnnlint.errors import printable
 from cnnlint.pipeline import ModelReport
@@ -62,6 +63,8 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
                 + ", ".join(layer.path for layer in report.graph.uncounted_layers[:5])
                 + " could not be counted"
             )
+        if report.probes is not None:
+            lines.append(f"{report.path}: data: {probes_line(report.probes)}")
         lines.append(risk_line(report, options))
     lines.append(summary_line(reports))
     return "\n".join(lines) + "\n"

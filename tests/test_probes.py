@@ -139,6 +139,8 @@ def test_without_scikit_learn_separability_is_none_with_one_note(monkeypatch):
         (np.zeros((1, 4)), np.zeros(1), "at least 2"),
         (np.array([["a"], ["b"]]), np.zeros(2), "expected numbers"),
         (np.zeros((3, 4)), np.array(["a", "b", "c"]), "class indices"),
+        (np.zeros((3, 4)), np.array([0.5, 1, 2]), "whole numbers"),
+        (np.zeros((3, 4)), np.array([-1, 0, 1]), "negative label"),
         (np.full((3, 4), np.nan), np.zeros(3), "NaN"),
     ],
 )
