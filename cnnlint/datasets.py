@@ -3,15 +3,16 @@
 Formats: a ``.npz`` holding ``x_train``/``y_train`` (optionally ``x_val``/``y_val``) or ``x``/``y``, or an image
 folder with one subfolder per class (read with Pillow, the ``probes`` extra).
 
-For the probes, ``x`` is never loaded whole: an uncompressed ``.npz`` member is memory-mapped (the zip member's
-data offset plus the ``.npy`` header) and only the rows the probes read are touched; a compressed member is
-streamed in chunks.  Labels are small and loaded whole.
+For the probes, ``x`` is never loaded whole: the rows of an uncompressed ``.npz`` member are read at their
+offsets (the zip member's data offset plus the ``.npy`` header), only those the probes need; a compressed member
+is streamed in chunks.  Labels are small and loaded whole.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
 import struct
 import zipfile
 from collections.abc import Iterator
@@ -87,7 +88,7 @@ def open_npz(path: Path) -> TrainingData:
     if len(shape) < 2:
         raise ConfigError(f"x has shape {shape}; expected one example per row", where=str(path))
     if info.compress_type == zipfile.ZIP_STORED and not fortran:
-        read = array_reader(_memmap_member(path, info, shape, dtype))
+        read = _positioned_reader(path, _member_offset(path, info, shape, dtype), shape, dtype)
     elif not fortran:
         read = _streamed_reader(path, info.filename, shape, dtype)
     else:  # column-major rows are not contiguous: read the array whole
@@ -106,7 +107,8 @@ def _npy_header(stream: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
     return tuple(int(d) for d in shape), bool(fortran), dtype
 
 
-def _memmap_member(path: Path, info: zipfile.ZipInfo, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+def _member_offset(path: Path, info: zipfile.ZipInfo, shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """Where the rows of a stored (uncompressed) member start in the file: after its zip and .npy headers."""
     with open(path, "rb") as file:
         file.seek(info.header_offset)
         local = file.read(30)
@@ -118,7 +120,38 @@ def _memmap_member(path: Path, info: zipfile.ZipInfo, shape: tuple[int, ...], dt
         offset = file.tell()
     if offset + math.prod(shape) * dtype.itemsize > path.stat().st_size:
         raise ConfigError(f"'{info.filename}' is shorter than its header says (truncated file?)", where=str(path))
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+    return offset
+
+
+def _positioned_reader(path: Path, offset: int, shape: tuple[int, ...], dtype: np.dtype) -> RowReader:
+    """Rows read straight from the file at their offsets: only the rows asked for, and never mapped.
+
+    (Pages of a memory map would count toward the process's resident memory, all 150 MiB of a CIFAR-sized
+    array once every row has been read; positioned reads keep one chunk in memory.)
+    """
+    row_shape = shape[1:]
+    row_bytes = math.prod(row_shape) * dtype.itemsize
+
+    def rows_at(fd: int, first: int, count: int) -> np.ndarray:
+        block = os.pread(fd, count * row_bytes, offset + first * row_bytes)
+        if len(block) != count * row_bytes:
+            raise ConfigError("x ends early (truncated file?)", where=str(path))
+        return np.frombuffer(block, dtype=dtype).reshape(count, *row_shape)
+
+    def read(indices: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for start in range(0, len(indices), CHUNK_ROWS):
+                chunk = indices[start : start + CHUNK_ROWS]
+                first, last = int(chunk[0]), int(chunk[-1])
+                if last - first + 1 <= 2 * len(chunk):  # dense: one read, then pick
+                    yield chunk, rows_at(fd, first, last - first + 1)[chunk - first]
+                else:
+                    yield chunk, np.concatenate([rows_at(fd, int(i), 1) for i in chunk])
+        finally:
+            os.close(fd)
+
+    return read
 
 
 def _streamed_reader(path: Path, member: str, shape: tuple[int, ...], dtype: np.dtype) -> RowReader:

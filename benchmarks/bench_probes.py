@@ -1,0 +1,74 @@
+"""What ``--data`` adds to a lint: a 50,000 x 32x32x3 uint8 .npz (CIFAR-10's size), cold processes.
+
+    python benchmarks/bench_probes.py            # from the repository root; measures this checkout's code
+
+Target (issue 13, 2-core machine): the probes add at most 10 s and 500 MiB.  Measured for an uncompressed
+.npz (memory-mapped), a compressed one (streamed) and a repeated run (cached by content hash), each against
+the same lint without ``--data``.  The data is random (the slowest case for the linear probe, which then runs
+all its iterations) and built in a child process, so that this process stays small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from common import CACHE, PY, median_run
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_SECONDS, TARGET_MIB = 10.0, 500.0
+MAKE_DATA = """
+import numpy as np, sys
+rng = np.random.default_rng(0)
+x = rng.integers(0, 256, size=(50_000, 32, 32, 3), dtype=np.uint8)
+y = rng.integers(0, 10, size=50_000)
+np.savez(sys.argv[1], x_train=x, y_train=y)
+np.savez_compressed(sys.argv[2], x_train=x, y_train=y)
+"""
+MAKE_MODEL = """
+import os, sys; os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"; import keras
+keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(),
+                  keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.Flatten(),
+                  keras.layers.Dense(10, activation="softmax")]).save(sys.argv[1])
+"""
+
+
+def inputs(keras_python: str) -> tuple[Path, Path, Path]:
+    CACHE.mkdir(exist_ok=True)
+    plain, packed, model = CACHE / "cifar_sized.npz", CACHE / "cifar_sized_compressed.npz", CACHE / "cifar_cnn.keras"
+    if not plain.exists() or not packed.exists():
+        subprocess.run([PY, "-c", MAKE_DATA, str(plain), str(packed)], check=True)
+    if not model.exists():
+        subprocess.run([keras_python, "-c", MAKE_MODEL, str(model)], check=True)
+    return plain, packed, model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--keras-python", default=PY, help="interpreter with Keras, to build the 32x32x3 model once")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    plain, packed, model = inputs(args.keras_python)
+    env = {"PYTHONPATH": str(ROOT)}
+    base = median_run([PY, "-m", "cnnlint", str(model), "--samples", "50000"], args.repeat, env)
+    print(f"lint without --data:            {base[0]:6.2f} s {base[1]:6.0f} MiB")
+    for name, data in (("uncompressed .npz (mmap)", plain), ("compressed .npz (streamed)", packed)):
+        with tempfile.TemporaryDirectory() as cache:
+            cold = median_run(
+                [PY, "-m", "cnnlint", str(model), "--data", str(data)], 1, {**env, "CNNLINT_CACHE_DIR": cache}
+            )
+            warm = median_run([PY, "-m", "cnnlint", str(model), "--data", str(data)], args.repeat,
+                              {**env, "CNNLINT_CACHE_DIR": cache})  # fmt: skip
+        for label, (wall, mib) in (("first run", cold), ("cached", warm)):
+            added, more = wall - base[0], mib - base[1]
+            print(f"{name:26s} {label:9s} {wall:6.2f} s {mib:6.0f} MiB: adds {added:5.2f} s = "
+                  f"{added / TARGET_SECONDS:.2f} of {TARGET_SECONDS:.0f} s, {more:4.0f} MiB = "
+                  f"{more / TARGET_MIB:.2f} of {TARGET_MIB:.0f} MiB")  # fmt: skip
+    print(f"cores: {os.cpu_count()}, data: {plain.stat().st_size / 2**20:.0f} MiB uncompressed")
+
+
+if __name__ == "__main__":
+    main()
