@@ -153,3 +153,211 @@ def test_probes_are_frozen_dataclasses():
     probes = probe_arrays(*clusters(50, 2, (4,), seed=11))
     with pytest.raises(dataclasses.FrozenInstanceError):
         probes.samples = 1  # type: ignore[misc]
+
+
+# ---- data files, cache, CLI, config, API -----------------------------------------------------------------
+
+import json  # noqa: E402
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from cnnlint import probe_cache  # noqa: E402
+from cnnlint.datasets import open_training_data  # noqa: E402
+from cnnlint.probes import probe_rows  # noqa: E402
+from tests.conftest import REPO, run_cli  # noqa: E402
+from tests.probe_data import learnable, write_image_folder, write_npz  # noqa: E402
+
+MODEL = REPO / "examples" / "example1_reduced.keras"  # 28x28x1 in, 10 classes out
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "probe-cache"
+    monkeypatch.setenv("CNNLINT_CACHE_DIR", str(folder))
+    return folder
+
+
+def probe_file(path):
+    data = open_training_data(path)
+    return probe_rows(data.read, data.shape, data.dtype, data.labels)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+@pytest.mark.parametrize("keys", [("x", "y"), ("x_train", "y_train")])
+def test_npz_members_read_lazily_give_the_same_probes_as_the_arrays(tmp_path, compressed, keys):
+    path = write_npz(tmp_path / "d.npz", (12, 12, 3), classes=3, n=300, compressed=compressed, keys=keys)
+    x, y = learnable(300, (12, 12, 3), 3)
+    assert probe_file(path) == probe_arrays(x, y)
+
+
+def test_npz_read_in_chunks_matches_arrays(tmp_path, monkeypatch):
+    monkeypatch.setattr("cnnlint.probes.CHUNK_ROWS", 7)
+    monkeypatch.setattr("cnnlint.datasets.CHUNK_ROWS", 7)
+    for compressed in (False, True):
+        path = write_npz(tmp_path / f"d{compressed}.npz", (6, 6), classes=2, n=50, compressed=compressed)
+        assert probe_file(path) == probe_arrays(*learnable(50, (6, 6), 2))
+
+
+def test_image_folder_probes(tmp_path):
+    pytest.importorskip("PIL")
+    folder = write_image_folder(tmp_path / "images", (20, 16), classes=3, per_class=10)
+    probes = probe_cache.probe_data(folder)
+    assert (probes.samples, probes.classes, probes.input_shape) == (30, 3, (20, 16, 1))
+    assert probes.resized and probes.source == str(folder)
+    assert probes.knn_accuracy > 0.9
+
+
+def test_cache_hit_miss_and_corrupt_entries(tmp_path, cache, monkeypatch):
+    path = write_npz(tmp_path / "d.npz", (8, 8), classes=2, n=100)
+    first = probe_cache.probe_data(path)
+    entries = list(cache.rglob("*.json"))
+    assert len(entries) == 1
+
+    def fail(*args, **kwargs):
+        raise AssertionError("probed again despite a valid cache entry")
+
+    monkeypatch.setattr(probe_cache, "probe_rows", fail)
+    assert probe_cache.probe_data(path) == first  # hit
+    monkeypatch.undo()
+    monkeypatch.setenv("CNNLINT_CACHE_DIR", str(cache))
+
+    stored = json.loads(entries[0].read_text())
+    corruptions = ["not json", json.dumps({**stored, "knn_accuracy": 7.0}), json.dumps({**stored, "samples": "9"}),
+                   json.dumps({**stored, "notes": ["<script>"]}), json.dumps({k: v for k, v in stored.items() if k != "classes"}),
+                   json.dumps([1, 2])]  # fmt: skip
+    for corrupt in corruptions:
+        entries[0].write_text(corrupt)
+        assert probe_cache.probe_data(path) == first
+        assert json.loads(entries[0].read_text()) == stored  # rewritten with the real numbers
+
+    write_npz(path, (8, 8), classes=2, n=120, seed=1)  # new content: a miss, a second entry
+    assert probe_cache.probe_data(path) != first
+    assert len(list(cache.rglob("*.json"))) == 2
+
+
+def test_arrays_are_cached_by_content(cache):
+    x, y = learnable(80, (5, 5), 2)
+    assert probe_cache.probe_data((x, y)) == probe_cache.probe_data((x.copy(), y.copy()))
+    assert len(list(cache.rglob("*.json"))) == 1
+    y[0] = 1 - y[0]
+    probe_cache.probe_data((x, y))
+    assert len(list(cache.rglob("*.json"))) == 2
+
+
+def test_unwritable_cache_is_skipped(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("CNNLINT_CACHE_DIR", str(blocker / "sub"))
+    assert probe_cache.probe_data(learnable(40, (4,), 2)).samples == 40
+
+
+def test_cli_every_format_shows_the_probes(tmp_path, cache):
+    path = write_npz(tmp_path / "train.npz", (28, 28, 1), classes=10, n=300)
+    env = {"CNNLINT_CACHE_DIR": str(cache)}
+    text = run_cli(str(MODEL), "--data", str(path), "--no-color", env=env)
+    assert text.returncode in (0, 1), text.stderr
+    line = next(line for line in text.stdout.splitlines() if ": data: " in line)
+    assert "n=300, 10 classes, 28x28x1" in line and "1-NN accuracy" in line and "chance 0.10" in line
+    assert "n=300" in next(line for line in text.stdout.splitlines() if ": risk " in line)  # the data's n is used
+
+    document = json.loads(run_cli(str(MODEL), "--data", str(path), "--format", "json", env=env).stdout)
+    probes = document["models"][0]["probes"]
+    assert probes["samples"] == 300 and probes["input_shape"] == [28, 28, 1] and probes["knn_accuracy"] > 0.9
+
+    sarif = json.loads(run_cli(str(MODEL), "--data", str(path), "--format", "sarif", env=env).stdout)
+    assert sarif["runs"][0]["properties"]["models"][0]["probes"]["classes"] == 10
+
+    github = run_cli(str(MODEL), "--data", str(path), "--format", "github", env=env).stdout
+    assert any(line.startswith("::notice") and "data probes" in line and "n=300" in line for line in github.splitlines())
+
+    markdown = run_cli(str(MODEL), "--data", str(path), "--format", "markdown", env=env).stdout
+    assert "| 1-NN acc. |" in markdown and "| 300 | 10 |" in markdown
+
+    html = run_cli(str(MODEL), "--data", str(path), "--format", "html", env=env).stdout
+    assert "<h3>Training data</h3>" in html and "<td class=\"num\">300</td>" in html
+
+
+def test_cli_without_data_shows_no_probes(cache):
+    result = run_cli(str(MODEL), "--samples", "500", "--format", "json", env={"CNNLINT_CACHE_DIR": str(cache)})
+    assert json.loads(result.stdout)["models"][0]["probes"] is None
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp: tmp / "missing.npz", "no such data file or folder"),
+        (lambda tmp: (tmp / "bad.npz").write_text("not a zip") and tmp / "bad.npz", "cannot read data"),
+        (lambda tmp: np.savez(tmp / "keys.npz", a=np.zeros(3)) or tmp / "keys.npz", "expected x_train/y_train"),
+        (lambda tmp: np.savez(tmp / "len.npz", x=np.zeros((5, 28, 28, 1)), y=np.zeros(4)) or tmp / "len.npz",
+         "5 examples but y holds 4"),
+        (lambda tmp: write_npz(tmp / "shape.npz", (32, 32, 3), classes=10), "the model takes 28x28x1"),
+        (lambda tmp: write_npz(tmp / "classes.npz", (28, 28, 1), classes=12), "labels up to 11"),
+        (lambda tmp: (tmp / "empty").mkdir() or tmp / "empty", "no images found"),
+    ],
+)
+def test_bad_data_is_one_clear_line_and_exit_2(tmp_path, cache, make, message):
+    if "empty" in message or message == "no images found":
+        pytest.importorskip("PIL")
+    result = run_cli(str(MODEL), "--data", str(make(tmp_path)), env={"CNNLINT_CACHE_DIR": str(cache)})
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in result.stderr, result.stderr
+
+
+def test_config_data_per_model_relative_to_the_config(tmp_path, cache):
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "data").mkdir()
+    shutil.copy(MODEL, project / "models" / "good.keras")
+    shutil.copy(MODEL, project / "models" / "bad.keras")
+    write_npz(project / "data" / "train.npz", (28, 28, 1), classes=10, n=150)
+    (project / "cnnlint.toml").write_text(
+        '[[models]]\npath = "models/good.keras"\ndata = "data/train.npz"\n\n'
+        '[[models]]\npath = "models/bad.keras"\ndata = "data/missing.npz"\n'
+    )
+    env = {"CNNLINT_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}  # this checkout, from another folder
+    result = run_cli("models", "--format", "json", "-o", "r.json", cwd=project, env=env)
+    assert result.returncode == 2
+    assert "no such data file or folder" in result.stderr and "bad.keras" in result.stderr
+    models = {Path(m["path"]).name: m for m in json.loads((project / "r.json").read_text())["models"]}
+    assert models["good.keras"]["probes"]["samples"] == 150  # the other model's results are still there
+    assert models["good.keras"]["dataset"]["samples"] == 150
+    assert models["bad.keras"]["error"]
+
+
+def test_config_data_must_be_a_string(tmp_path):
+    (tmp_path / "cnnlint.toml").write_text('[[models]]\npath = "*.keras"\ndata = 3\n')
+    result = run_cli(str(MODEL), "--config", str(tmp_path / "cnnlint.toml"))
+    assert result.returncode == 2 and "'data' must be a path" in result.stderr
+
+
+def test_api_check_with_arrays_and_path(tmp_path):
+    import cnnlint
+
+    x, y = learnable(120, (28, 28, 1), 10)
+    report = cnnlint.check(str(MODEL), data=(x, y))
+    assert report.error is None
+    assert report.probes.samples == 120 and report.probes.source == "arrays"
+    assert report._report.dataset.samples == 120
+    assert json.loads(report.to_json())["models"][0]["probes"]["classes"] == 10
+    assert cnnlint.check(str(MODEL), data=(x, y), samples=5000)._report.dataset.samples == 5000
+    path = write_npz(tmp_path / "d.npz", (28, 28, 1), classes=10)
+    assert cnnlint.check(str(MODEL), data=path).probes.samples == 200
+    mismatch = cnnlint.check(str(MODEL), data=learnable(50, (8, 8), 2))
+    assert mismatch.error and "the model takes 28x28x1" in mismatch.error
+    with pytest.raises(ConfigError, match="no such data"):
+        cnnlint.check(str(MODEL), data=tmp_path / "nope.npz")
+
+
+def test_probes_reach_the_risk_model(monkeypatch):
+    import cnnlint
+    from cnnlint import pipeline
+
+    seen = {}
+
+    def spy(facts, dataset, findings=None, *, probes=None):
+        seen["probes"] = probes
+
+    monkeypatch.setattr(pipeline, "assess", spy)
+    cnnlint.check(str(MODEL), data=learnable(60, (28, 28, 1), 10))
+    assert seen["probes"] is not None and seen["probes"].samples == 60
