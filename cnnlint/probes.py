@@ -37,7 +37,7 @@ from cnnlint.errors import ConfigError
 
 MAX_FEATURES = 256
 NEAR_TOLERANCE = 0.05
-MAX_SCAN_BYTES = 1 << 30
+MAX_SCAN_BYTES = 512 << 20  # beyond this, duplicates are searched in a random part of the data
 CHUNK_ROWS = 1024
 NO_SKLEARN = "scikit-learn is not installed: separability probes skipped (pip install 'cnnlint[probes]')"
 ONE_CLASS = "the data has one class only: separability probes skipped"

@@ -361,3 +361,18 @@ def test_probes_reach_the_risk_model(monkeypatch):
     monkeypatch.setattr(pipeline, "assess", spy)
     cnnlint.check(str(MODEL), data=learnable(60, (28, 28, 1), 10))
     assert seen["probes"] is not None and seen["probes"].samples == 60
+
+
+def test_huge_data_searches_duplicates_in_a_part_and_says_so():
+    x, y = learnable(400, (10, 10), 2)
+    probes = probe_arrays(x, y, max_samples=50, max_scan_bytes=150 * 100)  # room for 150 rows of 100 bytes
+    assert probes.probed == 50 and probes.scanned == 150
+    assert any("lower bound" in note for note in probes.notes)
+    assert probe_cache.from_dict(probe_cache.to_dict(probes)) == probes  # the cache accepts the probes' own notes
+
+
+def test_cached_notes_must_be_the_probes_own():
+    x, y = learnable(60, (4,), 2)
+    stored = probe_cache.to_dict(probe_arrays(x, y))
+    with pytest.raises(ValueError):
+        probe_cache.from_dict({**stored, "notes": ["duplicates searched among 1 of the 2 examples; rm -rf /"]})
