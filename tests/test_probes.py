@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cnnlint import probe_cache
+from cnnlint.datasets import open_training_data
 from cnnlint.errors import ConfigError
-from cnnlint.probes import NO_SKLEARN, area_pool, probe_arrays, reduced_shape, stratified_subsample
+from cnnlint.probes import NO_SKLEARN, area_pool, probe_arrays, probe_rows, reduced_shape, stratified_subsample
+from tests.conftest import REPO, run_cli
+from tests.probe_data import learnable, write_image_folder, write_npz
 
 pytest.importorskip("sklearn")
 
@@ -157,16 +164,6 @@ def test_probes_are_frozen_dataclasses():
 
 # ---- data files, cache, CLI, config, API -----------------------------------------------------------------
 
-import json  # noqa: E402
-import shutil  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from cnnlint import probe_cache  # noqa: E402
-from cnnlint.datasets import open_training_data  # noqa: E402
-from cnnlint.probes import probe_rows  # noqa: E402
-from tests.conftest import REPO, run_cli  # noqa: E402
-from tests.probe_data import learnable, write_image_folder, write_npz  # noqa: E402
-
 MODEL = REPO / "examples" / "example1_reduced.keras"  # 28x28x1 in, 10 classes out
 
 
@@ -268,13 +265,15 @@ def test_cli_every_format_shows_the_probes(tmp_path, cache):
     assert sarif["runs"][0]["properties"]["models"][0]["probes"]["classes"] == 10
 
     github = run_cli(str(MODEL), "--data", str(path), "--format", "github", env=env).stdout
-    assert any(line.startswith("::notice") and "data probes" in line and "n=300" in line for line in github.splitlines())
+    assert any(
+        line.startswith("::notice") and "data probes" in line and "n=300" in line for line in github.splitlines()
+    )
 
     markdown = run_cli(str(MODEL), "--data", str(path), "--format", "markdown", env=env).stdout
     assert "| 1-NN acc. |" in markdown and "| 300 | 10 |" in markdown
 
     html = run_cli(str(MODEL), "--data", str(path), "--format", "html", env=env).stdout
-    assert "<h3>Training data</h3>" in html and "<td class=\"num\">300</td>" in html
+    assert "<h3>Training data</h3>" in html and '<td class="num">300</td>' in html
 
 
 def test_cli_without_data_shows_no_probes(cache):
@@ -288,8 +287,10 @@ def test_cli_without_data_shows_no_probes(cache):
         (lambda tmp: tmp / "missing.npz", "no such data file or folder"),
         (lambda tmp: (tmp / "bad.npz").write_text("not a zip") and tmp / "bad.npz", "cannot read data"),
         (lambda tmp: np.savez(tmp / "keys.npz", a=np.zeros(3)) or tmp / "keys.npz", "expected x_train/y_train"),
-        (lambda tmp: np.savez(tmp / "len.npz", x=np.zeros((5, 28, 28, 1)), y=np.zeros(4)) or tmp / "len.npz",
-         "5 examples but y holds 4"),
+        (
+            lambda tmp: np.savez(tmp / "len.npz", x=np.zeros((5, 28, 28, 1)), y=np.zeros(4)) or tmp / "len.npz",
+            "5 examples but y holds 4",
+        ),
         (lambda tmp: write_npz(tmp / "shape.npz", (32, 32, 3), classes=10), "the model takes 28x28x1"),
         (lambda tmp: write_npz(tmp / "classes.npz", (28, 28, 1), classes=12), "labels up to 11"),
         (lambda tmp: (tmp / "empty").mkdir() or tmp / "empty", "no images found"),
@@ -376,3 +377,19 @@ def test_cached_notes_must_be_the_probes_own():
     stored = probe_cache.to_dict(probe_arrays(x, y))
     with pytest.raises(ValueError):
         probe_cache.from_dict({**stored, "notes": ["duplicates searched among 1 of the 2 examples; rm -rf /"]})
+
+
+def test_image_folder_without_pillow_is_one_clear_error(tmp_path, monkeypatch):
+    pytest.importorskip("PIL")
+    folder = write_image_folder(tmp_path / "images", (8, 8), classes=2, per_class=3)
+    real_import = builtins.__import__
+
+    def no_pillow(name, *args, **kwargs):
+        if name == "PIL" or name.startswith("PIL."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pillow)
+    with pytest.raises(ConfigError, match="needs Pillow") as caught:
+        probe_cache.probe_data(folder)
+    assert "cnnlint[probes]" in caught.value.one_line()
