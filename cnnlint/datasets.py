@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from cnnlint.errors import ConfigError
-from cnnlint.probes import CHUNK_ROWS, RowReader, array_reader
+from cnnlint.probes import RowReader, array_reader, chunk_rows
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what keras.utils.image_dataset_from_directory reads
 _MODES = {"L": 1, "RGB": 3, "RGBA": 4}
@@ -71,13 +71,12 @@ def _xy_keys(keys: set[str], path: Path) -> tuple[str, str]:
 
 
 def open_npz(path: Path) -> TrainingData:
-    """x lazily (memory-mapped or streamed), y whole."""
+    """x lazily (rows read at their offsets, or streamed), y whole."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = {name.removesuffix(".npy"): name for name in archive.namelist() if name.endswith(".npy")}
             x_key, y_key = _xy_keys(set(members), path)
-            with archive.open(members[y_key]) as stream:
-                labels = np.lib.format.read_array(stream, allow_pickle=False)
+            labels = _member_array(archive, archive.getinfo(members[y_key]))
             info = archive.getinfo(members[x_key])
             with archive.open(info) as stream:
                 shape, fortran, dtype = _npy_header(stream)
@@ -103,7 +102,7 @@ def _npy_header(stream: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
     else:
         shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
     if dtype.hasobject:
-        raise ConfigError("x holds Python objects; expected a numeric array (saved without pickling)")
+        raise ConfigError("the data holds Python objects; expected numeric arrays (saved without pickling)")
     return tuple(int(d) for d in shape), bool(fortran), dtype
 
 
@@ -141,8 +140,9 @@ def _positioned_reader(path: Path, offset: int, shape: tuple[int, ...], dtype: n
     def read(indices: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         fd = os.open(path, os.O_RDONLY)
         try:
-            for start in range(0, len(indices), CHUNK_ROWS):
-                chunk = indices[start : start + CHUNK_ROWS]
+            step = chunk_rows(row_bytes)
+            for start in range(0, len(indices), step):
+                chunk = indices[start : start + step]
                 first, last = int(chunk[0]), int(chunk[-1])
                 if last - first + 1 <= 2 * len(chunk):  # dense: one read, then pick
                     yield chunk, rows_at(fd, first, last - first + 1)[chunk - first]
@@ -161,8 +161,9 @@ def _streamed_reader(path: Path, member: str, shape: tuple[int, ...], dtype: np.
     def read(indices: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
             _npy_header(stream)
-            for start in range(0, shape[0], CHUNK_ROWS):
-                rows = min(CHUNK_ROWS, shape[0] - start)
+            step = chunk_rows(row_bytes)
+            for start in range(0, shape[0], step):
+                rows = min(step, shape[0] - start)
                 wanted = indices[(indices >= start) & (indices < start + rows)]
                 block = stream.read(rows * row_bytes)
                 if len(block) != rows * row_bytes:
@@ -175,8 +176,21 @@ def _streamed_reader(path: Path, member: str, shape: tuple[int, ...], dtype: np.
 
 
 def _whole_member(path: Path, member: str) -> np.ndarray:
-    with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
-        return np.lib.format.read_array(stream, allow_pickle=False)
+    with zipfile.ZipFile(path) as archive:
+        return _member_array(archive, archive.getinfo(member))
+
+
+def _member_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    """A whole member, refused before allocating when its header promises more bytes than the member holds."""
+    with archive.open(info) as stream:
+        shape, fortran, dtype = _npy_header(stream)
+        size = math.prod(shape) * dtype.itemsize
+        if size > info.file_size:
+            raise ConfigError(f"'{info.filename}' claims shape {shape} but holds {info.file_size:,} bytes")
+        block = stream.read(size)
+    if len(block) != size:
+        raise ConfigError(f"'{info.filename}' ends early (truncated file?)")
+    return np.frombuffer(block, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
 # ---- image folders -------------------------------------------------------------------------
@@ -211,8 +225,9 @@ def open_image_folder(folder: Path) -> TrainingData:
     shape = (len(files), size[1], size[0], channels)
 
     def read(indices: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for start in range(0, len(indices), CHUNK_ROWS):
-            chunk = indices[start : start + CHUNK_ROWS]
+        step = chunk_rows(math.prod(shape[1:]))
+        for start in range(0, len(indices), step):
+            chunk = indices[start : start + step]
             rows = np.empty((len(chunk), *shape[1:]), dtype=np.uint8)
             for i, index in enumerate(chunk):
                 image = _open_image(Image, files[index]).convert(mode)

@@ -39,6 +39,8 @@ MAX_FEATURES = 256
 NEAR_TOLERANCE = 0.05
 MAX_SCAN_BYTES = 512 << 20  # beyond this, duplicates are searched in a random part of the data
 CHUNK_ROWS = 1024
+CHUNK_BYTES = 16 << 20  # rows are read and pooled this many bytes at a time, at most
+MAX_EXAMPLE_BYTES = 64 << 20
 NO_SKLEARN = "scikit-learn is not installed: separability probes skipped (pip install 'cnnlint[probes]')"
 ONE_CLASS = "the data has one class only: separability probes skipped"
 TINY_CLASS = "a class has fewer than 2 examples in the subsample: separability probes skipped"
@@ -54,7 +56,7 @@ NOTE_PATTERNS = tuple(
 @dataclass(frozen=True)
 class DataProbes:
     samples: int  # n, examples in the training data given
-    classes: int  # distinct labels
+    classes: int  # distinct labels (one-hot rows: their width)
     input_shape: tuple[int, ...]  # per-example shape
     probed: int  # examples in the bounded subsample the probes used
     knn_accuracy: float | None  # 5-fold stratified CV accuracy of 1-nearest-neighbour on the subsample
@@ -90,12 +92,18 @@ def probe_arrays(x: Any, y: Any, *, max_samples: int = 2000, seed: int = 0,
                       max_scan_bytes=max_scan_bytes)  # fmt: skip
 
 
+def chunk_rows(row_bytes: int) -> int:
+    """How many rows to read at once: up to CHUNK_ROWS, and not more than CHUNK_BYTES."""
+    return max(1, min(CHUNK_ROWS, CHUNK_BYTES // max(row_bytes, 1)))
+
+
 def array_reader(x: Any) -> RowReader:
     """Chunks of rows from anything that supports numpy indexing (an ndarray, a np.memmap)."""
+    step = chunk_rows(math.prod(x.shape[1:]) * x.dtype.itemsize)
 
     def read(indices: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for start in range(0, len(indices), CHUNK_ROWS):
-            chunk = indices[start : start + CHUNK_ROWS]
+        for start in range(0, len(indices), step):
+            chunk = indices[start : start + step]
             contiguous = len(chunk) and chunk[-1] - chunk[0] == len(chunk) - 1
             yield chunk, np.asarray(x[chunk[0] : chunk[-1] + 1] if contiguous else x[chunk])
 
@@ -104,7 +112,7 @@ def array_reader(x: Any) -> RowReader:
 
 def probe_rows(read: RowReader, shape: tuple[int, ...], dtype: Any, y: Any, *, max_samples: int = 2000,
                seed: int = 0, max_scan_bytes: int = MAX_SCAN_BYTES) -> DataProbes:  # fmt: skip
-    """The probes, reading x only through ``read``: what a memory-mapped or streamed .npz member provides."""
+    """The probes, reading x only through ``read`` (rows of an .npz member read at their offsets, or streamed)."""
     n, input_shape = shape[0], tuple(int(d) for d in shape[1:])
     _check_x(n, input_shape, np.dtype(dtype))
     labels, classes, span = encode_labels(y, n)
@@ -167,6 +175,9 @@ def _check_x(n: int, input_shape: tuple[int, ...], dtype: np.dtype) -> None:
         raise ConfigError(f"x holds {dtype} values; expected numbers (images or sequences)")
     if math.prod(input_shape) == 0:
         raise ConfigError(f"x has an empty per-example shape {input_shape}")
+    if math.prod(input_shape) * dtype.itemsize > MAX_EXAMPLE_BYTES:
+        raise ConfigError(f"each example has shape {input_shape}, over {MAX_EXAMPLE_BYTES >> 20} MiB; expected "
+                          "images or sequences")  # fmt: skip
 
 
 def encode_labels(y: Any, n: int) -> tuple[np.ndarray, int, int]:

@@ -189,7 +189,6 @@ def test_npz_members_read_lazily_give_the_same_probes_as_the_arrays(tmp_path, co
 
 def test_npz_read_in_chunks_matches_arrays(tmp_path, monkeypatch):
     monkeypatch.setattr("cnnlint.probes.CHUNK_ROWS", 7)
-    monkeypatch.setattr("cnnlint.datasets.CHUNK_ROWS", 7)
     for compressed in (False, True):
         path = write_npz(tmp_path / f"d{compressed}.npz", (6, 6), classes=2, n=50, compressed=compressed)
         assert probe_file(path) == probe_arrays(*learnable(50, (6, 6), 2))
@@ -393,3 +392,20 @@ def test_image_folder_without_pillow_is_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="needs Pillow") as caught:
         probe_cache.probe_data(folder)
     assert "cnnlint[probes]" in caught.value.one_line()
+
+
+def test_npz_header_promising_more_than_it_holds_is_refused_before_allocating(tmp_path):
+    import zipfile
+
+    x, y = learnable(20, (4,), 2)
+    lying = tmp_path / "lying.npz"
+    for compression in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        with zipfile.ZipFile(lying, "w", compression) as archive:
+            with archive.open("x.npy", "w") as stream:
+                np.lib.format.write_array(stream, x)
+            header = {"descr": "<i8", "fortran_order": False, "shape": (10**12,)}
+            with archive.open("y.npy", "w") as stream:
+                np.lib.format.write_array_header_1_0(stream, header)
+                stream.write(y.astype("<i8").tobytes())
+        with pytest.raises(ConfigError, match="claims shape"):
+            probe_cache.probe_data(lying)
