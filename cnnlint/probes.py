@@ -86,7 +86,7 @@ RowReader = Callable[[np.ndarray], Iterator[tuple[np.ndarray, np.ndarray]]]
 def probe_arrays(x: Any, y: Any, *, max_samples: int = 2000, seed: int = 0,
                  max_scan_bytes: int = MAX_SCAN_BYTES) -> DataProbes:  # fmt: skip
     """Probe in-memory (or memory-mapped) arrays: x has one example per row, y int labels or one-hot rows."""
-    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+    if not isinstance(x, np.ndarray):  # lists, tf/torch tensors (a np.memmap is an ndarray, and stays lazy)
         x = np.asarray(x)
     return probe_rows(array_reader(x), (len(x), *x.shape[1:]), x.dtype, y, max_samples=max_samples, seed=seed,
                       max_scan_bytes=max_scan_bytes)  # fmt: skip

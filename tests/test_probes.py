@@ -409,3 +409,11 @@ def test_npz_header_promising_more_than_it_holds_is_refused_before_allocating(tm
                 stream.write(y.astype("<i8").tobytes())
         with pytest.raises(ConfigError, match="claims shape"):
             probe_cache.probe_data(lying)
+
+
+def test_lists_and_memory_maps_are_accepted(tmp_path):
+    x, y = learnable(60, (6, 6), 3)
+    expected = probe_arrays(x, y)
+    assert probe_arrays(x.tolist(), y.tolist()) == expected
+    np.save(tmp_path / "x.npy", x)
+    assert probe_arrays(np.load(tmp_path / "x.npy", mmap_mode="r"), y) == expected
