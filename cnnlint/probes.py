@@ -16,6 +16,9 @@ root-mean-square difference of the standardized reduced features is below ``NEAR
 deviations per feature; two unrelated CIFAR-10 images are about 1.0 apart, their nearest neighbour among 50,000
 about 0.3).  Fractions are shares of the probed examples, so they estimate the share in the whole data set.
 
+Duplicates that land in different cross-validation folds make 1-NN look better than the task is; the
+duplicate fractions say how much of that there is.
+
 scikit-learn is optional (``pip install 'cnnlint[probes]'``); without it the separability probes are None and
 a note says so.  Deterministic given (data, max_samples, seed).
 """
