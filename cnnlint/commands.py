@@ -135,13 +135,13 @@ def run_inspect(model: str, fmt: str) -> int:
     import json
 
     from cnnlint.analysis import analyze
-    from cnnlint.graph import build_graph
+    from cnnlint.pipeline import model_graph
     from cnnlint.readers import read_model
     from cnnlint.summary import graph_summary, render_summary
 
     if not Path(model).exists() and not Path(model).is_symlink():
         raise ConfigError(f"no such file or folder: '{model}'")
-    graph = build_graph(read_model(model))
+    graph = model_graph(read_model(model))
     facts = analyze(graph)
     if fmt == "json":
         click.echo(json.dumps(graph_summary(graph, facts), indent=2))
