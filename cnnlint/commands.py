@@ -11,10 +11,9 @@ import click
 
 from cnnlint.config import Config, find_config, load_config
 from cnnlint.errors import ConfigError
-from cnnlint.findings import Dataset, severity_rank
+from cnnlint.findings import Dataset
+from cnnlint.levels import NEVER, risk_rank, severity_rank
 from cnnlint.pipeline import LintSettings, ModelReport, lint_source
-
-LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
 
 
 def run_check(paths: list[str], opts: dict[str, Any]) -> int:
@@ -126,7 +125,7 @@ def _exit_code(reports: list[ModelReport], opts: dict[str, Any], config: Config)
     for report in reports:
         if any(severity_rank(f.severity) >= severity_rank(severity) for f in report.findings):
             return 1
-        if fail_on != "never" and report.risk is not None and LEVEL_RANK[report.risk.level] >= LEVEL_RANK[fail_on]:
+        if fail_on != NEVER and report.risk is not None and risk_rank(report.risk.level) >= risk_rank(fail_on):
             return 1
     return 0
 
