@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlint.analysis import Facts
+from cnnlint.edits import Edit
 from cnnlint.graph import ModelGraph
 from cnnlint.readers.base import RawModel
 
@@ -34,6 +35,8 @@ class Finding:
     evidence: dict[str, Any]
     fix: str
     category: str = ""
+    edits: tuple[Edit, ...] = ()  # the fix as data, for the suggested code
+    explains: tuple[str, ...] = ()  # the risk-model features this finding's rule explains (Rule.explains)
 
     @property
     def layer(self) -> str:
@@ -46,6 +49,11 @@ FindingKey = tuple[str, str, str]
 def finding_key(path: str, finding: Finding) -> FindingKey:
     """What identifies a finding across retraining and re-saving: file, rule and layer (baseline, SARIF)."""
     return Path(path).as_posix(), finding.code, finding.layer
+
+
+def codes_explaining(feature: str, findings: list[Finding]) -> tuple[str, ...]:
+    """The rule codes among ``findings`` that explain a risk-model feature, each once, in finding order."""
+    return tuple(dict.fromkeys(f.code for f in findings if feature in f.explains))
 
 
 def class_count(dataset: Dataset, facts: Facts) -> int:
@@ -89,9 +97,11 @@ class Rule:
     check: Callable[[RuleContext, dict[str, Any]], Iterator[Finding]]
     options: dict[str, Any] = field(default_factory=dict)
     needs_samples: bool = False
+    #: the risk-model features (cnnlint.risk.features) a finding of this rule explains, for "raised most by"
+    explains: tuple[str, ...] = ()
 
     def finding(self, message: str, *, layers: tuple[str, ...] | list[str], evidence: dict[str, Any], fix: str,
-                severity: str | None = None) -> Finding:  # fmt: skip
+                severity: str | None = None, edits: tuple[Edit, ...] | list[Edit] = ()) -> Finding:  # fmt: skip
         return Finding(
             code=self.code,
             name=self.name,
@@ -101,6 +111,8 @@ class Rule:
             evidence=evidence,
             fix=fix,
             category=self.category,
+            edits=tuple(edits),
+            explains=self.explains,
         )
 
 

@@ -8,6 +8,7 @@ layers cnnlint cannot model are kept, marked, and carried through.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from cnnlint.errors import ModelError
@@ -283,6 +284,7 @@ class _Builder:
         _describe(layer, cfg)
         if isinstance(cfg.raw.get("data_format"), str):
             layer.data_format = cfg.raw["data_format"]
+        layer.options = {key: value for key, value in cfg.raw.items() if _plain(value)}
         self.layers[path] = layer
         return layer
 
@@ -365,6 +367,18 @@ def _describe(layer: Layer, cfg: Cfg) -> None:
                 layer.regularizers[key[: -len("_regularizer")]] = reg
         elif key.endswith("_constraint") and value is not None:
             layer.constraints[key[: -len("_constraint")]] = class_name_of(value) or "?"
+
+
+def _plain(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return len(value) <= 200
+    return isinstance(value, list) and len(value) <= 8 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value
+    )
 
 
 def _expand_scalar_settings(layer: Layer) -> None:
