@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from cnnlint import __version__
 from cnnlint.config import OPTION_TYPES
-from cnnlint.errors import CnnlintError, ConfigError
+from cnnlint.errors import CnnlintError
 from cnnlint.reports import CONFIRM_FORMATS
 
 
@@ -149,16 +148,3 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # last resort: one line, never a traceback
         click.echo(f"cnnlint: internal error: {type(exc).__name__}: {exc} (please report it)", err=True)
         sys.exit(2)
-
-
-def use_color(no_color: bool, output: str | None) -> bool:
-    return not no_color and output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
-def config_error_path(path: str | None) -> Path | None:
-    if path is None:
-        return None
-    candidate = Path(path)
-    if not candidate.is_file():
-        raise ConfigError(f"config file not found: '{path}'")
-    return candidate

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cnnlint.config import Config, find_config, load_config
+from cnnlint.config import Config, find_config, load_config, named_config
 from cnnlint.errors import ConfigError
 from cnnlint.findings import Dataset
 from cnnlint.levels import NEVER, risk_rank, severity_rank
@@ -18,13 +18,13 @@ from cnnlint.pipeline import LintSettings, ModelReport, lint_source
 
 def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     from cnnlint.baseline import load_baseline, new_findings, write_baseline
-    from cnnlint.cli import config_error_path, use_color
     from cnnlint.discovery import discover
     from cnnlint.output import write_atomic
     from cnnlint.reports import FORMATS, RenderOptions
+    from cnnlint.reports.text import use_color
     from cnnlint.rules import select_rules
 
-    config_file = config_error_path(opts["config_path"]) or find_config()
+    config_file = named_config(opts["config_path"]) or find_config()
     config = load_config(config_file)
     rules = select_rules(
         _split(opts["select"]) or config.get("select"),

@@ -91,6 +91,16 @@ class Config:
         return match
 
 
+def named_config(path: str | None) -> Path | None:
+    """The config file given with ``--config``, which must exist (None when none was given)."""
+    if path is None:
+        return None
+    candidate = Path(path)
+    if not candidate.is_file():
+        raise ConfigError(f"config file not found: '{path}'")
+    return candidate
+
+
 def find_config(start: Path | None = None) -> Path | None:
     folder = (start or Path.cwd()).resolve()
     for candidate in (folder, *folder.parents):

@@ -52,8 +52,10 @@ def finding_key(path: str, finding: Finding) -> FindingKey:
 
 
 def codes_explaining(feature: str, findings: list[Finding]) -> tuple[str, ...]:
-    """The rule codes among ``findings`` that explain a risk-model feature, each once, in finding order."""
-    return tuple(dict.fromkeys(f.code for f in findings if feature in f.explains))
+    """The rule codes among ``findings`` that explain a risk-model feature, each once: the rules whose main
+    feature it is (first in ``Rule.explains``) first, then in finding order."""
+    explaining = sorted((f for f in findings if feature in f.explains), key=lambda f: f.explains.index(feature))
+    return tuple(dict.fromkeys(f.code for f in explaining))
 
 
 def class_count(dataset: Dataset, facts: Facts) -> int:
@@ -97,7 +99,8 @@ class Rule:
     check: Callable[[RuleContext, dict[str, Any]], Iterator[Finding]]
     options: dict[str, Any] = field(default_factory=dict)
     needs_samples: bool = False
-    #: the risk-model features (cnnlint.risk.features) a finding of this rule explains, for "raised most by"
+    #: the risk-model features (cnnlint.risk.features) a finding of this rule explains, for "raised most by";
+    #: the first is the one the rule is mainly about
     explains: tuple[str, ...] = ()
 
     def finding(self, message: str, *, layers: tuple[str, ...] | list[str], evidence: dict[str, Any], fix: str,

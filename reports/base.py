@@ -49,7 +49,6 @@ def risk_dict(risk: Risk | None) -> dict[str, Any] | None:
 
 
 def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str, Any]:
-    from cnnlint.risk import smallest_low_risk_samples
     from cnnlint.summary import graph_summary
 
     summary = None
@@ -57,9 +56,6 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
         summary = graph_summary(report.graph, report.facts)
         if not include_layers:
             summary.pop("layers")
-    smallest = (
-        smallest_low_risk_samples(report.facts, report.dataset) if report.facts is not None else None
-    )
     return {
         "path": report.path,
         "error": report.error,
@@ -72,7 +68,7 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
         "findings": [finding_dict(f) for f in sorted_findings(report.findings)],
         "risk": risk_dict(report.risk),
         "rules_needing_samples": report.needs_samples,
-        "smallest_low_risk_samples": smallest,
+        "smallest_low_risk_samples": report.smallest_low_risk_samples,
         "confirm": report.confirm,
     }
 
