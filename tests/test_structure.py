@@ -89,3 +89,12 @@ def test_cli_and_config_choices_come_from_the_registries():
     assert set(CONFIRM_FORMATS) <= set(FORMATS)
     assert tuple(OPTION_TYPES["severity"].choices) == SEVERITIES  # type: ignore[attr-defined]
     assert tuple(OPTION_TYPES["fail-on"].choices) == FAIL_ON_CHOICES  # type: ignore[attr-defined]
+
+
+def test_presentation_tables_cover_exactly_the_defined_levels():
+    from cnnlint.reports import github, sarif, text
+
+    from cnnlint.levels import RISK_LEVELS
+
+    assert set(github.LEVELS) == set(sarif.LEVELS) == set(SEVERITIES)
+    assert set(text._COLORS) == set(SEVERITIES) | set(RISK_LEVELS)
