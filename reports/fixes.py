@@ -76,7 +76,7 @@ def suggest(graph: ModelGraph, findings: list[Finding]) -> Suggestion | None:
         for edit in finding.edits:
             edits.setdefault(edit.layer, []).append((finding.code, edit))
     input_path = graph.nodes[graph.inputs[0][0]].layer.path
-    lines = _inserted(edits.get(input_path, []), "after")
+    lines = _inserted(edits.get(input_path, []), after=True)
     for layer in chain:
         lines += _lines_for(layer, edits.get(layer.path, []))
     for code, edit in (pair for pairs in edits.values() for pair in pairs):
@@ -100,7 +100,7 @@ def _chain(graph: ModelGraph) -> list[Layer] | None:
 
 
 def _lines_for(layer: Layer, edits: list[tuple[str, Edit]]) -> list[Line]:
-    lines = _inserted(edits, "before")
+    lines = _inserted(edits, after=False)
     replaced = next(((code, edit) for code, edit in edits if edit.replace), None)
     if replaced is not None:
         code, edit = replaced
@@ -113,12 +113,12 @@ def _lines_for(layer: Layer, edits: list[tuple[str, Edit]]) -> list[Line]:
                 kept.args.update(edit.args)
                 kept.notes.append(_note(code, edit))
         lines.append(kept)
-    return lines + _inserted(edits, "after")
+    return lines + _inserted(edits, after=True)
 
 
-def _inserted(edits: list[tuple[str, Edit]], where: str) -> list[Line]:
-    added = [(new, code, edit) for code, edit in edits for new in getattr(edit, where)]
-    if where == "after":
+def _inserted(edits: list[tuple[str, Edit]], *, after: bool) -> list[Line]:
+    added = [(new, code, edit) for code, edit in edits for new in (edit.after if after else edit.before)]
+    if after:
         added.sort(key=lambda item: AFTER_ORDER.get(layer_kind(item[0].class_name, None), 2))
     return [Line(new.class_name, dict(new.args), [_note(code, edit)]) for new, code, edit in added]
 
