@@ -48,7 +48,7 @@ COPIED_ARGS: dict[str, dict[str, Any]] = {
     "LayerNormalization": {"center": True, "scale": True},
 }
 #: Where an inserted layer goes among the others inserted after the same layer: normalization right after it.
-AFTER_ORDER = {"norm": 0, "activation": 1}
+AFTER_ORDER = {"norm": 0}
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def _lines_for(layer: Layer, edits: list[tuple[str, Edit]]) -> list[Line]:
 def _inserted(edits: list[tuple[str, Edit]], *, after: bool) -> list[Line]:
     added = [(new, code, edit) for code, edit in edits for new in (edit.after if after else edit.before)]
     if after:
-        added.sort(key=lambda item: AFTER_ORDER.get(layer_kind(item[0].class_name, None), 2))
+        added.sort(key=lambda item: AFTER_ORDER.get(layer_kind(item[0].class_name, None), 1))
     return [Line(new.class_name, dict(new.args), [_note(code, edit)]) for new, code, edit in added]
 
 
