@@ -417,3 +417,13 @@ def test_lists_and_memory_maps_are_accepted(tmp_path):
     assert probe_arrays(x.tolist(), y.tolist()) == expected
     np.save(tmp_path / "x.npy", x)
     assert probe_arrays(np.load(tmp_path / "x.npy", mmap_mode="r"), y) == expected
+
+
+def test_many_identical_examples_take_the_full_distance_path():
+    rng = np.random.default_rng(12)
+    x = np.zeros((200, 6, 6), dtype=np.uint8)
+    x[150:] = rng.integers(0, 256, size=(50, 6, 6))  # 150 blank examples, 50 distinct ones
+    y = np.arange(200) % 2
+    probes = probe_arrays(x, y)
+    assert probes.exact_duplicate_fraction == probes.duplicate_fraction == pytest.approx(150 / 200)
+    assert probes.conflicting_duplicate_fraction == pytest.approx(150 / 200)  # the blanks carry both labels
