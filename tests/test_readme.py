@@ -53,3 +53,11 @@ def test_readme_opens_with_the_two_commands():
     blocks = re.findall(r"```bash\n(.*?)\n```", README, re.S)[:2]
     assert "pip install . && cnnlint examples/" in blocks[0]
     assert "python -m pytest" in blocks[1]
+
+
+def test_tests_depend_on_nothing_outside_the_repository():
+    """A fresh clone runs the suite with nothing beside it: no test reads a path above the checkout."""
+    outside = re.compile(r"REPO\.parent|\.\./|[\"']\.\.[\"']|/work/|shared/schemas|shared/seed")
+    offenders = [f"{path.name}:{number}" for path in sorted((REPO / "tests").glob("*.py")) if path.name != "test_readme.py"
+                 for number, line in enumerate(path.read_text().splitlines(), 1) if outside.search(line)]  # fmt: skip
+    assert offenders == []
