@@ -30,15 +30,15 @@ SOURCE_PARTS = ("cnnlint", "rules", "reports", "pyproject.toml", "README.md")
 EXAMPLE = "example2_plain.keras"
 
 # The README's API calls on a file (a live Keras model needs Keras, which these bare venvs do not have).
-API_SCRIPT = f"""
+API_SCRIPT = """
 import json, sys
 import cnnlint, cnnlint.rules, cnnlint.reports
 report = cnnlint.check(sys.argv[1], samples=2000)
 assert report.error is None and report.risk is not None and report.findings
 outputs = [report.to_json(), report.to_markdown(), report.to_html(), report.to_sarif()]
 assert all(outputs) and json.loads(outputs[0])["models"][0]["findings"]
-print(json.dumps({{"cnnlint": cnnlint.__file__, "rules": cnnlint.rules.__file__,
-                   "reports": cnnlint.reports.__file__, "codes": sorted({{f.code for f in report.findings}})}}))
+print(json.dumps({"cnnlint": cnnlint.__file__, "rules": cnnlint.rules.__file__,
+                   "reports": cnnlint.reports.__file__, "codes": sorted({f.code for f in report.findings})}))
 """
 
 
