@@ -50,8 +50,10 @@ def cli() -> None:
 @click.option("--augmented/--not-augmented", default=None, help="The input pipeline augments outside the model.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "markdown", "html"]))
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
-@click.option("--fail-on", type=click.Choice([*LEVELS, "never"]), help="Fail when a model's risk is at least this.")
-@click.option("--severity", type=click.Choice(["info", "warning", "error"]), help="Fail on findings at least this severe.")
+@click.option("--fail-on", type=click.Choice([*LEVELS, "never"]),
+              help="Fail when a model's risk is at least this [default: high]; never: do not fail at all.")
+@click.option("--severity", type=click.Choice(["info", "warning", "error", "never"]),
+              help="Fail on findings at least this severe [default: warning; never with --fail-on never].")
 @click.option("--select", multiple=True, help="Rule codes or prefixes to run (comma-separated).")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to skip.")
 @click.option("--extend-select", multiple=True, help="Add rules to the selection.")

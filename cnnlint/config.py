@@ -8,8 +8,9 @@ Keys (all optional; the command line overrides every one)::
     select = ["C", "R"]        # rule codes or prefixes; default: all
     ignore = ["C102"]
     extend-select = []
-    severity = "warning"       # findings at or above this fail the run
-    fail-on = "high"           # a risk level at or above this fails the run
+    severity = "warning"       # findings at or above this fail the run ("never": findings never fail)
+    fail-on = "high"           # a risk level at or above this fails the run ("never": nothing fails, findings
+                               # included, unless severity is set too)
     format = "text"
     baseline = "cnnlint-baseline.json"
     per-layer-ignores = { "R201" = ["backbone/*"] }   # model files cannot carry comments
@@ -42,7 +43,7 @@ TOP_KEYS = {
     "format", "baseline", "per-layer-ignores", "rules", "models",
 }  # fmt: skip
 MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores"}
-SEVERITY_CHOICES = ("info", "warning", "error")
+SEVERITY_CHOICES = ("info", "warning", "error", "never")
 LEVEL_CHOICES = ("low", "medium", "high", "never")
 
 
