@@ -19,6 +19,28 @@ from cnnlint.errors import CnnlintError, ConfigError
 LEVELS = ("low", "medium", "high")
 
 
+class _PlainRange:
+    """click says "'abc' is not a valid integer range" and "-5 is not in the range x>=1"; say what is expected."""
+
+    kind = ""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)  # type: ignore[misc]
+        except click.BadParameter:
+            low, high = self.min, self.max  # type: ignore[attr-defined]
+            bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+            self.fail(f"expected {self.kind}, {bounds}; got {value!r}", param, ctx)  # type: ignore[attr-defined]
+
+
+class Count(_PlainRange, click.IntRange):
+    kind = "a whole number"
+
+
+class Fraction(_PlainRange, click.FloatRange):
+    kind = "a number"
+
+
 class DefaultGroup(click.Group):
     """Runs ``check`` when the first argument is not a subcommand: ``cnnlint model.keras`` just works."""
 
@@ -45,8 +67,8 @@ def cli() -> None:
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--samples", "-n", type=click.IntRange(min=1), help="Training-set size the model is meant for.")
-@click.option("--classes", type=click.IntRange(min=2), help="Number of classes (default: from the output layer).")
+@click.option("--samples", "-n", type=Count(min=1), help="Training-set size the model is meant for.")
+@click.option("--classes", type=Count(min=2), help="Number of classes (default: from the output layer).")
 @click.option("--augmented/--not-augmented", default=None, help="The input pipeline augments outside the model.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "markdown", "html"]))
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
@@ -61,7 +83,7 @@ def cli() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: found upward).")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Only findings not in this baseline fail.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record current findings as the baseline.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Files linted in parallel.")
+@click.option("--jobs", "-j", type=Count(min=1), default=1, show_default=True, help="Files linted in parallel.")
 @click.option("--quiet", "-q", is_flag=True, help="Findings and risk lines only, no fixes.")
 @click.option("--verbose", "-v", is_flag=True, help="Also say which rules were skipped and why.")
 @click.option("--no-color", is_flag=True, help="Never color the text output.")
@@ -102,18 +124,25 @@ def rule_command(code: str) -> None:
     options = ", ".join(f"{k} = {v!r}" for k, v in rule.options.items()) or "none"
     click.echo(f"# {rule.name} ({rule.code})\n")
     click.echo(f"Default severity: {rule.severity}. Category: {rule.category}. Options: {options}.\n")
-    click.echo(rule.doc.strip())
+    click.echo(terminal_text(rule.doc.strip()))
+
+
+def terminal_text(doc: str) -> str:
+    """Rule docs are docstrings with RST ``literals``; a terminal shows them the way Markdown writes them."""
+    import re
+
+    return re.sub(r"(?<!`)``([^`\n]+)``(?!`)", r"`\1`", doc)
 
 
 @cli.command("confirm")
 @click.argument("model")
 @click.option("--data", required=True, type=click.Path(), help=".npz (x_train/y_train[/x_val/y_val] or x/y) or an image folder.")
-@click.option("--samples", "-n", type=click.IntRange(min=1), help="Subsample the training set to this size.")
-@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--budget", type=click.FloatRange(min=1), help="Stop after this many seconds instead of --epochs.")
-@click.option("--val-split", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True)
+@click.option("--samples", "-n", type=Count(min=1), help="Subsample the training set to this size.")
+@click.option("--epochs", type=Count(min=1), default=20, show_default=True)
+@click.option("--budget", type=Fraction(min=1), help="Stop after this many seconds instead of --epochs.")
+@click.option("--val-split", type=Fraction(0.01, 0.9), default=0.2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batch-size", type=Count(min=1), default=32, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
 @click.option("--probe", is_flag=True, help="Also train on shuffled labels to measure memorization.")
 @click.option("--trust-code", is_flag=True, help="Allow Lambda layers and custom objects (runs their code).")

@@ -36,7 +36,7 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     settings = LintSettings(tuple(rules), config.rule_options, config.layer_ignores)
     jobs = [(source, _dataset_for(source, opts, config), _settings_for(source, settings, config)) for source in sources]
     reports = _lint_all(jobs, opts["jobs"])
-    reports += [ModelReport(path=path, dataset=Dataset(), error=message) for path, message in problems]
+    reports += [ModelReport(path=path, dataset=Dataset(), error=message, error_kind=kind) for path, message, kind in problems]
 
     baseline_path = opts["baseline"] or config.get("baseline")
     if opts["write_baseline"]:
