@@ -74,6 +74,15 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
     }
 
 
+_RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def by_risk(model: dict[str, Any]) -> tuple[int, float, str]:
+    """Sort key for model dicts: highest level first, then the largest predicted gap, then the path."""
+    risk = model["risk"] or {}
+    return _RISK_ORDER.get(risk.get("level"), 3), -(risk.get("gap") or 0.0), model["path"]
+
+
 def sorted_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-severity_rank(f.severity), f.code, f.layer))
 

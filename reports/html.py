@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from cnnlint.reports.base import RenderOptions, model_dict, sorted_findings
+from cnnlint.reports.base import RenderOptions, by_risk, model_dict, sorted_findings
 from cnnlint.reports.charts import capacity_split, parameter_bars, receptive_field_curve
 from cnnlint.reports.fixes import suggest
 from cnnlint.reports.templating import environment
@@ -20,7 +20,6 @@ CATEGORY_TITLES = {
     "depth": "Depth", "width": "Width and capacity", "kernel": "Kernel size", "head": "Dense head",
     "regularization": "Regularization", "data": "Data", "safety": "Safety",
 }  # fmt: skip
-_RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 def _view(report: ModelReport) -> dict[str, Any]:
@@ -33,13 +32,12 @@ def _view(report: ModelReport) -> dict[str, Any]:
     for finding in sorted_findings(report.findings):
         groups.setdefault(CATEGORY_TITLES.get(finding.category, finding.category.title()), []).append(finding)
     bars, hidden = parameter_bars(report.graph, report.facts)
-    curve, input_line = receptive_field_curve(report.graph, report.facts)
+    rf_chart = receptive_field_curve(report.graph, report.facts)
     view.update(
         groups=groups,
         bars=bars,
         hidden_bars=hidden,
-        curve=curve,
-        input_line=input_line,
+        rf_chart=rf_chart,
         input_size=max(report.facts.input_spatial) if report.facts.input_spatial else None,
         split=capacity_split(report.graph, report.facts),
         code=suggest(report.graph, report.findings),
@@ -75,5 +73,5 @@ def _learning_curves(confirm: dict[str, Any] | None) -> dict[str, Any] | None:
 def render(reports: list[ModelReport], options: RenderOptions) -> str:
     env = environment(autoescape=True)
     views = [_view(r) for r in reports]
-    views.sort(key=lambda v: (_RISK_ORDER.get((v["risk"] or {}).get("level"), 3), v["path"]))
+    views.sort(key=by_risk)
     return env.get_template("report.html.j2").render(models=views, version=__version__)
