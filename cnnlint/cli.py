@@ -8,37 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from cnnlint import __version__
-from cnnlint.errors import CnnlintError, ConfigError
-
-LEVELS = ("low", "medium", "high")
-
-
-class _PlainRange:
-    """click says "'abc' is not a valid integer range" and "-5 is not in the range x>=1"; say what is expected."""
-
-    kind = ""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        try:
-            return super().convert(value, param, ctx)  # type: ignore[misc]
-        except click.BadParameter:
-            low, high = self.min, self.max  # type: ignore[attr-defined]
-            bounds = f"at least {low}" if high is None else f"from {low} to {high}"
-            self.fail(f"expected {self.kind}, {bounds}; got {value!r}", param, ctx)  # type: ignore[attr-defined]
-
-
-class Count(_PlainRange, click.IntRange):
-    kind = "a whole number"
-
-
-class Fraction(_PlainRange, click.FloatRange):
-    kind = "a number"
+from cnnlint.config import OPTION_TYPES, Count, Fraction
+from cnnlint.errors import CnnlintError
+from cnnlint.reports import CONFIRM_FORMATS
 
 
 class DefaultGroup(click.Group):
@@ -67,14 +44,14 @@ def cli() -> None:
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--samples", "-n", type=Count(min=1), help="Training-set size the model is meant for.")
-@click.option("--classes", type=Count(min=2), help="Number of classes (default: from the output layer).")
+@click.option("--samples", "-n", type=OPTION_TYPES["samples"], help="Training-set size the model is meant for.")
+@click.option("--classes", type=OPTION_TYPES["classes"], help="Number of classes (default: from the output layer).")
 @click.option("--augmented/--not-augmented", default=None, help="The input pipeline augments outside the model.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "markdown", "html"]))
+@click.option("--format", "fmt", type=OPTION_TYPES["format"])
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
-@click.option("--fail-on", type=click.Choice([*LEVELS, "never"]),
+@click.option("--fail-on", type=OPTION_TYPES["fail-on"],
               help="Fail when a model's risk is at least this [default: high]; never: do not fail at all.")
-@click.option("--severity", type=click.Choice(["info", "warning", "error", "never"]),
+@click.option("--severity", type=OPTION_TYPES["severity"],
               help="Fail on findings at least this severe [default: warning; never with --fail-on never].")
 @click.option("--select", multiple=True, help="Rule codes or prefixes to run (comma-separated).")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to skip.")
@@ -146,7 +123,7 @@ def terminal_text(doc: str) -> str:
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
 @click.option("--probe", is_flag=True, help="Also train on shuffled labels to measure memorization.")
 @click.option("--trust-code", is_flag=True, help="Allow Lambda layers and custom objects (runs their code).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "markdown"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(CONFIRM_FORMATS), default="text")
 @click.option("--output", "-o", type=click.Path(dir_okay=False))
 def confirm_command(model: str, data: str, fmt: str, output: str | None, **opts: Any) -> None:
     """Train a fresh copy of MODEL briefly on your data and check the static estimate."""
@@ -180,16 +157,3 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # last resort: one line, never a traceback
         click.echo(f"cnnlint: internal error: {type(exc).__name__}: {exc} (please report it)", err=True)
         sys.exit(2)
-
-
-def use_color(no_color: bool, output: str | None) -> bool:
-    return not no_color and output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
-def config_error_path(path: str | None) -> Path | None:
-    if path is None:
-        return None
-    candidate = Path(path)
-    if not candidate.is_file():
-        raise ConfigError(f"config file not found: '{path}'")
-    return candidate

@@ -17,25 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from cnnlint.analysis import Facts
-from cnnlint.findings import Dataset, Finding
+from cnnlint.findings import Dataset, Finding, class_count, codes_explaining
+from cnnlint.levels import RISK_LEVELS
 
 #: Predicted accuracy gap (train - held-out) below which risk is low, and at or above which it is high.
 LOW_GAP = 0.05
 HIGH_GAP = 0.15
-
-#: Which rule codes explain which model feature (for "top contributing factors").
-FEATURE_RULES: dict[str, tuple[str, ...]] = {
-    "log_params_per_sample": ("C106", "C103"),
-    "log_samples_per_class": ("D301", "C106"),
-    "head_share": ("C105",),
-    "depth": ("C101", "C102"),
-    "log_width": ("C103",),
-    "largest_kernel": ("C104",),
-    "dropout": ("R201", "R205"),
-    "normalization": ("R202",),
-    "weight_penalty": ("R203",),
-    "augmentation": ("R204",),
-}
 
 
 def features(facts: Facts, dataset: Dataset) -> dict[str, float] | None:
@@ -43,7 +30,7 @@ def features(facts: Facts, dataset: Dataset) -> dict[str, float] | None:
     n = dataset.samples
     if not n:
         return None
-    classes = dataset.classes or facts.classes or 2
+    classes = class_count(dataset, facts)
     params = max(facts.trainable_params, 1)
     lpps = math.log10(params / n)
     return {
@@ -139,7 +126,8 @@ class RiskModel:
 
 
 def level_of(gap: float) -> str:
-    return "low" if gap < LOW_GAP else "high" if gap >= HIGH_GAP else "medium"
+    low, medium, high = RISK_LEVELS
+    return low if gap < LOW_GAP else high if gap >= HIGH_GAP else medium
 
 
 @lru_cache(maxsize=1)
@@ -175,11 +163,10 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
         if folded in contributions and base in contributions:
             contributions[base] += contributions.pop(folded)
     top = sorted(contributions.items(), key=lambda kv: -kv[1])[:3]
-    present = {f.code for f in findings or []}
     reference = dict(zip(model.names, model.mean))
     factors = tuple(
         Factor(name, round(x[name], 4), round(value, 4),
-               tuple(code for code in FEATURE_RULES.get(name, ()) if code in present), reference.get(name))
+               codes_explaining(name, findings or []), reference.get(name))
         for name, value in top
         if value > 0
     )  # fmt: skip

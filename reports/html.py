@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from cnnlint.reports.base import RenderOptions, by_risk, model_dict, sorted_findings
+from cnnlint.reports.base import RenderOptions, model_dict, riskiest_first, sorted_findings
 from cnnlint.reports.charts import capacity_split, parameter_bars, receptive_field_curve
 from cnnlint.reports.fixes import suggest
 from cnnlint.reports.templating import environment
@@ -40,7 +40,7 @@ def _view(report: ModelReport) -> dict[str, Any]:
         rf_chart=rf_chart,
         input_size=max(report.facts.input_spatial) if report.facts.input_spatial else None,
         split=capacity_split(report.graph, report.facts),
-        code=suggest(report.graph, report.findings),
+        suggestion=suggest(report.graph, report.findings),
         curves=_learning_curves(report.confirm),
     )
     return view
@@ -73,5 +73,5 @@ def _learning_curves(confirm: dict[str, Any] | None) -> dict[str, Any] | None:
 def render(reports: list[ModelReport], options: RenderOptions) -> str:
     env = environment(autoescape=True)
     views = [_view(r) for r in reports]
-    views.sort(key=by_risk)
+    views.sort(key=riskiest_first)
     return env.get_template("report.html.j2").render(models=views, version=__version__)

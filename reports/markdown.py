@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from cnnlint.reports.base import RenderOptions, by_risk, model_dict
+from cnnlint.reports.base import RenderOptions, model_dict, riskiest_first
 from cnnlint.reports.templating import environment
 
 from cnnlint.pipeline import ModelReport
@@ -28,7 +28,7 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
     env.filters["md"] = md
     template = env.get_template("report.md.j2")
     models = [model_dict(r, include_layers=False) for r in reports]
-    models.sort(key=by_risk)
+    models.sort(key=riskiest_first)
     for m in models:
         m["truncated"] = False
     truncated = 0

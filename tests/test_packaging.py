@@ -136,6 +136,27 @@ def assert_imported_from(found: dict, package_root: Path, rules: Path, reports: 
     assert {"R201", "C106"} <= set(found["codes"])
 
 
+def source_packages() -> set[str]:
+    """Every package of the checkout, named as installed (rules/ and reports/ go inside cnnlint)."""
+    packages = set()
+    for root, installed in (("cnnlint", "cnnlint"), ("rules", "cnnlint.rules"), ("reports", "cnnlint.reports")):
+        for init in (REPO / root).rglob("__init__.py"):
+            parts = init.parent.relative_to(REPO / root).parts
+            packages.add(".".join((installed, *parts)))
+    return packages
+
+
+def test_pyproject_lists_every_package():
+    """A package folder missing from pyproject's list is left out of wheels and installs (cnnlint.graph once was)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: cnnlint depends on tomli there
+        import tomli as tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    assert listed == source_packages()
+
+
 def test_from_the_checkout_without_an_install(tmp_path, dependencies, checkout):
     python = make_venv(tmp_path / "venv", dependencies)
     found = run_api(python, checkout, checkout / EXAMPLE)
@@ -175,6 +196,7 @@ def test_wheel_holds_the_whole_package_and_imports(tmp_path, dependencies, check
         archive.extractall(tmp_path / "unpacked")
     expected = {"cnnlint/rules/__init__.py", "cnnlint/reports/__init__.py", "cnnlint/data/risk_model.json"}
     assert expected <= names
+    assert {f"{package.replace('.', '/')}/__init__.py" for package in source_packages()} <= names
     assert any(name.startswith("cnnlint/reports/templates/") and name.endswith(".j2") for name in names)
     assert not any(name.startswith(("rules/", "reports/", "tests/")) for name in names)
     unpacked = tmp_path / "unpacked"
