@@ -60,7 +60,7 @@ class _PlainRange:
         except click.BadParameter:
             low, high = self.min, self.max  # type: ignore[attr-defined]
             bounds = f"at least {low}" if high is None else f"from {low} to {high}"
-            self.fail(f"expected {self.kind}, {bounds}; got {value!r}", param, ctx)  # type: ignore[attr-defined]
+            self.fail(f"expected {self.kind}, {bounds}; got {str(value)!r}", param, ctx)  # type: ignore[attr-defined]
 
 
 class Count(_PlainRange, click.IntRange):
