@@ -104,5 +104,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     options={"max_share": 0.5},
-    explains=("head_share",),
+    explains=("log_params",),
 )

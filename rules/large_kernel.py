@@ -95,5 +95,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     options={"min_kernel": 7},
-    explains=("largest_kernel",),
+    explains=("log_params",),
 )
