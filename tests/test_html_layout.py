@@ -112,16 +112,21 @@ def inside(inner: list[float], outer: list[float]) -> bool:
         inner[3] <= outer[3] + 0.5)  # fmt: skip
 
 
-def test_index_is_sorted_by_gap_within_a_level():
-    """No browser needed for the order itself; the examples have levels shared by several models."""
+def test_riskiest_first_orders_by_gap_within_a_level():
+    from cnnlint.reports.base import riskiest_first
+
+    def view(path: str, level: str | None, gap: float = 0.0) -> dict:
+        return {"path": path, "risk": {"level": level, "gap": gap} if level else None}
+
+    views = [view("a", "medium", 0.06), view("b", "medium", 0.10), view("c", "high", 0.2), view("d", None),
+             view("e", "low", 0.01), view("f", "medium", 0.10)]  # fmt: skip
+    assert [v["path"] for v in sorted(views, key=riskiest_first)] == ["c", "b", "f", "a", "e", "d"]
+
+
+def test_the_html_index_is_in_that_order():
     rows = index_rows(run_cli(str(EXAMPLES), "--format", "html", "--samples", "2000").stdout)
-    keys = [(LEVEL_RANK[level], -gap) for _, level, gap in rows]
+    keys = [(LEVEL_RANK[level], -gap, path) for path, level, gap in rows]
     assert keys == sorted(keys)
-    by_level: dict[str, list[tuple[str, float]]] = {}
-    for path, level, gap in rows:
-        by_level.setdefault(level, []).append((path, gap))
-    # the examples put models of one level in a gap order that differs from their path order: the sort matters
-    assert any([p for p, _ in group] != sorted(p for p, _ in group) for group in by_level.values())
 
 
 def index_rows(html: str) -> list[tuple[str, str, float]]:
