@@ -7,6 +7,7 @@ import sys
 
 from cnnlint.reports.base import RenderOptions, sorted_findings
 
+from cnnlint.discovery import NO_MATCH, NO_MODELS, NOT_FOUND
 from cnnlint.errors import printable
 from cnnlint.levels import SEVERITIES
 from cnnlint.pipeline import ModelReport
@@ -94,8 +95,8 @@ def summary_line(reports: list[ModelReport]) -> str:
 
 #: how the summary line counts each kind of failed path (``ModelReport.error_kind``)
 PROBLEM_WORDS = {
-    "not found": ("path not found", "paths not found"),
-    "no match": ("pattern matching no file", "patterns matching no file"),
-    "no models": ("folder without model files", "folders without model files"),
-    "unreadable": ("file unreadable", "files unreadable"),
+    NOT_FOUND: ("path not found", "paths not found"),
+    NO_MATCH: ("pattern matching no file", "patterns matching no file"),
+    NO_MODELS: ("folder without model files", "folders without model files"),
+    "unreadable": ("file unreadable", "files unreadable"),  # ModelReport.error_kind's default
 }
