@@ -103,7 +103,7 @@ def test_action_is_composite_with_the_promised_inputs():
     assert {"paths", "format", "fail-on", "sarif", "summary"} <= set(ACTION["inputs"])
     upload = next(step for step in ACTION["runs"]["steps"] if "uses" in step)
     assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
-    assert upload["with"]["sarif_file"] == "cnnlint.sarif" and upload["if"] == "inputs.sarif == 'true'"
+    assert upload["with"]["sarif_file"] == "${{ runner.temp }}/cnnlint.sarif" and upload["if"] == "inputs.sarif == 'true'"
     assert [step["id"] for step in ACTION["runs"]["steps"]][-1] == "gate"  # the gate fails the job after the reports
 
 
@@ -114,7 +114,7 @@ def test_defaults_annotate_summarize_and_fail(tmp_path):
     assert runner.last.stdout.startswith("::warning file=models/")
     assert runner.files["GITHUB_STEP_SUMMARY"].read_text().startswith("## cnnlint")
     assert runner.outputs()["exit-code"] == "1"
-    assert not (runner.workspace / "cnnlint.sarif").exists()
+    assert not (runner.temp / "cnnlint.sarif").exists()
 
 
 def test_sarif_on_request_and_fail_on_never(tmp_path):
@@ -122,7 +122,7 @@ def test_sarif_on_request_and_fail_on_never(tmp_path):
     codes = runner.run(inputs_with(paths="models/example2_*.keras models/example1_reduced.keras", sarif="true",
                                    fail_on="never", summary="false", format="text"))  # fmt: skip
     assert codes == {"sarif": 0, "gate": 0}
-    sarif = json.loads((runner.workspace / "cnnlint.sarif").read_text())
+    sarif = json.loads((runner.temp / "cnnlint.sarif").read_text())
     assert sarif["version"] == "2.1.0"
     linted = {Path(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]).name
               for r in sarif["runs"][0]["results"]}  # fmt: skip
@@ -144,7 +144,7 @@ def test_unreadable_file_fails_with_2_but_the_reports_are_written(tmp_path):
     codes = runner.run(inputs_with(paths="models", sarif="true", fail_on="never"))
     assert codes == {"sarif": 0, "summary": 0, "gate": 2}
     assert runner.outputs()["exit-code"] == "2"
-    assert (runner.workspace / "cnnlint.sarif").is_file() and "broken.keras" in runner.last.stderr
+    assert (runner.temp / "cnnlint.sarif").is_file() and "broken.keras" in runner.last.stderr
 
 
 @pytest.mark.slow
@@ -180,7 +180,7 @@ def test_the_readme_example_runs(tmp_path):
     runner = Runner(tmp_path)
     codes = runner.run(inputs_with(**given))
     assert codes == {"sarif": 0, "summary": 0, "gate": 0}, runner.last.stderr  # 50,000 samples: low risk
-    assert json.loads((runner.workspace / "cnnlint.sarif").read_text())["runs"][0]["results"]
+    assert json.loads((runner.temp / "cnnlint.sarif").read_text())["runs"][0]["results"]
     expected = subprocess.run([str(runner.bin / "cnnlint"), "models/", "--samples", "50000", "--classes", "10",
                                "--format", "markdown"], cwd=runner.workspace, capture_output=True, text=True).stdout
     assert runner.files["GITHUB_STEP_SUMMARY"].read_text() == expected  # the args reached cnnlint
