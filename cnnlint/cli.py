@@ -47,6 +47,7 @@ def cli() -> None:
 @click.option("--samples", "-n", type=OPTION_TYPES["samples"], help="Training-set size the model is meant for.")
 @click.option("--classes", type=OPTION_TYPES["classes"], help="Number of classes (default: from the output layer).")
 @click.option("--augmented/--not-augmented", default=None, help="The input pipeline augments outside the model.")
+@click.option("--data", type=click.Path(), help="Training data to probe: .npz (x_train/y_train or x/y) or an image folder.")
 @click.option("--format", "fmt", type=OPTION_TYPES["format"])
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
 @click.option("--fail-on", type=OPTION_TYPES["fail-on"],

@@ -71,25 +71,9 @@ class ConfirmResult:
 
 
 def load_npz(path: Path) -> tuple[Any, Any, Any, Any]:
-    import numpy as np
+    from cnnlint.datasets import load_npz as load  # shared with the lint command's --data
 
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
-            if {"x_train", "y_train"} <= keys:
-                x, y = data["x_train"], data["y_train"]
-                xv, yv = (data["x_val"], data["y_val"]) if {"x_val", "y_val"} <= keys else (None, None)
-            elif {"x", "y"} <= keys:
-                x, y, xv, yv = data["x"], data["y"], None, None
-            else:
-                raise ConfigError(
-                    f"'{path}' holds {sorted(keys)}; expected x_train/y_train (and optionally x_val/y_val) or x/y"
-                )
-    except ConfigError:
-        raise
-    except (OSError, ValueError, EOFError) as exc:
-        raise ConfigError(f"cannot read data '{path}': {exc}") from None
-    return x, y, xv, yv
+    return load(path)
 
 
 def load_image_folder(path: Path, image_size: tuple[int, int], channels: int) -> tuple[Any, Any]:

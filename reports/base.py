@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from cnnlint.reports.data_probes import probes_dict
+
 from cnnlint import __version__
 from cnnlint.levels import RISK_LEVELS, risk_rank, severity_rank
 
@@ -70,6 +72,7 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
         "rules_needing_samples": report.needs_samples,
         "smallest_low_risk_samples": report.smallest_low_risk_samples,
         "confirm": report.confirm,
+        "probes": probes_dict(report.probes),
     }
 
 

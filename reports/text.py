@@ -6,6 +6,7 @@ import os
 import sys
 
 from cnnlint.reports.base import RenderOptions, sorted_findings
+from cnnlint.reports.data_probes import probes_line
 
 from cnnlint.discovery import NO_MATCH, NO_MODELS, NOT_FOUND
 from cnnlint.errors import printable
@@ -70,6 +71,8 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
                 + ", ".join(layer.path for layer in report.graph.uncounted_layers[:5])
                 + " could not be counted"
             )
+        if report.probes is not None:
+            lines.append(f"{report.path}: data: {probes_line(report.probes)}")
         lines.append(risk_line(report, options))
     lines.append(summary_line(reports))
     return "\n".join(lines) + "\n"
