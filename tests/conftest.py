@@ -76,3 +76,13 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> sub
         env={**os.environ, **(env or {})},
         timeout=120,
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that build or load models with Keras carry the ``keras`` marker, so ``-m "not keras"`` is the suite
+    that needs no TensorFlow (the Keras parity tests are the rest)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})  # request.getfixturevalue("k3") cases
+        used = set(getattr(item, "fixturenames", ())) | {v for v in params.values() if isinstance(v, str)}
+        if {"k3", "tfk"} & used:
+            item.add_marker(pytest.mark.keras)
