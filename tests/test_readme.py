@@ -84,3 +84,18 @@ def test_readme_counts_the_examples_and_points_at_nothing_outside():
         assert f"`{name.stem}`" in README.split("---")[0]  # each example is described
     assert "../shared" not in README and "shared/seed" not in README
     assert "TensorFlow CPU" not in README
+
+
+def test_readme_quick_test_command_names_a_real_extra_and_marker():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: cnnlint depends on tomli there
+        import tomli as tomllib
+
+    command = re.search(r'`(pip install -e "\.\[([\w-]+)\]" && python -m pytest -m "not (\w+)")`', README)
+    assert command, "the README gives the quick test command"
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    extras = project["project"]["optional-dependencies"]
+    assert command.group(2) in extras and not any("tensorflow" in r or "keras" in r for r in extras[command.group(2)])
+    markers = project["tool"]["pytest"]["ini_options"]["markers"]
+    assert any(marker.startswith(f"{command.group(3)}:") for marker in markers)
