@@ -8,8 +8,9 @@ Keys (all optional; the command line overrides every one)::
     select = ["C", "R"]        # rule codes or prefixes; default: all
     ignore = ["C102"]
     extend-select = []
-    severity = "warning"       # findings at or above this fail the run
-    fail-on = "high"           # a risk level at or above this fails the run
+    severity = "warning"       # findings at or above this fail the run ("never": findings never fail)
+    fail-on = "high"           # a risk level at or above this fails the run ("never": nothing fails, findings
+                               # included, unless severity is set too)
     format = "text"
     baseline = "cnnlint-baseline.json"
     per-layer-ignores = { "R201" = ["backbone/*"] }   # model files cannot carry comments
@@ -39,7 +40,7 @@ from typing import Any
 import click
 
 from cnnlint.errors import ConfigError
-from cnnlint.levels import FAIL_ON_CHOICES, SEVERITIES
+from cnnlint.levels import FAIL_ON_CHOICES, SEVERITY_CHOICES
 from cnnlint.reports import FORMATS
 
 TOP_KEYS = {
@@ -47,13 +48,37 @@ TOP_KEYS = {
     "format", "baseline", "per-layer-ignores", "rules", "models",
 }  # fmt: skip
 MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores", "data"}
+
+
+class _PlainRange:
+    """click says "'abc' is not a valid integer range" and "-5 is not in the range x>=1"; say what is expected."""
+
+    kind = ""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)  # type: ignore[misc]
+        except click.BadParameter:
+            low, high = self.min, self.max  # type: ignore[attr-defined]
+            bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+            self.fail(f"expected {self.kind}, {bounds}; got {str(value)!r}", param, ctx)  # type: ignore[attr-defined]
+
+
+class Count(_PlainRange, click.IntRange):
+    kind = "a whole number"
+
+
+class Fraction(_PlainRange, click.FloatRange):
+    kind = "a number"
+
+
 #: The keys that have a command-line option, with that option's value type: the CLI declares its options with
 #: these, and the config checks its values with them, so both accept the same values with the same message.
 OPTION_TYPES: dict[str, click.ParamType] = {
-    "samples": click.IntRange(min=1),
-    "classes": click.IntRange(min=2),
+    "samples": Count(min=1),
+    "classes": Count(min=2),
     "format": click.Choice(tuple(FORMATS)),
-    "severity": click.Choice(SEVERITIES),
+    "severity": click.Choice(SEVERITY_CHOICES),
     "fail-on": click.Choice(FAIL_ON_CHOICES),
 }
 

@@ -169,7 +169,7 @@ def _refuse_unsafe(raw: RawModel, trust_code: bool) -> None:
 
 
 def rebuild(raw: RawModel, trust_code: bool) -> Any:
-    import keras
+    keras = _import_keras_quietly()
 
     _refuse_unsafe(raw, trust_code)
     # a fresh copy each time: Keras's deserializer writes Python objects into the dict it is given
@@ -245,8 +245,12 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 def _import_keras_quietly() -> Any:
-    with _quiet_stderr():
-        import keras
+    try:
+        with _quiet_stderr():
+            import keras
+    except ImportError as exc:  # the lint needs no Keras; confirm trains, so it does
+        raise ConfigError(f"confirm trains the model and needs Keras with a backend ({exc}): "
+                          "pip install 'cnnlint[confirm]'") from None  # fmt: skip
     return keras
 
 
