@@ -23,6 +23,7 @@ Keys (all optional; the command line overrides every one)::
     classes = 10
     augmented = true
     per-layer-ignores = { "C104" = ["stem_conv"] }
+    full-epochs = 50           # its real training run, for `cnnlint confirm` (also allowed at the top)
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ from cnnlint.errors import ConfigError
 
 TOP_KEYS = {
     "samples", "classes", "augmented", "select", "ignore", "extend-select", "severity", "fail-on",
-    "format", "baseline", "per-layer-ignores", "rules", "models",
+    "format", "baseline", "per-layer-ignores", "rules", "models", "full-epochs",
 }  # fmt: skip
-MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores"}
+MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores", "full-epochs"}
 SEVERITY_CHOICES = ("info", "warning", "error")
 LEVEL_CHOICES = ("low", "medium", "high", "never")
 
@@ -53,6 +54,7 @@ class ModelEntry:
     classes: int | None = None
     augmented: bool | None = None
     layer_ignores: tuple[tuple[str, str], ...] = ()
+    full_epochs: int | None = None  # the real training run's length, for `cnnlint confirm`
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
     where = str(path)
     _check_keys(data, TOP_KEYS, "[tool.cnnlint]", where)
     values = {k: v for k, v in data.items() if k not in ("models", "rules", "per-layer-ignores")}
-    for key in ("samples", "classes"):
+    for key in ("samples", "classes", "full-epochs"):
         if key in values:
             _positive_int(values[key], key, where)
     if "augmented" in values and not isinstance(values["augmented"], bool):
@@ -179,6 +181,7 @@ def _model_entry(item: Any, index: int, where: str) -> ModelEntry:
         classes=_positive_int(item["classes"], "classes", where) if "classes" in item else None,
         augmented=augmented,
         layer_ignores=_layer_ignores(item.get("per-layer-ignores", {}), where),
+        full_epochs=_positive_int(item["full-epochs"], "full-epochs", where) if "full-epochs" in item else None,
     )
 
 
