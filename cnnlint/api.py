@@ -104,10 +104,11 @@ def check(
 
     settings = LintSettings(tuple(select_rules(select, ignore)))
     dataset = Dataset(samples=samples, classes=classes, augmented=augmented)
-    return Report(lint_source(_source(model_or_path), dataset, settings))
+    return Report(lint_source(model_source(model_or_path), dataset, settings))
 
 
-def _source(obj: Any) -> str | Path | RawModel:
+def model_source(obj: Any) -> str | Path | RawModel:
+    """What ``lint_source`` reads for a path, a config dict or a live model (its config and weights)."""
     if isinstance(obj, (str, Path)):
         return obj
     if isinstance(obj, dict):

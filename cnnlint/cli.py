@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from cnnlint import __version__
-from cnnlint.errors import CnnlintError, ConfigError
-
-LEVELS = ("low", "medium", "high")
+from cnnlint.config import OPTION_TYPES
+from cnnlint.errors import CnnlintError
+from cnnlint.reports import CONFIRM_FORMATS
 
 
 class DefaultGroup(click.Group):
@@ -45,13 +44,13 @@ def cli() -> None:
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--samples", "-n", type=click.IntRange(min=1), help="Training-set size the model is meant for.")
-@click.option("--classes", type=click.IntRange(min=2), help="Number of classes (default: from the output layer).")
+@click.option("--samples", "-n", type=OPTION_TYPES["samples"], help="Training-set size the model is meant for.")
+@click.option("--classes", type=OPTION_TYPES["classes"], help="Number of classes (default: from the output layer).")
 @click.option("--augmented/--not-augmented", default=None, help="The input pipeline augments outside the model.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "markdown", "html"]))
+@click.option("--format", "fmt", type=OPTION_TYPES["format"])
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
-@click.option("--fail-on", type=click.Choice([*LEVELS, "never"]), help="Fail when a model's risk is at least this.")
-@click.option("--severity", type=click.Choice(["info", "warning", "error"]), help="Fail on findings at least this severe.")
+@click.option("--fail-on", type=OPTION_TYPES["fail-on"], help="Fail when a model's risk is at least this.")
+@click.option("--severity", type=OPTION_TYPES["severity"], help="Fail on findings at least this severe.")
 @click.option("--select", multiple=True, help="Rule codes or prefixes to run (comma-separated).")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to skip.")
 @click.option("--extend-select", multiple=True, help="Add rules to the selection.")
@@ -107,7 +106,7 @@ def rule_command(code: str) -> None:
 @click.argument("model")
 @click.option("--data", required=True, type=click.Path(), help=".npz (x_train/y_train[/x_val/y_val] or x/y) or an image folder.")
 @click.option("--samples", "-n", type=click.IntRange(min=1), help="Subsample the training set to this size.")
-@click.option("--full-epochs", type=click.IntRange(min=2), help="Epochs of your real training run: the gap is forecast there (default 50, or full-epochs in the config).")
+@click.option("--full-epochs", type=OPTION_TYPES["full-epochs"], help="Epochs of your real training run: the gap is forecast there (default 50, or full-epochs in the config).")
 @click.option("--fraction", type=click.FloatRange(0.01, 1.0), default=0.2, show_default=True, help="Train at most this share of --full-epochs.")
 @click.option("--early-stop/--no-early-stop", default=True, show_default=True, help="Stop as soon as the forecast decides the verdict.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Train exactly this many epochs instead (no early stop).")
@@ -118,7 +117,7 @@ def rule_command(code: str) -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
 @click.option("--probe", is_flag=True, help="Also train on shuffled labels to measure memorization.")
 @click.option("--trust-code", is_flag=True, help="Allow Lambda layers and custom objects (runs their code).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "markdown"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(CONFIRM_FORMATS), default="text")
 @click.option("--output", "-o", type=click.Path(dir_okay=False))
 def confirm_command(model: str, data: str, fmt: str, output: str | None, **opts: Any) -> None:
     """Train a fresh copy of MODEL briefly on your data, forecast the gap of the full run, check the estimate."""
@@ -152,16 +151,3 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # last resort: one line, never a traceback
         click.echo(f"cnnlint: internal error: {type(exc).__name__}: {exc} (please report it)", err=True)
         sys.exit(2)
-
-
-def use_color(no_color: bool, output: str | None) -> bool:
-    return not no_color and output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
-def config_error_path(path: str | None) -> Path | None:
-    if path is None:
-        return None
-    candidate = Path(path)
-    if not candidate.is_file():
-        raise ConfigError(f"config file not found: '{path}'")
-    return candidate

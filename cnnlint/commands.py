@@ -9,23 +9,22 @@ from typing import Any
 
 import click
 
-from cnnlint.config import Config, find_config, load_config
+from cnnlint.config import Config, find_config, load_config, named_config
 from cnnlint.errors import ConfigError
-from cnnlint.findings import Dataset, severity_rank
+from cnnlint.findings import Dataset
+from cnnlint.levels import NEVER, risk_rank, severity_rank
 from cnnlint.pipeline import LintSettings, ModelReport, lint_source
-
-LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
 
 
 def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     from cnnlint.baseline import load_baseline, new_findings, write_baseline
-    from cnnlint.cli import config_error_path, use_color
     from cnnlint.discovery import discover
     from cnnlint.output import write_atomic
     from cnnlint.reports import FORMATS, RenderOptions
+    from cnnlint.reports.text import use_color
     from cnnlint.rules import select_rules
 
-    config_file = config_error_path(opts["config_path"]) or find_config()
+    config_file = named_config(opts["config_path"]) or find_config()
     config = load_config(config_file)
     rules = select_rules(
         _split(opts["select"]) or config.get("select"),
@@ -126,7 +125,7 @@ def _exit_code(reports: list[ModelReport], opts: dict[str, Any], config: Config)
     for report in reports:
         if any(severity_rank(f.severity) >= severity_rank(severity) for f in report.findings):
             return 1
-        if fail_on != "never" and report.risk is not None and LEVEL_RANK[report.risk.level] >= LEVEL_RANK[fail_on]:
+        if fail_on != NEVER and report.risk is not None and risk_rank(report.risk.level) >= risk_rank(fail_on):
             return 1
     return 0
 
@@ -135,13 +134,13 @@ def run_inspect(model: str, fmt: str) -> int:
     import json
 
     from cnnlint.analysis import analyze
-    from cnnlint.graph import build_graph
+    from cnnlint.pipeline import model_graph
     from cnnlint.readers import read_model
     from cnnlint.summary import graph_summary, render_summary
 
     if not Path(model).exists() and not Path(model).is_symlink():
         raise ConfigError(f"no such file or folder: '{model}'")
-    graph = build_graph(read_model(model))
+    graph = model_graph(read_model(model))
     facts = analyze(graph)
     if fmt == "json":
         click.echo(json.dumps(graph_summary(graph, facts), indent=2))

@@ -23,8 +23,8 @@ from typing import Any
 from cnnlint.errors import ConfigError, ModelError
 from cnnlint.findings import Dataset
 from cnnlint.readers import RawModel, read_model
+from cnnlint.rules.safety import unsafe_reasons
 
-UNSAFE_CLASSES = ("Lambda", "TFOpLambda", "SlicingOpLambda", "TFSMLayer")
 #: The full run assumed when the user names none (--full-epochs); the output says so.
 DEFAULT_FULL_EPOCHS = 50
 #: Training accuracy in inference mode is measured on at most this many training samples per epoch.
@@ -79,23 +79,6 @@ class ConfirmResult:
         data = asdict(self)
         data["predicted_interval"] = list(self.predicted_interval) if self.predicted_interval else None
         return data
-
-
-# ---- safety --------------------------------------------------------------------------------
-
-
-def unsafe_reasons(config: Any) -> list[str]:
-    """Why rebuilding this config would run code from outside Keras (empty when it would not)."""
-    from cnnlint.rules._scan import foreign_module, objects
-
-    reasons: list[str] = []
-    for layer, obj in objects(config):
-        name = obj.get("class_name")
-        if name in UNSAFE_CLASSES:
-            reasons.append(f"'{layer}' is a {name} layer, which runs code stored in or named by the file")
-        elif (module := foreign_module(obj)) is not None:
-            reasons.append(f"'{layer or 'model'}' uses '{name}' from module '{module}', outside Keras")
-    return reasons
 
 
 # ---- data ----------------------------------------------------------------------------------
@@ -595,9 +578,9 @@ def confirm_path(model_path: str, data_path: str, opts: ConfirmOptions) -> tuple
 
 def confirm_arrays(model_or_path: Any, x: Any, y: Any, *, x_val: Any = None, y_val: Any = None, **options: Any):
     """The API's ``cnnlint.confirm``: arrays in memory, the same steps as the CLI."""
-    from cnnlint.api import Report, _source
+    from cnnlint.api import Report, model_source
 
-    source = _source(model_or_path)
+    source = model_source(model_or_path)
     raw = source if isinstance(source, RawModel) else read_model(source)
     report, result = confirm_raw(raw, x, y, x_val, y_val, ConfirmOptions(**options))
     return Report(report), result

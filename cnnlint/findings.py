@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cnnlint.analysis import Facts
+from cnnlint.edits import Edit
 from cnnlint.graph import ModelGraph
 from cnnlint.readers.base import RawModel
 
-SEVERITIES = ("info", "warning", "error")
-
-
-def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity)
+#: The class count assumed when neither the user nor the output layer gives one (a single sigmoid unit is 2).
+DEFAULT_CLASSES = 2
 
 
 @dataclass(frozen=True)
@@ -36,14 +35,32 @@ class Finding:
     evidence: dict[str, Any]
     fix: str
     category: str = ""
+    edits: tuple[Edit, ...] = ()  # the fix as data, for the suggested code
+    explains: tuple[str, ...] = ()  # the risk-model features this finding's rule explains (Rule.explains)
 
     @property
     def layer(self) -> str:
         return self.layers[0] if self.layers else ""
 
-    def key(self) -> tuple[str, str]:
-        """What identifies a finding across retraining and re-saving: rule and layer."""
-        return self.code, self.layer
+
+FindingKey = tuple[str, str, str]
+
+
+def finding_key(path: str, finding: Finding) -> FindingKey:
+    """What identifies a finding across retraining and re-saving: file, rule and layer (baseline, SARIF)."""
+    return Path(path).as_posix(), finding.code, finding.layer
+
+
+def codes_explaining(feature: str, findings: list[Finding]) -> tuple[str, ...]:
+    """The rule codes among ``findings`` that explain a risk-model feature, each once: the rules whose main
+    feature it is (first in ``Rule.explains``) first, then in finding order."""
+    explaining = sorted((f for f in findings if feature in f.explains), key=lambda f: f.explains.index(feature))
+    return tuple(dict.fromkeys(f.code for f in explaining))
+
+
+def class_count(dataset: Dataset, facts: Facts) -> int:
+    """The classes the model separates: the user's count, else the output layer's, else ``DEFAULT_CLASSES``."""
+    return dataset.classes or facts.classes or DEFAULT_CLASSES
 
 
 @dataclass(frozen=True)
@@ -66,7 +83,7 @@ class RuleContext:
         """Trainable parameters per training label: P / (n x classes)."""
         if not self.n:
             return None
-        return self.facts.trainable_params / (self.n * (self.classes or 2))
+        return self.facts.trainable_params / (self.n * class_count(self.dataset, self.facts))
 
 
 @dataclass(frozen=True)
@@ -82,9 +99,12 @@ class Rule:
     check: Callable[[RuleContext, dict[str, Any]], Iterator[Finding]]
     options: dict[str, Any] = field(default_factory=dict)
     needs_samples: bool = False
+    #: the risk-model features (cnnlint.risk.features) a finding of this rule explains, for "raised most by";
+    #: the first is the one the rule is mainly about
+    explains: tuple[str, ...] = ()
 
     def finding(self, message: str, *, layers: tuple[str, ...] | list[str], evidence: dict[str, Any], fix: str,
-                severity: str | None = None) -> Finding:  # fmt: skip
+                severity: str | None = None, edits: tuple[Edit, ...] | list[Edit] = ()) -> Finding:  # fmt: skip
         return Finding(
             code=self.code,
             name=self.name,
@@ -94,6 +114,8 @@ class Rule:
             evidence=evidence,
             fix=fix,
             category=self.category,
+            edits=tuple(edits),
+            explains=self.explains,
         )
 
 

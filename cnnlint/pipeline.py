@@ -15,7 +15,8 @@ from cnnlint.errors import CnnlintError
 from cnnlint.findings import Dataset, Finding, Rule, RuleContext
 from cnnlint.graph import ModelGraph, build_graph
 from cnnlint.readers import RawModel, read_model
-from cnnlint.risk import Risk, assess
+from cnnlint.risk import Risk, assess, smallest_low_risk_samples
+from cnnlint.saved_weights import count_custom_layers
 
 
 @dataclass
@@ -26,6 +27,8 @@ class ModelReport:
     facts: Facts | None = None
     findings: list[Finding] = field(default_factory=list)
     risk: Risk | None = None
+    #: the smallest training set (1-2-5 grid) at which the model would rate low risk; for the reports
+    smallest_low_risk_samples: int | None = None
     needs_samples: list[str] = field(default_factory=list)
     error: str | None = None
     confirm: dict[str, Any] | None = None
@@ -49,7 +52,7 @@ def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintS
     report = ModelReport(path=path, dataset=dataset)
     try:
         raw = source if isinstance(source, RawModel) else read_model(source)
-        graph = build_graph(raw)
+        graph = model_graph(raw)
         facts = analyze(graph)
     except CnnlintError as exc:
         report.error = exc.one_line()
@@ -64,7 +67,15 @@ def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintS
     report.findings = [f for f in findings if not _ignored(f, settings.layer_ignores)]
     report.needs_samples = [] if dataset.samples else [r.code for r in settings.rules if r.needs_samples]
     report.risk = assess(facts, dataset, report.findings)
+    report.smallest_low_risk_samples = smallest_low_risk_samples(facts, dataset)
     return report
+
+
+def model_graph(raw: RawModel) -> ModelGraph:
+    """The graph of a read model, with the layers the builder cannot count taken from its weights."""
+    graph = build_graph(raw)
+    count_custom_layers(graph, raw)
+    return graph
 
 
 def _ignored(finding: Finding, ignores: tuple[tuple[str, str], ...]) -> bool:

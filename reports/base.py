@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnlint import __version__
-from cnnlint.findings import Finding, severity_rank
-from cnnlint.pipeline import ModelReport
-from cnnlint.risk import Risk
+from cnnlint.levels import RISK_LEVELS, risk_rank, severity_rank
+
+if TYPE_CHECKING:  # the format registry (reports/__init__) stays light enough for the CLI's option types
+    from cnnlint.findings import Finding
+    from cnnlint.pipeline import ModelReport
+    from cnnlint.risk import Risk
 
 JSON_SCHEMA_VERSION = 1
 
@@ -46,7 +49,6 @@ def risk_dict(risk: Risk | None) -> dict[str, Any] | None:
 
 
 def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str, Any]:
-    from cnnlint.risk import smallest_low_risk_samples
     from cnnlint.summary import graph_summary
 
     summary = None
@@ -54,9 +56,6 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
         summary = graph_summary(report.graph, report.facts)
         if not include_layers:
             summary.pop("layers")
-    smallest = (
-        smallest_low_risk_samples(report.facts, report.dataset) if report.facts is not None else None
-    )
     return {
         "path": report.path,
         "error": report.error,
@@ -69,9 +68,15 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
         "findings": [finding_dict(f) for f in sorted_findings(report.findings)],
         "risk": risk_dict(report.risk),
         "rules_needing_samples": report.needs_samples,
-        "smallest_low_risk_samples": smallest,
+        "smallest_low_risk_samples": report.smallest_low_risk_samples,
         "confirm": report.confirm,
     }
+
+
+def riskiest_first(model: dict[str, Any]) -> tuple[int, str]:
+    """Sort key for ``model_dict`` views: high risk first, models without an estimate last, then by path."""
+    level = (model["risk"] or {}).get("level")
+    return (-risk_rank(level) if level in RISK_LEVELS else 1, model["path"])
 
 
 def sorted_findings(findings: list[Finding]) -> list[Finding]:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from cnnlint.reports.base import RenderOptions, sorted_findings
 
 from cnnlint.errors import printable
+from cnnlint.levels import SEVERITIES
 from cnnlint.pipeline import ModelReport
 from cnnlint.risk import Risk
 
 _COLORS = {"error": "31", "warning": "33", "info": "36", "high": "31;1", "medium": "33;1", "low": "32;1"}
+
+
+def use_color(no_color: bool, output: str | None) -> bool:
+    """Color only a terminal, and never when the user or ``NO_COLOR`` says no."""
+    return not no_color and output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
 def _paint(text: str, key: str, options: RenderOptions) -> str:
@@ -16,16 +25,14 @@ def _paint(text: str, key: str, options: RenderOptions) -> str:
 
 
 def risk_line(report: ModelReport, options: RenderOptions) -> str:
-    from cnnlint.risk import load_model, smallest_low_risk_samples
+    from cnnlint.risk import load_model
 
     risk: Risk | None = report.risk
     ds = report.dataset
-    facts = report.facts
-    assert facts is not None
     if risk is None:
         if load_model() is None:
             return f"{report.path}: risk: not available (this build has no fitted risk model)"
-        smallest = smallest_low_risk_samples(facts, ds)
+        smallest = report.smallest_low_risk_samples
         hint = f"; it would rate low risk from about {smallest:,} samples" if smallest else ""
         return f"{report.path}: risk: unknown without --samples{hint}"
     low, high = risk.interval
@@ -69,7 +76,7 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
 
 def summary_line(reports: list[ModelReport]) -> str:
     findings = [f for r in reports for f in r.findings]
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in reversed(SEVERITIES)}
     unreadable = sum(1 for r in reports if r.error)
     models = len(reports) - unreadable
     parts = [f"{len(findings)} finding{'s' * (len(findings) != 1)}"]
