@@ -383,7 +383,8 @@ def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOp
         raise ConfigError(f"--device gpu, but the {keras.backend.backend()} backend sees no GPU")
     train_eval = None
     if forecaster and forecaster.needs("eval_"):
-        train_eval = (x[: TRAIN_EVAL_SAMPLES], y[: TRAIN_EVAL_SAMPLES], max(opts.batch_size, 256))
+        pick = rng.permutation(len(x))[:TRAIN_EVAL_SAMPLES]  # a random subset: files are often sorted by class
+        train_eval = (x[pick], y[pick], max(opts.batch_size, 256))
     decide = None
     if the_plan.early_stop and forecaster and report.risk is not None:
         interval = report.risk.interval

@@ -121,6 +121,7 @@ def forecast_chart(confirm: dict | None, width: float = 700, height: float = 180
         "measured_epochs": len(gaps),
         "low": low,
         "high": high,
+        "static": None,
     }  # fmt: skip
     if static:
         top, bottom = (10 + (high - v) / (high - low) * height for v in (static[1], static[0]))

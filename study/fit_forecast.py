@@ -6,7 +6,7 @@ Every ``study/corpus*/runs-*.jsonl`` record with per-epoch ``curves`` is one
 full run of E epochs (its own length; corpus v1 stops early at 99 % training
 accuracy or a plateau, later corpora may run a fixed budget).  Its short runs
 are its first k epochs for every k from 2 to 30 % of E, weighted so each run
-counts once.  The features are ``cnnlint.forecast.curve_features`` (the same
+counts once; plus its final state held flat (``settled_rows``).  The features are ``cnnlint.forecast.curve_features`` (the same
 code ``cnnlint confirm`` runs), the target is the change of the gap from epoch
 k to the run's final measured gap (train - held-out accuracy, inference mode).
 
@@ -54,8 +54,13 @@ COVERAGE = 0.8
 BOOSTING = {"max_iter": 150, "learning_rate": 0.05, "max_leaf_nodes": 8, "min_samples_leaf": 30,
             "l2_regularization": 1.0, "early_stopping": False, "random_state": 0}  # fmt: skip
 #: Shape guarantees: all else equal, a gap widening faster now (or validation accuracy falling) forecasts wider.
+#: Weight of a run's settled rows (its own short runs weigh 1 together).
+SETTLED_WEIGHT = 0.5
+SETTLED_EPOCHS = 6
 MONOTONE = {"gap_slope": 1, "eval_gap_slope": 1, "gap_linear": 1, "val_acc_slope": -1}
 TARGETS = {"tau_20": 0.8, "coverage": (0.7, 0.9)}
+#: The runs whose curves include inference-mode training accuracy, as ``cnnlint confirm`` measures it.
+EVAL_BLOCK = "runs with train-eval curves"
 
 
 def load_runs() -> tuple[list[dict], str]:
@@ -100,7 +105,24 @@ def training_rows(runs: list[dict]) -> tuple[list[dict], np.ndarray, np.ndarray,
             targets.append(run["gap"] - gap_now(features))
             weights.append(1 / len(ks))
             groups.append(index)
+        for features in settled_rows(run):
+            rows.append(features)
+            targets.append(run["gap"] - gap_now(features))
+            weights.append(SETTLED_WEIGHT / len(EVAL_FRACTIONS))
+            groups.append(index)
     return rows, np.array(targets), np.array(weights), np.array(groups)
+
+
+def settled_rows(run: dict) -> list[dict]:
+    """The run's final state held for SETTLED_EPOCHS epochs, as a short run of 10 % and 20 % of a longer run.
+
+    The corpus has no perfectly flat curves, so without these the trees extrapolate to them from runs that were
+    still learning.  These rows say what a flat curve means: the run sits where it will end, so its final measured
+    gap is the answer.
+    """
+    last = {key: [values[-1]] * SETTLED_EPOCHS for key, values in run["curves"].items()}
+    classes = int(run["spec"].get("classes", 10))
+    return [curve_features(last, SETTLED_EPOCHS, round(SETTLED_EPOCHS / f), classes) for f in EVAL_FRACTIONS]
 
 
 def matrix(rows: list[dict], names: list[str]) -> np.ndarray:
@@ -181,7 +203,7 @@ def evaluate(runs: list[dict]) -> dict:
     sources = sorted({r["source"] for r in runs})
     if len(sources) < 2:
         sys.exit("held-out evaluation needs at least two data sources")
-    columns: dict[float, dict[str, list]] = {f: {k: [] for k in ("forecast", "low", "high", "naive", "final", "which")}
+    columns: dict[float, dict[str, list]] = {f: {k: [] for k in ("forecast", "low", "high", "naive", "final", "which", "eval")}
                                              for f in EVAL_FRACTIONS}  # fmt: skip
     for source in sources:
         models, margin, names = fit([r for r in runs if r["source"] != source])
@@ -196,14 +218,15 @@ def evaluate(runs: list[dict]) -> dict:
             col["naive"] += list(now)
             col["final"] += [r["gap"] for r in held_out]
             col["which"] += [source] * len(held_out)
+            col["eval"] += ["train_eval_accuracy" in r["curves"] for r in held_out]
     return {
         "sources": {s: sum(r["source"] == s for r in runs) for s in sources},
         "fractions": {str(f): _scores(*(np.array(col[k]) for k in ("forecast", "low", "high", "naive", "final",
-                                                                    "which"))) for f, col in columns.items()},
+                                                                    "which", "eval"))) for f, col in columns.items()},
     }  # fmt: skip
 
 
-def _scores(forecast, low, high, naive, final, which) -> dict:
+def _scores(forecast, low, high, naive, final, which, has_eval) -> dict:
     def block(mask) -> dict:
         return {
             "runs": int(mask.sum()),
@@ -215,7 +238,10 @@ def _scores(forecast, low, high, naive, final, which) -> dict:
             "mean_width": round(float(np.mean(high[mask] - low[mask])), 3),
         }
 
-    return {"all": block(np.ones(len(final), bool)), **{s: block(which == s) for s in sorted(set(which))}}
+    blocks = {"all": block(np.ones(len(final), bool))}
+    if 3 <= has_eval.sum() < len(final):
+        blocks[EVAL_BLOCK] = block(has_eval)
+    return {**blocks, **{s: block(which == s) for s in sorted(set(which))}}
 
 
 def markdown(results: dict, meta: dict) -> str:

@@ -6,6 +6,7 @@ No Keras here: the forecaster is pure Python over the shipped JSON.
 from __future__ import annotations
 
 import ast
+import json
 import math
 from pathlib import Path
 
@@ -35,13 +36,15 @@ def flat(train: float, val: float) -> dict[str, list[float]]:
     return curves([train] * EPOCHS, [val] * EPOCHS)
 
 
-@pytest.mark.parametrize("train, val", [(0.9, 0.8), (0.99, 0.95), (0.7, 0.65)])
+@pytest.mark.parametrize("train, val", [(0.9, 0.8), (0.99, 0.95), (0.7, 0.65), (0.6, 0.6)])
 def test_a_flat_curve_forecasts_near_its_current_gap(forecaster, train, val):
+    """Near: the gap now lies inside the forecast's 80 % interval, so the forecast claims no movement, and the
+    forecast moves less than a gap widening by 0.01 per epoch would (0.4 over the 40 epochs left)."""
     f = forecaster.forecast(flat(train, val), EPOCHS, FULL, classes=10)
     now = train - val
     assert f.gap_now == pytest.approx(now)
     assert f.interval[0] <= now <= f.interval[1]
-    assert abs(f.gap - now) < 0.05
+    assert abs(f.gap - now) < 0.01 * (FULL - EPOCHS) / 2
 
 
 @pytest.mark.parametrize("train, val", [(0.9, 0.8), (0.99, 0.9), (0.8, 0.7)])
@@ -71,7 +74,8 @@ def test_forecast_interval_contains_the_forecast_and_stays_in_range(forecaster):
 
 def test_features_use_only_the_first_k_epochs():
     history = curves([0.5, 0.6, 0.7, 0.99], [0.5, 0.55, 0.6, 0.1])
-    assert curve_features(history, 3, 20, 10) == curve_features({k: v[:3] for k, v in history.items()}, 3, 20, 10)
+    full, cut = curve_features(history, 3, 20, 10), curve_features({k: v[:3] for k, v in history.items()}, 3, 20, 10)
+    assert json.dumps(full) == json.dumps(cut)  # NaN-aware equality
     assert math.isnan(curve_features(history, 3, 20, 10)["eval_gap"])
     with pytest.raises(ValueError):
         curve_features(history, 5, 20, 10)
