@@ -116,8 +116,11 @@ def terminal_text(doc: str) -> str:
 @click.argument("model")
 @click.option("--data", required=True, type=click.Path(), help=".npz (x_train/y_train[/x_val/y_val] or x/y) or an image folder.")
 @click.option("--samples", "-n", type=Count(min=1), help="Subsample the training set to this size.")
-@click.option("--epochs", type=Count(min=1), default=20, show_default=True)
-@click.option("--budget", type=Fraction(min=1), help="Stop after this many seconds instead of --epochs.")
+@click.option("--full-epochs", type=OPTION_TYPES["full-epochs"], help="Epochs of your real training run: the gap is forecast there (default 50, or full-epochs in the config).")
+@click.option("--fraction", type=Fraction(0.01, 1.0), default=0.2, show_default=True, help="Train at most this share of --full-epochs.")
+@click.option("--early-stop/--no-early-stop", default=True, show_default=True, help="Stop as soon as the forecast decides the verdict.")
+@click.option("--epochs", type=Count(min=1), help="Train exactly this many epochs instead (no early stop).")
+@click.option("--budget", type=Fraction(min=1), help="Also stop after this many seconds.")
 @click.option("--val-split", type=Fraction(0.01, 0.9), default=0.2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--batch-size", type=Count(min=1), default=32, show_default=True)
@@ -127,7 +130,7 @@ def terminal_text(doc: str) -> str:
 @click.option("--format", "fmt", type=click.Choice(CONFIRM_FORMATS), default="text")
 @click.option("--output", "-o", type=click.Path(dir_okay=False))
 def confirm_command(model: str, data: str, fmt: str, output: str | None, **opts: Any) -> None:
-    """Train a fresh copy of MODEL briefly on your data and check the static estimate."""
+    """Train a fresh copy of MODEL briefly on your data, forecast the gap of the full run, check the estimate."""
     from cnnlint.commands import run_confirm
 
     sys.exit(run_confirm(model, data, fmt, output, opts))

@@ -210,6 +210,8 @@ def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[
 
     if not Path(model).exists():
         raise ConfigError(f"no such file or folder: '{model}'")
+    if opts.get("full_epochs") is None:
+        opts = {**opts, "full_epochs": _config_full_epochs(model)}
     options = ConfirmOptions(progress=progress_wanted() and fmt == "text" and output is None, **opts)
     report, result = confirm_path(model, data, options)
     if fmt == "text":
@@ -221,3 +223,12 @@ def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[
     else:
         click.echo(text, nl=False)
     return 0
+
+
+def _config_full_epochs(model: str) -> int | None:
+    """``full-epochs`` from the model's ``[[tool.cnnlint.models]]`` entry, else from ``[tool.cnnlint]``."""
+    config = load_config(find_config())
+    entry = config.entry_for(model)
+    if entry is not None and entry.full_epochs is not None:
+        return entry.full_epochs
+    return config.get("full-epochs")

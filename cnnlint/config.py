@@ -25,6 +25,7 @@ Keys (all optional; the command line overrides every one)::
     augmented = true
     per-layer-ignores = { "C104" = ["stem_conv"] }
     data = "data/cifar10_train.npz"   # training data to probe (like --data), relative to this file
+    full-epochs = 50           # its real training run, for `cnnlint confirm` (also allowed at the top)
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ from cnnlint.reports import FORMATS
 
 TOP_KEYS = {
     "samples", "classes", "augmented", "select", "ignore", "extend-select", "severity", "fail-on",
-    "format", "baseline", "per-layer-ignores", "rules", "models",
+    "format", "baseline", "per-layer-ignores", "rules", "models", "full-epochs",
 }  # fmt: skip
-MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores", "data"}
+MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores", "data", "full-epochs"}
 
 
 class _PlainRange:
@@ -80,6 +81,7 @@ OPTION_TYPES: dict[str, click.ParamType] = {
     "format": click.Choice(tuple(FORMATS)),
     "severity": click.Choice(SEVERITY_CHOICES),
     "fail-on": click.Choice(FAIL_ON_CHOICES),
+    "full-epochs": Count(min=2),
 }
 
 
@@ -91,6 +93,7 @@ class ModelEntry:
     augmented: bool | None = None
     layer_ignores: tuple[tuple[str, str], ...] = ()
     data: str | None = None  # training data to probe, relative to the config file
+    full_epochs: int | None = None  # the real training run's length, for `cnnlint confirm`
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,7 @@ def _model_entry(item: Any, index: int, where: str, path_root: Path) -> ModelEnt
         augmented=augmented,
         layer_ignores=_layer_ignores(item.get("per-layer-ignores", {}), where),
         data=_data_path(item.get("data"), section, path_root, where),
+        full_epochs=_option_value(item["full-epochs"], "full-epochs", where) if "full-epochs" in item else None,
     )
 
 

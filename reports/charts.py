@@ -115,3 +115,48 @@ def capacity_split(graph: ModelGraph, facts: Facts) -> list[Segment]:
         segments.append(Segment(label, params, share, start))
         start += share
     return segments
+
+
+def measured_gaps(history: dict[str, list[float]]) -> list[float]:
+    """Train - validation accuracy per epoch; inference-mode train accuracy where confirm measured it."""
+    train = history.get("train_eval_accuracy") or history.get("accuracy", [])
+    return [a - b for a, b in zip(train, history.get("val_accuracy", []))]
+
+
+def forecast_chart(confirm: dict | None, width: float = 700, height: float = 180) -> dict | None:
+    """SVG geometry for the gap per epoch, its forecast continuation to the full run with the 80 % band,
+    and the static estimate's interval as a horizontal band.  Coordinates: x from 40, y from 10 (top)."""
+    if not confirm or not confirm.get("history"):
+        return None
+    gaps = measured_gaps(confirm["history"])
+    forecast = confirm.get("forecast")
+    if not gaps:
+        return None
+    path = forecast["path"] if forecast else []
+    last = path[-1]["epoch"] if path else len(gaps)
+    static = confirm.get("predicted_interval")
+    values = [0.0, *gaps, *(p[k] for p in path for k in ("low", "high")), *(static or [])]
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.05 or 0.05
+    low, high = low - pad, high + pad
+
+    def xy(epoch: float, gap: float) -> str:
+        return f"{40 + (epoch - 1) / max(last - 1, 1) * width:.1f},{10 + (high - gap) / (high - low) * height:.1f}"
+
+    start = (len(gaps), forecast["gap_now"]) if forecast else None
+    chart = {
+        "measured": " ".join(xy(i + 1, g) for i, g in enumerate(gaps)),
+        "forecast": " ".join(xy(*p) for p in [start, *((p["epoch"], p["gap"]) for p in path)]) if forecast else "",
+        "band": " ".join([xy(*start), *(xy(p["epoch"], p["high"]) for p in path),
+                          *(xy(p["epoch"], p["low"]) for p in reversed(path))]) if forecast else "",
+        "zero_y": 10 + high / (high - low) * height,
+        "epochs": last,
+        "measured_epochs": len(gaps),
+        "low": low,
+        "high": high,
+        "static": None,
+    }  # fmt: skip
+    if static:
+        top, bottom = (10 + (high - v) / (high - low) * height for v in (static[1], static[0]))
+        chart["static"] = {"y": top, "height": max(bottom - top, 1.0), "low": static[0], "high": static[1]}
+    return chart

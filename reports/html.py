@@ -9,7 +9,7 @@ import hashlib
 from typing import Any
 
 from cnnlint.reports.base import RenderOptions, model_dict, riskiest_first, sorted_findings
-from cnnlint.reports.charts import capacity_split, parameter_bars, receptive_field_curve
+from cnnlint.reports.charts import capacity_split, forecast_chart, parameter_bars, receptive_field_curve
 from cnnlint.reports.fixes import suggest
 from cnnlint.reports.templating import environment
 
@@ -42,6 +42,7 @@ def _view(report: ModelReport) -> dict[str, Any]:
         split=capacity_split(report.graph, report.facts),
         suggestion=suggest(report.graph, report.findings),
         curves=_learning_curves(report.confirm),
+        gap_chart=forecast_chart(report.confirm),
     )
     return view
 
