@@ -12,7 +12,7 @@ cached in ``study/probes.jsonl``.
 Model.  Per variant (with and without probes), three scikit-learn ``HistGradientBoostingRegressor`` models with
 ``interaction_cst="no_interactions"`` (every tree uses one feature, so the model is a sum of one step function
 per feature: a GAM) and monotone constraints from ``cnnlint.risk.FEATURES``: the point estimate (squared error)
-and the 10 % and 90 % quantiles.  The interval is conformalized: the quantile band is widened (or narrowed) by the
+and the 10 % and 90 % quantiles, all fitted to log(max(gap, 0) + 0.02), so that effects multiply.  The interval is conformalized: the quantile band is widened (or narrowed) by the
 80th percentile of the conformity scores of runs from data sources held out of the fit, so coverage is measured
 under a change of data source, the situation of a user.  The step functions are read off the fitted models
 exactly (at sklearn's own bin thresholds) and written to JSON; ``cnnlint.risk`` evaluates them in pure Python.
@@ -53,6 +53,8 @@ PROBES = HERE / "probes.jsonl"
 V1_MODEL = HERE / "baselines" / "risk_model_v1.json"
 GAP_THRESHOLD = 0.10
 COVERAGE = 0.8
+#: the models are fitted to log(max(gap, 0) + LINK_OFFSET) (cnnlint.risk.LogLink)
+LINK_OFFSET = 0.02
 STATIC = tuple(f.name for f in FEATURES if not f.needs_probes)
 WITH_PROBES = tuple(f.name for f in FEATURES)
 PROBE_ONLY = ("log_classes", "knn_error", "linear_error")
@@ -213,24 +215,34 @@ class Gam3:
         self.margin = 0.0
 
     def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> Gam3:
-        self.point = fit_tables(self.names, x, y)
-        self.low = fit_tables(self.names, x, y, 0.1)
-        self.high = fit_tables(self.names, x, y, 0.9)
+        z = to_link(y)
+        self.point = fit_tables(self.names, x, z)
+        self.low = fit_tables(self.names, x, z, 0.1)
+        self.high = fit_tables(self.names, x, z, 0.9)
         if groups is not None and len(set(groups)) > 1:
-            self.margin = conformal_margin(self.names, x, y, groups)
+            self.margin = conformal_margin(self.names, x, z, groups)
         return self
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return band(self.point.predict(x), self.low.predict(x), self.high.predict(x), self.margin)
 
 
+def to_link(gap: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(gap, 0.0) + LINK_OFFSET)
+
+
+def to_gap(z: np.ndarray) -> np.ndarray:
+    return np.clip(np.exp(z) - LINK_OFFSET, 0, 1)
+
+
 def band(point: np.ndarray, low: np.ndarray, high: np.ndarray, margin: float) -> tuple[np.ndarray, ...]:
-    gap = np.clip(point, 0, 1)
-    return gap, np.minimum(np.clip(low - margin, 0, 1), gap), np.maximum(np.clip(high + margin, 0, 1), gap)
+    gap = to_gap(point)
+    return gap, np.minimum(to_gap(low - margin), gap), np.maximum(to_gap(high + margin), gap)
 
 
 def conformal_margin(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
-    """CQR margin from leave-one-group-out conformity scores: the band covers 80 % of unseen-source runs."""
+    """CQR margin (on the link scale) from leave-one-group-out conformity scores: the band covers 80 % of the
+    runs of a data source that the quantile models did not see."""
     scores = []
     for held in sorted(set(groups)):
         train, test = groups != held, groups == held
@@ -310,6 +322,7 @@ def export_variant(gam: Gam3, x: np.ndarray) -> dict:
         "low": gam.low.exported,
         "high": gam.high.exported,
         "margin": [round(gam.margin, 6), round(gam.margin, 6)],
+        "link": {"kind": "log", "offset": LINK_OFFSET},
         "ranges": {n: [round(float(x[:, j].min()), 6), round(float(x[:, j].max()), 6)] for j, n in enumerate(gam.names)},
         "medians": {n: round(float(np.median(x[:, j])), 6) for j, n in enumerate(gam.names)},
     }
