@@ -80,7 +80,7 @@ def curve_features(history: dict[str, Sequence[float]], epochs_done: int, full_e
         "gap": gaps[-1],
         "train_progress": (acc[-1] - chance) / scale,
         "val_progress": (val_acc[-1] - chance) / scale,
-        "best_val_progress": (max(val_acc) - chance) / scale,
+        "val_below_best": (max(val_acc) - val_acc[-1]) / scale,
         "loss": loss[-1] / nats,
         "val_loss": val_loss[-1] / nats,
         "loss_gap": (val_loss[-1] - loss[-1]) / nats,
