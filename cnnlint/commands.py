@@ -33,9 +33,16 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     )
     sources, problems = discover(paths)
     settings = LintSettings(tuple(rules), config.rule_options, config.layer_ignores)
-    jobs = [(source, _dataset_for(source, opts, config), _settings_for(source, settings, config)) for source in sources]
+    probes, data_errors = _probe_all(sources, opts["data"], config)
+    jobs = [
+        (source, _with_probes(_dataset_for(source, opts, config), probes.get(source), source, opts, config),
+         _settings_for(source, settings, config))
+        for source in sources
+        if source not in data_errors
+    ]  # fmt: skip
     reports = _lint_all(jobs, opts["jobs"])
-    reports += [ModelReport(path=path, dataset=Dataset(), error=message) for path, message in problems]
+    reports += [ModelReport(path=source, dataset=Dataset(), error=message) for source, message in data_errors.items()]
+    reports += [ModelReport(path=path, dataset=Dataset(), error=message, error_kind=kind) for path, message, kind in problems]
 
     baseline_path = opts["baseline"] or config.get("baseline")
     if opts["write_baseline"]:
@@ -84,6 +91,43 @@ def _dataset_for(source: str, opts: dict[str, Any], config: Config) -> Dataset:
     )
 
 
+def _with_probes(dataset: Dataset, probes: Any, source: str, opts: dict[str, Any], config: Config) -> Dataset:
+    """The data's own size replaces a training-set size given less specifically than the data was.
+
+    --samples beats everything; --data beats any config value; a model entry's samples beats its data.
+    """
+    if probes is None:
+        return dataset
+    entry = config.entry_for(source)
+    explicit = opts["samples"] is not None or (not opts["data"] and entry is not None and entry.samples is not None)
+    return replace(dataset, probes=probes, samples=dataset.samples if explicit else probes.samples)
+
+
+def _probe_all(sources: list[str], cli_data: str | None, config: Config) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each model's data probes (one run per distinct data path), and the models whose data cannot be read.
+
+    A bad ``--data`` concerns every model: one error line.  A bad per-model ``data =`` fails only its models.
+    """
+    from cnnlint.errors import CnnlintError
+
+    wanted = {source: cli_data or getattr(config.entry_for(source), "data", None) for source in sources}
+    if not any(wanted.values()):
+        return {}, {}
+    from cnnlint.probe_cache import probe_data
+
+    probed: dict[str, Any] = {}
+    for data in dict.fromkeys(filter(None, wanted.values())):
+        try:
+            probed[data] = probe_data(data)
+        except CnnlintError as exc:
+            if cli_data:
+                raise
+            probed[data] = exc
+    probes = {s: probed[d] for s, d in wanted.items() if d and not isinstance(probed[d], Exception)}
+    errors = {s: f"{s}: {probed[d].one_line()}" for s, d in wanted.items() if d and isinstance(probed[d], Exception)}
+    return probes, errors
+
+
 def _settings_for(source: str, settings: LintSettings, config: Config) -> LintSettings:
     entry = config.entry_for(source)
     if entry is None or not entry.layer_ignores:
@@ -116,18 +160,27 @@ def _lint_all(jobs: list[tuple[str, Dataset, LintSettings]], workers: int) -> li
 
 
 def _exit_code(reports: list[ModelReport], opts: dict[str, Any], config: Config) -> int:
+    """2 for an unreadable file; otherwise 1 when the gate fails (see ``gate_settings``), else 0."""
     if any(r.error for r in reports):
         return 2
     if opts["exit_zero"]:
         return 0
-    severity = opts["severity"] or config.get("severity", "warning")
-    fail_on = opts["fail_on"] or config.get("fail-on", "high")
+    severity, fail_on = gate_settings(opts["severity"] or config.get("severity"), opts["fail_on"] or config.get("fail-on"))
     for report in reports:
-        if any(severity_rank(f.severity) >= severity_rank(severity) for f in report.findings):
+        if severity != NEVER and any(severity_rank(f.severity) >= severity_rank(severity) for f in report.findings):
             return 1
         if fail_on != NEVER and report.risk is not None and risk_rank(report.risk.level) >= risk_rank(fail_on):
             return 1
     return 0
+
+
+def gate_settings(severity: str | None, fail_on: str | None) -> tuple[str, str]:
+    """The two halves of the gate: findings at or above ``severity``, a risk at or above ``fail_on``.
+
+    ``never`` turns a half off. ``--fail-on never`` means never fail: findings too, unless a severity is named.
+    """
+    fail_on = fail_on or "high"
+    return severity or (NEVER if fail_on == NEVER else "warning"), fail_on
 
 
 def run_inspect(model: str, fmt: str) -> int:

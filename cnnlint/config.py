@@ -8,8 +8,9 @@ Keys (all optional; the command line overrides every one)::
     select = ["C", "R"]        # rule codes or prefixes; default: all
     ignore = ["C102"]
     extend-select = []
-    severity = "warning"       # findings at or above this fail the run
-    fail-on = "high"           # a risk level at or above this fails the run
+    severity = "warning"       # findings at or above this fail the run ("never": findings never fail)
+    fail-on = "high"           # a risk level at or above this fails the run ("never": nothing fails, findings
+                               # included, unless severity is set too)
     format = "text"
     baseline = "cnnlint-baseline.json"
     per-layer-ignores = { "R201" = ["backbone/*"] }   # model files cannot carry comments
@@ -23,6 +24,7 @@ Keys (all optional; the command line overrides every one)::
     classes = 10
     augmented = true
     per-layer-ignores = { "C104" = ["stem_conv"] }
+    data = "data/cifar10_train.npz"   # training data to probe (like --data), relative to this file
     full-epochs = 50           # its real training run, for `cnnlint confirm` (also allowed at the top)
 """
 
@@ -39,23 +41,47 @@ from typing import Any
 import click
 
 from cnnlint.errors import ConfigError
-from cnnlint.levels import FAIL_ON_CHOICES, SEVERITIES
+from cnnlint.levels import FAIL_ON_CHOICES, SEVERITY_CHOICES
 from cnnlint.reports import FORMATS
 
 TOP_KEYS = {
     "samples", "classes", "augmented", "select", "ignore", "extend-select", "severity", "fail-on",
     "format", "baseline", "per-layer-ignores", "rules", "models", "full-epochs",
 }  # fmt: skip
-MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores", "full-epochs"}
+MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores", "data", "full-epochs"}
+
+
+class _PlainRange:
+    """click says "'abc' is not a valid integer range" and "-5 is not in the range x>=1"; say what is expected."""
+
+    kind = ""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)  # type: ignore[misc]
+        except click.BadParameter:
+            low, high = self.min, self.max  # type: ignore[attr-defined]
+            bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+            self.fail(f"expected {self.kind}, {bounds}; got {str(value)!r}", param, ctx)  # type: ignore[attr-defined]
+
+
+class Count(_PlainRange, click.IntRange):
+    kind = "a whole number"
+
+
+class Fraction(_PlainRange, click.FloatRange):
+    kind = "a number"
+
+
 #: The keys that have a command-line option, with that option's value type: the CLI declares its options with
 #: these, and the config checks its values with them, so both accept the same values with the same message.
 OPTION_TYPES: dict[str, click.ParamType] = {
-    "samples": click.IntRange(min=1),
-    "classes": click.IntRange(min=2),
+    "samples": Count(min=1),
+    "classes": Count(min=2),
     "format": click.Choice(tuple(FORMATS)),
-    "severity": click.Choice(SEVERITIES),
+    "severity": click.Choice(SEVERITY_CHOICES),
     "fail-on": click.Choice(FAIL_ON_CHOICES),
-    "full-epochs": click.IntRange(min=2),
+    "full-epochs": Count(min=2),
 }
 
 
@@ -66,6 +92,7 @@ class ModelEntry:
     classes: int | None = None
     augmented: bool | None = None
     layer_ignores: tuple[tuple[str, str], ...] = ()
+    data: str | None = None  # training data to probe, relative to the config file
     full_epochs: int | None = None  # the real training run's length, for `cnnlint confirm`
 
 
@@ -155,7 +182,7 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
             raise ConfigError(f"'{key}' must be a list of rule codes", where=where)
     if "baseline" in values and not isinstance(values["baseline"], str):
         raise ConfigError(f"'baseline' must be a file path, got {values['baseline']!r}", where=where)
-    models = tuple(_model_entry(item, i, where) for i, item in enumerate(data.get("models", [])))
+    models = tuple(_model_entry(item, i, where, path.parent) for i, item in enumerate(data.get("models", [])))
     rule_options = _rule_options(data.get("rules", {}), where)
     return Config(
         path=path,
@@ -190,7 +217,7 @@ def _option_value(value: Any, key: str, where: str) -> Any:
     raise ConfigError(f"invalid value for '{key}': {problem}", where=where)
 
 
-def _model_entry(item: Any, index: int, where: str) -> ModelEntry:
+def _model_entry(item: Any, index: int, where: str, path_root: Path) -> ModelEntry:
     section = f"[[tool.cnnlint.models]] #{index + 1}"
     _check_keys(item, MODEL_KEYS, section, where)
     if not isinstance(item.get("path"), str):
@@ -204,8 +231,17 @@ def _model_entry(item: Any, index: int, where: str) -> ModelEntry:
         classes=_option_value(item["classes"], "classes", where) if "classes" in item else None,
         augmented=augmented,
         layer_ignores=_layer_ignores(item.get("per-layer-ignores", {}), where),
+        data=_data_path(item.get("data"), section, path_root, where),
         full_epochs=_option_value(item["full-epochs"], "full-epochs", where) if "full-epochs" in item else None,
     )
+
+
+def _data_path(value: Any, section: str, root: Path, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{section}: 'data' must be a path to an .npz or an image folder", where=where)
+    return os.path.normpath(os.path.join(root, value))
 
 
 def _layer_ignores(table: Any, where: str) -> tuple[tuple[str, str], ...]:

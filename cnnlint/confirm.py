@@ -85,25 +85,9 @@ class ConfirmResult:
 
 
 def load_npz(path: Path) -> tuple[Any, Any, Any, Any]:
-    import numpy as np
+    from cnnlint.datasets import load_npz as load  # shared with the lint command's --data
 
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
-            if {"x_train", "y_train"} <= keys:
-                x, y = data["x_train"], data["y_train"]
-                xv, yv = (data["x_val"], data["y_val"]) if {"x_val", "y_val"} <= keys else (None, None)
-            elif {"x", "y"} <= keys:
-                x, y, xv, yv = data["x"], data["y"], None, None
-            else:
-                raise ConfigError(
-                    f"'{path}' holds {sorted(keys)}; expected x_train/y_train (and optionally x_val/y_val) or x/y"
-                )
-    except ConfigError:
-        raise
-    except (OSError, ValueError, EOFError) as exc:
-        raise ConfigError(f"cannot read data '{path}': {exc}") from None
-    return x, y, xv, yv
+    return load(path)
 
 
 def load_image_folder(path: Path, image_size: tuple[int, int], channels: int) -> tuple[Any, Any]:
@@ -199,7 +183,7 @@ def _refuse_unsafe(raw: RawModel, trust_code: bool) -> None:
 
 
 def rebuild(raw: RawModel, trust_code: bool) -> Any:
-    import keras
+    keras = _import_keras_quietly()
 
     _refuse_unsafe(raw, trust_code)
     # a fresh copy each time: Keras's deserializer writes Python objects into the dict it is given
@@ -295,8 +279,12 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 def _import_keras_quietly() -> Any:
-    with _quiet_stderr():
-        import keras
+    try:
+        with _quiet_stderr():
+            import keras
+    except ImportError as exc:  # the lint needs no Keras; confirm trains, so it does
+        raise ConfigError(f"confirm trains the model and needs Keras with a backend ({exc}): "
+                          "pip install 'cnnlint[confirm]'") from None  # fmt: skip
     return keras
 
 

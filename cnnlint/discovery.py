@@ -14,19 +14,23 @@ _GLOB_CHARS = set("*?[")
 MAX_FILES = 100_000
 
 
-def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Model sources in a stable order, and (path, problem) for paths that name no model.
+#: the kinds of path that name no model, as the summary line counts them
+NOT_FOUND, NO_MATCH, NO_MODELS = "not found", "no match", "no models"
+
+
+def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """Model sources in a stable order, and (path, message, kind) for paths that name no model.
 
     A bad path does not stop the others from being linted; the caller reports it.
     """
     found: list[str] = []
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str, str]] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists() and not path.is_symlink() and _GLOB_CHARS & set(raw):
             matches = sorted(glob.glob(raw, recursive=True))
             if not matches:
-                problems.append((raw, f"{raw}: no file matches this pattern"))
+                problems.append((raw, f"{raw}: no file matches this pattern", NO_MATCH))
                 continue
             more, more_problems = discover(matches)
             found += more
@@ -36,11 +40,11 @@ def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
             models = _walk(path)
             if not models:
                 problems.append((raw, f"{raw}: no model files in this folder (looked for "
-                                      f"{', '.join(MODEL_SUFFIXES)} and SavedModels)"))  # fmt: skip
+                                      f"{', '.join(MODEL_SUFFIXES)} and SavedModels)", NO_MODELS))  # fmt: skip
             found += models
             continue
         if not path.exists() and not path.is_symlink():
-            problems.append((raw, f"{raw}: no such file or folder"))
+            problems.append((raw, f"{raw}: no such file or folder", NOT_FOUND))
             continue
         if path.name in SAVEDMODEL_FILES and path.is_file():
             found.append(str(path.parent))  # pre-commit passes the files of a SavedModel folder

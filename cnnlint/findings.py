@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnlint.analysis import Facts
 from cnnlint.edits import Edit
 from cnnlint.graph import ModelGraph
 from cnnlint.readers.base import RawModel
+
+if TYPE_CHECKING:  # numpy stays off the lint path unless --data is given
+    from cnnlint.probes import DataProbes
 
 #: The class count assumed when neither the user nor the output layer gives one (a single sigmoid unit is 2).
 DEFAULT_CLASSES = 2
@@ -23,6 +26,8 @@ class Dataset:
     samples: int | None = None
     classes: int | None = None
     augmented: bool = False
+    #: measurements of the training data itself (``--data``); None without data
+    probes: DataProbes | None = None
 
 
 @dataclass(frozen=True)

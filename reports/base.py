@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from cnnlint.reports.data_probes import probes_dict
+
 from cnnlint import __version__
 from cnnlint.levels import RISK_LEVELS, risk_rank, severity_rank
 
@@ -70,13 +72,16 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
         "rules_needing_samples": report.needs_samples,
         "smallest_low_risk_samples": report.smallest_low_risk_samples,
         "confirm": report.confirm,
+        "probes": probes_dict(report.probes),
     }
 
 
-def riskiest_first(model: dict[str, Any]) -> tuple[int, str]:
-    """Sort key for ``model_dict`` views: high risk first, models without an estimate last, then by path."""
-    level = (model["risk"] or {}).get("level")
-    return (-risk_rank(level) if level in RISK_LEVELS else 1, model["path"])
+def riskiest_first(model: dict[str, Any]) -> tuple[int, float, str]:
+    """Sort key for ``model_dict`` views: high risk first, the largest predicted gap first within a level, models
+    without an estimate last, then by path."""
+    risk = model["risk"] or {}
+    level = risk.get("level")
+    return (-risk_rank(level) if level in RISK_LEVELS else 1, -(risk.get("gap") or 0.0), model["path"])
 
 
 def sorted_findings(findings: list[Finding]) -> list[Finding]:

@@ -18,12 +18,31 @@ class Bar:
     head: bool
 
 
+#: most layer names written under the receptive-field chart (every k-th beyond that, and always the last)
+MAX_RF_LABELS = 16
+
+
 @dataclass(frozen=True)
 class Point:
     label: str
     x: float  # 0..1
     y: float  # 0..1 of the plot height
     rf: int
+    labelled: bool = True  # its layer name is written on the x axis
+
+
+@dataclass(frozen=True)
+class Tick:
+    value: int
+    y: float  # 0..1 of the plot height
+
+
+@dataclass(frozen=True)
+class RfChart:
+    points: list[Point]
+    input_line: float  # 0..1 of the plot height
+    input_size: int
+    ticks: list[Tick]
 
 
 @dataclass(frozen=True)
@@ -48,21 +67,35 @@ def parameter_bars(graph: ModelGraph, facts: Facts) -> tuple[list[Bar], int]:
     return [Bar(layer.path, layer.params, layer.params / top, layer.path in head) for layer in weighted], hidden
 
 
-def receptive_field_curve(graph: ModelGraph, facts: Facts) -> tuple[list[Point], float | None]:
+def receptive_field_curve(graph: ModelGraph, facts: Facts) -> RfChart | None:
     """RF (largest side) after each conv/pool on the deepest path, scaled so the input size is visible."""
     if not facts.input_spatial:
-        return [], None
+        return None
     points = []
     for node in graph.nodes:
         field = facts.receptive_fields.get(node.id)
         if node.layer.kind in ("conv", "pool") and field and field.size:
             points.append((node.layer.path, max(field.size)))
     if not points:
-        return [], None
+        return None
     size = max(facts.input_spatial)
     top = max(max(rf for _, rf in points), size) * 1.05
     n = max(len(points) - 1, 1)
-    return [Point(label, i / n, rf / top, rf) for i, (label, rf) in enumerate(points)], size / top
+    every, last = -(-len(points) // MAX_RF_LABELS), len(points) - 1
+    curve = [Point(label, i / n, rf / top, rf, i == last or (i % every == 0 and last - i >= every))
+             for i, (label, rf) in enumerate(points)]  # fmt: skip
+    return RfChart(curve, size / top, size, [Tick(v, v / top) for v in axis_values(top)])
+
+
+def axis_values(top: float, most: int = 6) -> list[int]:
+    """Round values from 0 up to ``top`` for an axis: steps of 1, 2 or 5 times a power of ten, at most ``most``."""
+    step = 1
+    while top / step > most - 1:
+        for factor in (2, 5 / 2, 2):  # 1 -> 2 -> 5 -> 10 -> 20 ...
+            step = round(step * factor)
+            if top / step <= most - 1:
+                break
+    return list(range(0, int(top) + 1, step))
 
 
 def capacity_split(graph: ModelGraph, facts: Facts) -> list[Segment]:

@@ -10,7 +10,7 @@
 set -uo pipefail
 workers=${1:-16}; start_s=${2:-380}; kill_s=${3:-450}; out=${4:-/tmp/out}; count=${5:-3000}
 cd "$(dirname "$0")/.."
-export XLA_PYTHON_CLIENT_PREALLOCATE=false TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
+export XLA_PYTHON_CLIENT_PREALLOCATE=false TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1 XLA_FLAGS="--xla_gpu_autotune_level=0 ${XLA_FLAGS:-}"
 work=/tmp/corpus-gpu; mkdir -p "$work" "$out"
 deadline=$(( $(date +%s) + start_s ))
 for ((w = 0; w < workers; w++)); do
