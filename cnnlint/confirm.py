@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -627,3 +628,15 @@ def render_text(result: ConfirmResult) -> str:
 
 def progress_wanted() -> bool:
     return sys.stderr.isatty()
+
+
+class _CallableModule(types.ModuleType):
+    """``cnnlint.confirm`` is the API function, but importing this submodule (the API itself does) rebinds the
+    package's attribute to the module; so the module answers calls as the function does, and a second
+    ``cnnlint.confirm(...)`` works."""
+
+    def __call__(self, model_or_path: Any, x: Any, y: Any, **options: Any) -> Any:
+        return confirm_arrays(model_or_path, x, y, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule
