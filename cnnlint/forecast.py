@@ -122,6 +122,12 @@ def _eval_features(history: dict[str, Sequence[float]], k: int, val_acc: list[fl
     }
 
 
+def measured_gaps(history: dict[str, Sequence[float]]) -> list[float]:
+    """Train - validation accuracy per epoch; inference-mode train accuracy where confirm measured it."""
+    train = history.get("train_eval_accuracy") or history.get("accuracy", [])
+    return [float(a) - float(b) for a, b in zip(train, history.get("val_accuracy", []))]
+
+
 def gap_now(features: dict[str, float]) -> float:
     """The gap the forecast starts from: inference-mode train accuracy when measured (as the final gap is)."""
     return features["gap"] if math.isnan(features["eval_gap"]) else features["eval_gap"]
