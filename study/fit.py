@@ -1,7 +1,8 @@
 """Fit risk model v2 to the measured corpus and evaluate it on held-out data sources and architecture families.
 
     pip install -e ".[study]"
-    python study/fit.py        # writes cnnlint/data/risk_model.json, study/evaluation.{json,md}, study/probes.jsonl
+    python study/fit.py   # writes cnnlint/data/risk_model.json, study/evaluation.{json,md}, study/probes.jsonl
+                          # and the table between README.md's risk-evaluation markers
 
 Inputs.  Every run of ``study/corpus`` (v1: digits and MNIST-1D, 10 classes) and ``study/corpus-v2`` (five
 sources, 2-10 classes, label noise).  Static features come from cnnlint's own reader, graph and analysis code on
@@ -451,8 +452,19 @@ def main() -> int:
     evaluation = {"version": version, "runs": len(runs), "runs_per_source": counts, "splits": splits}
     (HERE / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
     (HERE / "evaluation.md").write_text(markdown_table(evaluation))
+    update_readme(markdown_table(evaluation))
     print(markdown_table(evaluation))
     return 0
+
+
+def update_readme(table: str) -> None:
+    """Replace the table between the README's risk-evaluation markers."""
+    readme = HERE.parent / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- risk-evaluation -->\n", "<!-- risk-evaluation-end -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        readme.write_text(head + start + table + end + rest.split(end, 1)[1], encoding="utf-8")
 
 
 def markdown_table(evaluation: dict) -> str:
