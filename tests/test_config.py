@@ -11,7 +11,10 @@ from tests.conftest import REPO, run_cli
 
 MODEL = str(REPO / "examples" / "example2_plain.keras")
 
-BAD_VALUES = [("format", "xml"), ("severity", "loud"), ("fail-on", "sometimes"), ("samples", 0), ("classes", 1)]
+BAD_VALUES = [("format", "xml"), ("severity", "loud"), ("fail-on", "sometimes"), ("samples", 0), ("classes", 1),
+              ("full-epochs", 1)]
+#: keys whose option belongs to another command than lint
+OPTION_COMMAND = {"full-epochs": ("confirm", MODEL, "--data", "data.npz")}
 
 
 def test_every_option_backed_key_has_a_bad_value_here():
@@ -23,7 +26,7 @@ def test_bad_config_value_fails_like_the_option(tmp_path, key, value):
     config = tmp_path / "cnnlint.toml"
     config.write_text(f"{key} = {json.dumps(value)}\n")
     from_config = run_cli(MODEL, "--config", str(config))
-    from_option = run_cli(MODEL, f"--{key}", str(value))
+    from_option = run_cli(*OPTION_COMMAND.get(key, (MODEL,)), f"--{key}", str(value))
     assert from_config.returncode == from_option.returncode == 2
     assert len(from_config.stderr.strip().splitlines()) == 1, from_config.stderr
     assert "Traceback" not in from_config.stderr and "internal error" not in from_config.stderr
