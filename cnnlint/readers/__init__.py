@@ -1,14 +1,18 @@
 """Readers: one module per file format, each returning the same ``RawModel``.
 
-``read_model(path)`` decides the format from the file's first bytes (not
-its name, which a pull request can choose freely) and hands it to that
-format's reader.  Adding a format means adding a module and one line to
-``FILE_READERS``.
+``read_model(path)`` finds every format the file is valid as (a zip is found
+from its end, as ``zipfile.is_zipfile`` and Keras do; an HDF5 signature at 0 or
+after a userblock of 512, 1024, ... bytes, as HDF5 does), reads the file the way
+Keras would for its name, and reads every other view too: a polyglot (an HDF5
+file with a zip in its userblock or appended) is scanned as both, and flagged.
+Adding a format means adding a module and one line to ``FILE_READERS``.
 """
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +52,48 @@ def read_model(path: str | Path) -> RawModel:
         raise ModelError("file is empty", where=where, hint="re-save or re-download the model")
     if is_lfs_pointer(head):
         raise lfs_error(where)
-    for _name, sniff, reader in FILE_READERS:
-        if sniff(head):
-            return reader(path)
-    raise ModelError(
-        "not a Keras model file (expected a .keras zip, an HDF5 file or model JSON)",
-        where=where,
-    )
+    formats = _formats(path, head)
+    if not formats:
+        raise ModelError(
+            "not a Keras model file (expected a .keras zip, an HDF5 file or model JSON)",
+            where=where,
+        )
+    readers = {name: reader for name, _sniff, reader in FILE_READERS}
+    raw = readers[formats[0]](path)
+    if len(formats) == 1:
+        return raw
+    views, problems = [], []
+    for other in formats[1:]:
+        try:
+            views.append(readers[other](path))
+        except ModelError as exc:
+            problems.append(f"{other} view: {exc.message}")
+    return replace(raw, formats=formats, views=tuple(views), incomplete=raw.incomplete + tuple(problems))
+
+
+def _formats(path: Path, head: bytes) -> tuple[str, ...]:
+    """Every container format the file is valid as, the one Keras's ``load_model`` picks for the name first.
+
+    Keras 3 and tf.keras take a ``.keras`` name as a zip when ``zipfile.is_zipfile`` says so (it looks at the
+    end of the file), an ``.h5``/``.hdf5`` name as HDF5; older tf.keras tries ``h5py.is_hdf5`` first.
+    """
+    found = []
+    if h5.sniff(head) or h5.signature_offset(path) is not None:
+        found.append("h5")
+    if keras_zip.sniff(head) or _is_zip(path):
+        found.append("keras")
+    if not found and json_file.sniff(head):
+        found.append("json")
+    if path.name.lower().endswith(".keras"):
+        found.sort(key=lambda name: name != "keras")
+    return tuple(found)
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        return zipfile.is_zipfile(path)
+    except OSError:
+        return False
 
 
 def raw_from_dict(config: Any, *, source: str = "<config>", compile_config: Any = None) -> RawModel:

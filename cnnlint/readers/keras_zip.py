@@ -24,6 +24,7 @@ from cnnlint.readers.base import (
     read_capped,
     require_model_dict,
 )
+from cnnlint.readers.hdf5_audit import Audit, audit_weights
 from cnnlint.readers.weights import WeightsFile
 
 WEIGHTS_MEMBER = "model.weights.h5"
@@ -74,7 +75,8 @@ def read(path: Path) -> RawModel:
             where=where,
             hint="re-save or re-download the model",
         ) from None
-    return _raw_model(config, metadata, where, "keras", weights)
+    audit = audit_weights(where, WEIGHTS_MEMBER) if weights is not None else Audit()
+    return _raw_model(config, metadata, where, "keras", weights, audit)
 
 
 def read_folder(path: Path) -> RawModel:
@@ -85,10 +87,13 @@ def read_folder(path: Path) -> RawModel:
     metadata = _read_file_json(metadata_path, where) if metadata_path.is_file() else {}
     weights_path = path / WEIGHTS_MEMBER
     weights = WeightsFile(str(weights_path), "keras3") if weights_path.is_file() else None
-    return _raw_model(config, metadata, where, "keras-folder", weights)
+    audit = audit_weights(str(weights_path), None) if weights is not None else Audit()
+    return _raw_model(config, metadata, where, "keras-folder", weights, audit)
 
 
-def _raw_model(config: Any, metadata: Any, where: str, fmt: str, weights: WeightsFile | None) -> RawModel:
+def _raw_model(
+    config: Any, metadata: Any, where: str, fmt: str, weights: WeightsFile | None, audit: Audit
+) -> RawModel:
     config = require_model_dict(config, what="config.json", where=where)
     metadata = metadata if isinstance(metadata, dict) else {}
     compile_config = config.get("compile_config")
@@ -101,6 +106,8 @@ def _raw_model(config: Any, metadata: Any, where: str, fmt: str, weights: Weight
         compile_style="keras3",
         keras_version=version if isinstance(version, str) else None,
         weights=weights,
+        external_links=audit.links,
+        incomplete=(audit.incomplete,) if audit.incomplete else (),
     )
 
 
