@@ -3,7 +3,13 @@
     python tests/hostile_corpus.py OUT_DIR
 
 Every entry must give one clean error line (exit 2) or findings: never a
-traceback, never a hang.
+traceback, never a hang.  ``dangerous()`` builds files that are dangerous to
+load with Keras (polyglots, payloads hidden deep or in compile settings,
+SavedModel nodes, HDF5 links and external storage, userblocks): the safety
+gate, ``--select S4 --severity error``, must fail on every one of them.
+``expensive()`` builds the time and memory worst cases (HDF5 link cycles,
+bzip2/lzma members, zip64 and 65,535-entry directories, huge JSON, long
+chains), which must stay under 2 s and 200 MiB (benchmarks/bench_hostile.py).
 """
 
 from __future__ import annotations
@@ -146,6 +152,147 @@ def _custom_padded_weights(path: Path, config: bytes) -> Path:
             group.create_dataset(str(index), shape=(1,), dtype="f4")
     path.write_bytes(keras_zip(config, weights=buffer.getvalue()))
     return path
+
+
+# ---- files dangerous to load: the gate must fail on each (tests/test_gate.py) -------------------------
+
+LAMBDA = {"module": "keras.layers", "class_name": "Lambda", "config": {
+    "name": "payload", "function": {"class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAA", "defaults": None,
+                                                                           "closure": None}}}}  # fmt: skip
+
+
+def sequential(*layers: dict, **extra) -> dict:
+    return {"module": "keras", "class_name": "Sequential", "config": {"name": "m", "layers": [
+        {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [None, 8], "name": "in"}},
+        *layers]}, **extra}  # fmt: skip
+
+
+def dense(name: str = "d", **extra) -> dict:
+    return {"module": "keras.layers", "class_name": "Dense", "config": {"name": name, "units": 2, **extra}}
+
+
+def h5_model(config: dict, training: dict | None = None, userblock: int = 0, weights=None) -> bytes:
+    """A legacy full-model .h5 (model_config as Keras writes it), optionally with a userblock."""
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", userblock_size=userblock) if userblock else h5py.File(buffer, "w") as handle:
+        handle.attrs["model_config"] = json.dumps(config)
+        handle.attrs["keras_version"] = "2.15.0"
+        if training is not None:
+            handle.attrs["training_config"] = json.dumps(training)
+        group = handle.create_group("model_weights")
+        if weights is not None:
+            weights(handle, group)
+    return buffer.getvalue()
+
+
+def weights_h5(edit) -> bytes:
+    """A model.weights.h5 in the Keras 3 layout for a one-Dense model, changed by ``edit(handle)``."""
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        handle.create_dataset("layers/dense/vars/0", shape=(8, 2), dtype="f4")
+        handle.create_dataset("layers/dense/vars/1", shape=(2,), dtype="f4")
+        edit(handle)
+    return buffer.getvalue()
+
+
+def savedmodel(folder: Path, nodes: list[tuple[str, dict]]) -> Path:
+    """A SavedModel folder whose keras_metadata.pb holds these (node path, metadata) nodes, node 0 first."""
+    def field(number: int, payload: bytes) -> bytes:
+        return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+    data = b"".join(field(1, field(3, path.encode()) + field(4, b"_tf_keras_layer") + field(5, json.dumps(meta).encode()))
+                    for path, meta in nodes)  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "keras_metadata.pb").write_bytes(data)
+    (folder / "saved_model.pb").write_bytes(b"")
+    return folder
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def nested(leaf: dict, wrap, depth: int) -> dict:
+    for index in range(depth):
+        leaf = wrap(leaf, index)
+    return leaf
+
+
+def dangerous(out: Path) -> list[Path]:
+    """Files Keras would run code from or read other files for; each must fail the safety gate."""
+    out.mkdir(parents=True, exist_ok=True)
+    benign = json.dumps(sequential(dense())).encode()
+    evil = json.dumps(sequential(LAMBDA, dense())).encode()
+    benign_h5, evil_h5 = h5_model(sequential(dense())), h5_model(sequential(LAMBDA, dense()))
+    pipeline = nested(LAMBDA, lambda inner, i: {"module": "keras.layers", "class_name": "Pipeline",
+                                                "config": {"name": f"p{i}", "layers": [inner]}}, 67)  # fmt: skip
+    vocabulary = nested({"module": "keras.layers", "class_name": "StringLookup",
+                         "config": {"name": "lookup", "vocabulary": "/etc/passwd"}},
+                        lambda inner, i: {"wrapped": inner}, 210)  # fmt: skip
+    metric = {"class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAA"}}
+    compiled = sequential(dense(), compile_config={"optimizer": "adam", "loss": "mse", "metrics": [metric]})
+    files: dict[str, bytes] = {
+        # an HDF5 model with a Lambda whose userblock holds a benign .keras zip: Keras reads x.h5 as HDF5
+        "polyglot_userblock.h5": _with_userblock(evil_h5, keras_zip(benign)),
+        # a benign HDF5 model with a Lambda .keras zip appended: Keras reads x.keras as the zip
+        "polyglot_appended.keras": benign_h5 + keras_zip(evil),
+        "polyglot_appended.h5": benign_h5 + keras_zip(evil),
+        "lambda_userblock.h5": h5_model(sequential(LAMBDA, dense()), userblock=512),
+        "lambda_deep_pipeline.keras": keras_zip(json.dumps(sequential(pipeline)).encode()),
+        "vocabulary_deep.keras": keras_zip(json.dumps(sequential(dense(pad=vocabulary))).encode()),
+        "payload_after_2m_lists.keras": keras_zip(b'{"class_name": "Sequential", "config": {"pad": ['
+                                                  + b"[]," * 2_100_000 + b'[]], "layers": []}}',
+                                                  zipfile.ZIP_DEFLATED),  # fmt: skip
+        "lambda_metric.keras": keras_zip(json.dumps(compiled).encode()),
+        "lambda_metric.h5": h5_model(sequential(dense()), training={"loss": "mse", "metrics": [metric]}),
+        "torch_module.keras": keras_zip(json.dumps(sequential({"module": "keras.layers", "class_name":
+                                        "TorchModuleWrapper", "config": {"name": "t", "module": "gASV"}})).encode()),  # fmt: skip
+        "weights_external_storage.keras": keras_zip(benign, weights=weights_h5(lambda h: h.create_dataset(
+            "layers/dense/vars/2", shape=(4,), dtype="f4", external=[("/etc/passwd", 0, 16)]))),
+        "weights_soft_link.keras": keras_zip(benign, weights=weights_h5(
+            lambda h: h.__setitem__("layers/dense/vars/2", __import__("h5py").SoftLink("/layers/dense/vars/0")))),
+        "weights_external_link.keras": keras_zip(benign, weights=weights_h5(
+            lambda h: h.__setitem__("layers/dense/vars/2", __import__("h5py").ExternalLink("/etc/x.h5", "/d")))),
+        "weights_deflated.keras": keras_zip(benign, zipfile.ZIP_DEFLATED, weights=weights_h5(lambda h: None)),
+        "h5_external_storage.h5": h5_model(sequential(dense()), weights=lambda handle, group: group.create_dataset(
+            "dense/kernel", shape=(4,), dtype="f4", external=[("/etc/passwd", 0, 16)])),
+    }
+    paths = []
+    for name, data in files.items():
+        (out / name).write_bytes(data)
+        paths.append(out / name)
+    node = json.loads(json.dumps(sequential(dense())))
+    paths.append(savedmodel(out / "savedmodel_layer_node", [("root", {"class_name": "Sequential", **node}),
+                                                              ("root.layer-1", LAMBDA)]))  # fmt: skip
+    paths.append(savedmodel(out / "savedmodel_node0_not_root", [("evil", {"model_config": sequential(LAMBDA)}),
+                                                                  ("root", {"model_config": sequential(dense())})]))  # fmt: skip
+    paths.append(savedmodel(out / "savedmodel_training", [("root", {"model_config": sequential(dense()),
+                                                                    "training_config": {"loss": metric}})]))  # fmt: skip
+    return paths
+
+
+def _with_userblock(h5_with_room: bytes, payload: bytes) -> bytes:
+    """Put ``payload`` in the userblock of an HDF5 file built with one large enough, or rebuild it with one."""
+    size = 512
+    while size < len(payload):
+        size *= 2
+    import h5py
+
+    with h5py.File(io.BytesIO(h5_with_room), "r") as source:
+        config, version = source.attrs["model_config"], source.attrs["keras_version"]
+    data = bytearray(h5_model(json.loads(config), userblock=size))
+    assert bytes(data[size : size + 8]) == b"\x89HDF\r\n\x1a\n" and version
+    data[: len(payload)] = payload
+    return bytes(data)
 
 
 if __name__ == "__main__":
