@@ -32,7 +32,10 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         _split(opts["ignore"]) or config.get("ignore"),
         _split(opts["extend_select"]) or config.get("extend-select"),
     )
-    sources, problems = discover(paths)
+    notes: list[str] = []
+    sources, problems = discover(paths, notes)
+    for note in notes:
+        click.echo(f"cnnlint: note: {printable(note)}", err=True)
     baseline_path = opts["baseline"] or config.get("baseline")
     # checked before linting: a report must never overwrite a model, the config or the baseline it read
     inputs = input_ids([*sources, *([config_file] if config_file else [])])

@@ -280,6 +280,123 @@ def dangerous(out: Path) -> list[Path]:
     return paths
 
 
+# ---- time and memory worst cases: each <= 2 s and <= 200 MiB (benchmarks/bench_hostile.py) -------------
+
+
+def expensive(out: Path) -> list[Path]:
+    """The slowest and largest inputs each class of hostile file can be, at the readers' limits."""
+    out.mkdir(parents=True, exist_ok=True)
+    custom = json.dumps(sequential({"module": "my_lab.layers", "class_name": "Evil", "config": {"name": "evil"}}))
+    files: dict[str, bytes] = {
+        "h5_link_cycles.h5": h5_model(json.loads(custom), weights=_link_cycles),
+        "h5_self_link.h5": h5_model(json.loads(custom), weights=_self_link),
+        "weights_link_cycles.keras": keras_zip(custom.encode(), weights=weights_h5(lambda h: _link_cycles(h, h))),
+        "bzip2_member.keras": _compressed_member(zipfile.ZIP_BZIP2),
+        "lzma_member.keras": _compressed_member(zipfile.ZIP_LZMA),
+        "savedmodel_json_cap/keras_metadata.pb": b"",  # replaced below
+        "model_config_100mb.h5": b"",  # replaced below
+        "zip64_directory.keras": _zip64_directory_bomb(),
+        "entries_65535.keras": _many_entries(65_535),
+        "json_16mib_dicts.json": b'{"class_name": "Sequential", "config": {"pad": ['
+                                 + b"{}," * (5 * 1024 * 1024) + b'{}], "layers": []}}',  # fmt: skip
+        "functional_chain_reversed.json": functional_chain(20_000, reverse=True),
+        "sequential_99000.json": json.dumps(sequential(*[dense(f"d{i}") for i in range(99_000)])).encode(),
+    }
+    paths = []
+    for name, data in files.items():
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name.startswith("savedmodel_json_cap"):
+            big = {"model_config": sequential(dense()), "pad": "x" * (60 * 1024 * 1024)}
+            path = savedmodel(out / "savedmodel_json_cap", [("root", big)])
+        elif name == "model_config_100mb.h5":
+            _huge_vlen_config(path)
+        else:
+            path.write_bytes(data)
+        paths.append(path)
+    fifo_folder = out / "fifo_folder"
+    fifo_folder.mkdir(exist_ok=True)
+    (fifo_folder / "model.keras").write_bytes(keras_zip(json.dumps(sequential(dense())).encode()))
+    if not (fifo_folder / "blocked.keras").exists():
+        os.mkfifo(fifo_folder / "blocked.keras")
+    paths.append(fifo_folder)
+    return paths
+
+
+def functional_chain(length: int, reverse: bool) -> bytes:
+    """A Functional model: input, then ``length`` Dense layers in a chain, listed last-first if ``reverse``."""
+    layers = [{"class_name": "InputLayer", "name": "in", "config": {"batch_shape": [None, 4], "name": "in"},
+               "inbound_nodes": []}]  # fmt: skip
+    previous = "in"
+    for index in range(length):
+        name = f"d{index}"
+        layers.append({"class_name": "Dense", "name": name, "config": {"name": name, "units": 4},
+                       "inbound_nodes": [[[previous, 0, 0, {}]]]})  # fmt: skip
+        previous = name
+    if reverse:
+        layers = [layers[0], *reversed(layers[1:])]
+    return json.dumps({"class_name": "Functional", "config": {
+        "name": "chain", "input_layers": [["in", 0, 0]], "output_layers": [[previous, 0, 0]], "layers": layers}}).encode()  # fmt: skip
+
+
+def _link_cycles(handle, group) -> None:
+    """Ten groups, each hard-linking the next two and the first: 2**10 paths per walk without a visited set."""
+    groups = [group.create_group(f"g{i}") for i in range(10)]
+    for index, current in enumerate(groups):
+        for offset in (1, 2):
+            current[f"to{offset}"] = groups[(index + offset) % len(groups)]
+        current["first"] = groups[0]
+    group.create_group("evil/vars")
+
+
+def _self_link(handle, group) -> None:
+    loop = group.create_group("evil")
+    for index in range(64):
+        loop[f"self{index}"] = loop
+
+
+def _compressed_member(method: int) -> bytes:
+    """A .keras whose config.json is 2 GiB of spaces after the JSON, bzip2- or lzma-compressed to a few KB."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=method) as archive, archive.open("config.json", "w",
+                                                                                     force_zip64=True) as stream:  # fmt: skip
+        stream.write(json.dumps(sequential(dense())).encode())
+        chunk = b" " * (16 * 1024 * 1024)
+        for _ in range(8 if method == zipfile.ZIP_LZMA else 32):  # 128 MiB (lzma) or 512 MiB (bzip2) unpacked
+            stream.write(chunk)
+    return buffer.getvalue()
+
+
+def _zip64_directory_bomb() -> bytes:
+    """A zip64 end record claiming 2**40 entries and a 64 GiB central directory."""
+    import struct
+
+    body = keras_zip(json.dumps(sequential(dense())).encode())
+    eocd_at = body.rfind(b"PK\x05\x06")
+    record_at = len(body[:eocd_at])
+    record = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, 2**40, 2**40, 2**36, 0)
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, record_at, 1)
+    eocd = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return body[:eocd_at] + record + locator + eocd
+
+
+def _many_entries(count: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("config.json", json.dumps(sequential(dense())))
+        for index in range(count - 1):
+            archive.writestr(f"assets/{index}", b"")
+    return buffer.getvalue()
+
+
+def _huge_vlen_config(path: Path) -> None:
+    """A legacy .h5 whose model_config is a 100 MB variable-length string (storage size says 16 bytes)."""
+    import h5py
+
+    with h5py.File(path, "w") as handle:
+        handle.attrs["model_config"] = json.dumps(sequential(dense())) + " " * (100 * 1024 * 1024)
+
+
 def _with_userblock(h5_with_room: bytes, payload: bytes) -> bytes:
     """Put ``payload`` in the userblock of an HDF5 file built with one large enough, or rebuild it with one."""
     size = 512
@@ -296,5 +413,6 @@ def _with_userblock(h5_with_room: bytes, payload: bytes) -> bytes:
 
 
 if __name__ == "__main__":
-    for p in build(Path(sys.argv[1])):
+    target = Path(sys.argv[1])
+    for p in [*build(target), *dangerous(target / "dangerous"), *expensive(target / "expensive")]:
         print(p)

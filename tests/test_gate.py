@@ -94,8 +94,9 @@ def test_real_keras_files_pass_the_gate(k3, tmp_path):
 
 
 def test_scan_budget_exhausted_is_an_error(monkeypatch):
-    from cnnlint.readers import raw_from_dict
     from cnnlint.rules import _scan
+
+    from cnnlint.readers import raw_from_dict
 
     monkeypatch.setattr(_scan, "MAX_ITEMS", 5)
     config = sequential(*[{"module": "keras.layers", "class_name": "Dense", "config": {"name": f"d{i}", "units": 2}}

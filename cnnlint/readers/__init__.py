@@ -10,6 +10,8 @@ Adding a format means adding a module and one line to ``FILE_READERS``.
 
 from __future__ import annotations
 
+import os
+import stat
 import zipfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -40,6 +42,9 @@ def read_model(path: str | Path) -> RawModel:
     try:
         if path.is_dir():
             return _read_folder(path)
+        if not stat.S_ISREG(os.stat(path).st_mode):  # opening a FIFO for reading would block forever
+            raise ModelError("not a regular file (a FIFO, device or socket)", where=where,
+                             hint="pass the model file itself")  # fmt: skip
         with open(path, "rb") as stream:
             head = stream.read(SNIFF_BYTES)
     except FileNotFoundError:

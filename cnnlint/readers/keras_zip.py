@@ -113,6 +113,13 @@ def _raw_model(
 
 def _read_member_json(archive: zipfile.ZipFile, name: str, where: str) -> Any:
     info = archive.getinfo(name)
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        # zipfile caps the output of inflate only: one bzip2 or lzma chunk can expand to gigabytes
+        raise ModelError(
+            f"{name} is compressed with method {info.compress_type} (Keras writes stored or deflated members)",
+            where=where,
+            hint="refusing to decompress it; re-save the model with Keras",
+        )
     if info.file_size > MAX_JSON_BYTES:
         raise ModelError(
             f"{name} claims {info.file_size} bytes, over the "
@@ -135,6 +142,25 @@ def _read_file_json(path: Path, where: str) -> Any:
     return parse_json(data, what=path.name, where=where)
 
 
+_ZIP64_LOCATOR = struct.Struct("<4sIQI")
+_ZIP64_RECORD = struct.Struct("<4sQHHIIQQQQ")
+
+
+def _zip64_directory(tail: bytes, eocd_at: int) -> tuple[int, int] | None:
+    """(entries, directory size) from the zip64 end record, when the archive has one in the tail we read.
+
+    A zip64 record outside the tail means a directory far larger than any .keras model's: count it as huge.
+    """
+    locator_at = eocd_at - _ZIP64_LOCATOR.size
+    if locator_at < 0 or tail[locator_at : locator_at + 4] != b"PK\x06\x07":
+        return None
+    record_at = locator_at - _ZIP64_RECORD.size
+    if record_at < 0 or tail[record_at : record_at + 4] != b"PK\x06\x06":
+        return (2**63, 2**63)
+    fields = _ZIP64_RECORD.unpack(tail[record_at : locator_at])
+    return fields[7], fields[8]
+
+
 def _check_central_directory(path: Path, where: str) -> None:
     """Refuse archives whose directory is absurdly large before zipfile reads it."""
     try:
@@ -153,8 +179,9 @@ def _check_central_directory(path: Path, where: str) -> None:
             hint="re-save or re-download the model",
         )
     entries, cd_size = struct.unpack("<xxxxxxxxxxHI", tail[at : at + 16])
-    if entries == 0xFFFF or cd_size == 0xFFFFFFFF:
-        return  # zip64: zipfile reads the 64-bit record; sizes are checked below
+    zip64 = _zip64_directory(tail, at)
+    if zip64 is not None:
+        entries, cd_size = zip64  # what zipfile will use: the 64-bit record's counts
     if entries > MAX_ZIP_ENTRIES or cd_size > MAX_CENTRAL_DIRECTORY:
         raise ModelError(
             f"archive lists {entries} entries ({cd_size} bytes of directory); "
