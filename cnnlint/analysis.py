@@ -1,4 +1,4 @@
-"""Derived measures of a ``ModelGraph``: depth, width, head, receptive field, regularization.
+"""Derived measures of a ``ModelGraph``: depth, width, head, receptive fields, regularization.
 
 Everything here is computed from the graph alone; nothing depends on the
 training set.  Rules and the risk model read these ``Facts`` instead of
@@ -14,6 +14,12 @@ from cnnlint.graph import Layer, ModelGraph, Node
 
 #: Layer kinds that count towards depth (layers with a learned kernel).
 DEPTH_KINDS = frozenset({"conv", "dense", "recurrent", "attention"})
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    size: tuple[int, ...]
+    stride: tuple[float, ...]  # effective stride (the "jump") on the input, per spatial axis
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,8 @@ class Facts:
     regularized_layers: tuple[str, ...]
     weight_decay: float | None
     label_smoothing: float
-    layer_rf: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: receptive field and effective stride after each node (by node id), where the node is still spatial
+    receptive_fields: dict[int, ReceptiveField] = field(default_factory=dict)
 
     @property
     def has_weight_penalty(self) -> bool:
@@ -64,8 +71,9 @@ def analyze(graph: ModelGraph) -> Facts:
     head = _head_layers(graph)
     head_params = sum(layer.params for layer in head)
     total = graph.params
-    last_conv = _last_conv(graph)
-    rf_layer, after = _rf_coverage(graph, spatial)
+    fields = receptive_fields(graph)
+    last_conv = _last_conv(graph, fields)
+    rf_layer, after = _rf_coverage(graph, fields, spatial)
     compile_info = graph.compile
     widest = max((layer for layer in graph.layers if layer.kind in DEPTH_KINDS and layer.units),
                  key=lambda layer: layer.units or 0, default=None)  # fmt: skip
@@ -90,7 +98,7 @@ def analyze(graph: ModelGraph) -> Facts:
         input_spatial=spatial,
         is_image=input_shape is not None and len(input_shape) == 4,
         classes=_classes(graph),
-        receptive_field=last_conv.rf if last_conv else None,
+        receptive_field=fields[last_conv.id].size if last_conv and last_conv.id in fields else None,
         rf_covers_input_at=rf_layer,
         convs_after_full_rf=after,
         dropout_layers=_of_kind(graph, "dropout"),
@@ -103,8 +111,7 @@ def analyze(graph: ModelGraph) -> Facts:
         ),
         weight_decay=compile_info.weight_decay if compile_info else None,
         label_smoothing=compile_info.label_smoothing if compile_info else 0.0,
-        layer_rf={graph.nodes[layer.nodes[0]].layer.path: graph.nodes[layer.nodes[0]].rf  # type: ignore[misc]
-                  for layer in graph.layers if layer.nodes and graph.nodes[layer.nodes[0]].rf is not None},  # fmt: skip
+        receptive_fields=fields,
     )
 
 
@@ -179,17 +186,26 @@ def _is_vector(node: Node) -> bool:
     return shape is None or len(shape) <= 2 or node.layer.kind == "dense"
 
 
-def _last_conv(graph: ModelGraph) -> Node | None:
+def _last_conv(graph: ModelGraph, fields: dict[int, ReceptiveField]) -> Node | None:
     convs = [n for n in graph.nodes if n.layer.kind == "conv"]
-    return max(convs, key=lambda n: (math.prod(n.rf or (0,)), n.id), default=None) if convs else None
+
+    def area(node: Node) -> int:
+        return math.prod(fields[node.id].size) if node.id in fields else 0
+
+    return max(convs, key=lambda n: (area(n), n.id), default=None) if convs else None
 
 
-def _rf_coverage(graph: ModelGraph, spatial: tuple[int, ...] | None) -> tuple[str | None, int]:
+def _rf_coverage(
+    graph: ModelGraph, fields: dict[int, ReceptiveField], spatial: tuple[int, ...] | None
+) -> tuple[str | None, int]:
     """The first conv whose receptive field spans the input, and how many convs follow it on the deepest path."""
     if spatial is None:
         return None, 0
-    conv_nodes = [n for n in graph.nodes if n.layer.kind == "conv" and n.rf is not None]
-    covering = [n for n in conv_nodes if len(n.rf or ()) == len(spatial) and all(r >= s for r, s in zip(n.rf, spatial))]  # type: ignore[arg-type]
+    conv_nodes = [n for n in graph.nodes if n.layer.kind == "conv" and n.id in fields]
+    covering = [
+        n for n in conv_nodes
+        if len(fields[n.id].size) == len(spatial) and all(r >= s for r, s in zip(fields[n.id].size, spatial))
+    ]  # fmt: skip
     if not covering:
         return None, 0
     first = covering[0]
@@ -205,3 +221,48 @@ def _classes(graph: ModelGraph) -> int | None:
     if shape is None or len(shape) != 2 or shape[-1] is None:
         return None
     return 2 if shape[-1] == 1 else shape[-1]
+
+
+# ---- receptive fields ----------------------------------------------------------------------
+
+
+def receptive_fields(graph: ModelGraph) -> dict[int, ReceptiveField]:
+    """The receptive field after each node, on the input it descends from (nodes are in topological order)."""
+    fields: dict[int, ReceptiveField] = {}
+    for node in graph.nodes:
+        found = _input_field(node) if node.layer.kind == "input" else _field_after(node, fields)
+        if found is not None:
+            fields[node.id] = found
+    return fields
+
+
+def _input_field(node: Node) -> ReceptiveField | None:
+    shape = node.outputs[0] if node.outputs else None
+    if shape is None or len(shape) < 3:
+        return None
+    spatial = len(shape) - 2
+    return ReceptiveField((1,) * spatial, (1.0,) * spatial)
+
+
+def _field_after(node: Node, fields: dict[int, ReceptiveField]) -> ReceptiveField | None:
+    """Follow the largest incoming field through the layer's geometry (a window grows it, a stride spreads it)."""
+    sources = [fields[i] for i, _ in node.inputs if i in fields]
+    if not sources:
+        return None
+    src = max(sources, key=lambda f: math.prod(f.size))
+    rf, jump = list(src.size), list(src.stride)
+    geometry = node.layer.geometry
+    if geometry is None:
+        pass  # not spatial any more (Dense on a vector, a custom layer): keep what was covered
+    elif geometry.kind == "window" and len(geometry.kernel) == len(rf):
+        rf = [r + (k - 1) * j for r, k, j in zip(rf, geometry.kernel, jump)]
+        jump = [j * s for j, s in zip(jump, geometry.strides)]
+    elif geometry.kind == "upsample" and len(geometry.strides) == len(jump):
+        jump = [j / s for j, s in zip(jump, geometry.strides)]
+    elif geometry.kind == "global":
+        shape = node.input_shapes[0] if node.input_shapes else None
+        if shape is not None and len(shape) == len(rf) + 2:
+            channels_last = (node.layer.data_format or "channels_last") == "channels_last"
+            spatial = shape[1:-1] if channels_last else shape[2:]
+            rf = [r + ((n or 1) - 1) * j for r, n, j in zip(rf, spatial, jump)]
+    return ReceptiveField(tuple(int(r) for r in rf), tuple(jump))

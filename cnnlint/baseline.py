@@ -11,19 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from cnnlint.errors import ConfigError
-from cnnlint.findings import Finding
+from cnnlint.findings import Finding, FindingKey, finding_key
 from cnnlint.output import write_atomic
 from cnnlint.pipeline import ModelReport
 
-Key = tuple[str, str, str]
 
-
-def _norm(path: str) -> str:
-    return Path(path).as_posix()
-
-
-def keys(report: ModelReport) -> set[Key]:
-    return {(_norm(report.path), f.code, f.layer) for f in report.findings}
+def keys(report: ModelReport) -> set[FindingKey]:
+    return {finding_key(report.path, f) for f in report.findings}
 
 
 def write_baseline(path: str, reports: list[ModelReport]) -> int:
@@ -36,15 +30,15 @@ def write_baseline(path: str, reports: list[ModelReport]) -> int:
     return len(entries)
 
 
-def load_baseline(path: str) -> set[Key]:
+def load_baseline(path: str) -> set[FindingKey]:
     try:
         data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
-        return {(_norm(e["file"]), e["code"], e["layer"]) for e in data["findings"]}
+        return {(Path(e["file"]).as_posix(), e["code"], e["layer"]) for e in data["findings"]}
     except FileNotFoundError:
         raise ConfigError(f"baseline file not found: '{path}'", hint="create it with --write-baseline") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"baseline '{path}' is not a cnnlint baseline ({type(exc).__name__})") from None
 
 
-def new_findings(report: ModelReport, baseline: set[Key]) -> list[Finding]:
-    return [f for f in report.findings if (_norm(report.path), f.code, f.layer) not in baseline]
+def new_findings(report: ModelReport, baseline: set[FindingKey]) -> list[Finding]:
+    return [f for f in report.findings if finding_key(report.path, f) not in baseline]

@@ -14,9 +14,9 @@ from typing import Any
 import click
 
 from cnnlint import __version__
+from cnnlint.config import OPTION_TYPES
 from cnnlint.errors import CnnlintError, ConfigError
-
-LEVELS = ("low", "medium", "high")
+from cnnlint.reports import CONFIRM_FORMATS
 
 
 class DefaultGroup(click.Group):
@@ -45,13 +45,13 @@ def cli() -> None:
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--samples", "-n", type=click.IntRange(min=1), help="Training-set size the model is meant for.")
-@click.option("--classes", type=click.IntRange(min=2), help="Number of classes (default: from the output layer).")
+@click.option("--samples", "-n", type=OPTION_TYPES["samples"], help="Training-set size the model is meant for.")
+@click.option("--classes", type=OPTION_TYPES["classes"], help="Number of classes (default: from the output layer).")
 @click.option("--augmented/--not-augmented", default=None, help="The input pipeline augments outside the model.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "markdown", "html"]))
+@click.option("--format", "fmt", type=OPTION_TYPES["format"])
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
-@click.option("--fail-on", type=click.Choice([*LEVELS, "never"]), help="Fail when a model's risk is at least this.")
-@click.option("--severity", type=click.Choice(["info", "warning", "error"]), help="Fail on findings at least this severe.")
+@click.option("--fail-on", type=OPTION_TYPES["fail-on"], help="Fail when a model's risk is at least this.")
+@click.option("--severity", type=OPTION_TYPES["severity"], help="Fail on findings at least this severe.")
 @click.option("--select", multiple=True, help="Rule codes or prefixes to run (comma-separated).")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to skip.")
 @click.option("--extend-select", multiple=True, help="Add rules to the selection.")
@@ -115,7 +115,7 @@ def rule_command(code: str) -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
 @click.option("--probe", is_flag=True, help="Also train on shuffled labels to measure memorization.")
 @click.option("--trust-code", is_flag=True, help="Allow Lambda layers and custom objects (runs their code).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "markdown"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(CONFIRM_FORMATS), default="text")
 @click.option("--output", "-o", type=click.Path(dir_okay=False))
 def confirm_command(model: str, data: str, fmt: str, output: str | None, **opts: Any) -> None:
     """Train a fresh copy of MODEL briefly on your data and check the static estimate."""

@@ -11,10 +11,9 @@ import click
 
 from cnnlint.config import Config, find_config, load_config
 from cnnlint.errors import ConfigError, printable
-from cnnlint.findings import Dataset, severity_rank
+from cnnlint.findings import Dataset
+from cnnlint.levels import NEVER, risk_rank, severity_rank
 from cnnlint.pipeline import LintSettings, ModelReport, lint_source
-
-LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
 
 
 def run_check(paths: list[str], opts: dict[str, Any]) -> int:
@@ -136,7 +135,7 @@ def _exit_code(reports: list[ModelReport], opts: dict[str, Any], config: Config)
     for report in reports:
         if any(severity_rank(f.severity) >= severity_rank(severity) for f in report.findings):
             return 1
-        if fail_on != "never" and report.risk is not None and LEVEL_RANK[report.risk.level] >= LEVEL_RANK[fail_on]:
+        if fail_on != NEVER and report.risk is not None and risk_rank(report.risk.level) >= risk_rank(fail_on):
             return 1
     return 0
 
@@ -145,13 +144,13 @@ def run_inspect(model: str, fmt: str) -> int:
     import json
 
     from cnnlint.analysis import analyze
-    from cnnlint.graph import build_graph
+    from cnnlint.pipeline import model_graph
     from cnnlint.readers import read_model
     from cnnlint.summary import graph_summary, render_summary
 
     if not Path(model).exists() and not Path(model).is_symlink():
         raise ConfigError(f"no such file or folder: '{model}'")
-    graph = build_graph(read_model(model))
+    graph = model_graph(read_model(model))
     facts = analyze(graph)
     if fmt == "json":
         click.echo(json.dumps(graph_summary(graph, facts), indent=2))

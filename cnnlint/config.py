@@ -35,15 +35,26 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+import click
+
 from cnnlint.errors import ConfigError
+from cnnlint.levels import FAIL_ON_CHOICES, SEVERITIES
+from cnnlint.reports import FORMATS
 
 TOP_KEYS = {
     "samples", "classes", "augmented", "select", "ignore", "extend-select", "severity", "fail-on",
     "format", "baseline", "per-layer-ignores", "rules", "models",
 }  # fmt: skip
 MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores"}
-SEVERITY_CHOICES = ("info", "warning", "error")
-LEVEL_CHOICES = ("low", "medium", "high", "never")
+#: The keys that have a command-line option, with that option's value type: the CLI declares its options with
+#: these, and the config checks its values with them, so both accept the same values with the same message.
+OPTION_TYPES: dict[str, click.ParamType] = {
+    "samples": click.IntRange(min=1),
+    "classes": click.IntRange(min=2),
+    "format": click.Choice(tuple(FORMATS)),
+    "severity": click.Choice(SEVERITIES),
+    "fail-on": click.Choice(FAIL_ON_CHOICES),
+}
 
 
 @dataclass(frozen=True)
@@ -122,16 +133,15 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
     where = str(path)
     _check_keys(data, TOP_KEYS, "[tool.cnnlint]", where)
     values = {k: v for k, v in data.items() if k not in ("models", "rules", "per-layer-ignores")}
-    for key in ("samples", "classes"):
-        if key in values:
-            _positive_int(values[key], key, where)
+    for key in OPTION_TYPES.keys() & values.keys():
+        _option_value(values[key], key, where)
     if "augmented" in values and not isinstance(values["augmented"], bool):
         raise ConfigError("'augmented' must be true or false", where=where)
     for key in ("select", "ignore", "extend-select"):
         if key in values and (not isinstance(values[key], list) or not all(isinstance(v, str) for v in values[key])):
             raise ConfigError(f"'{key}' must be a list of rule codes", where=where)
-    _choice(values, "severity", SEVERITY_CHOICES, where)
-    _choice(values, "fail-on", LEVEL_CHOICES, where)
+    if "baseline" in values and not isinstance(values["baseline"], str):
+        raise ConfigError(f"'baseline' must be a file path, got {values['baseline']!r}", where=where)
     models = tuple(_model_entry(item, i, where) for i, item in enumerate(data.get("models", [])))
     rule_options = _rule_options(data.get("rules", {}), where)
     return Config(
@@ -154,15 +164,17 @@ def _check_keys(data: Any, allowed: set[str], section: str, where: str) -> None:
             raise ConfigError(f"unknown key '{key}' in {section}", where=where, hint=hint)
 
 
-def _positive_int(value: Any, key: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"'{key}' must be a positive integer, got {value!r}", where=where)
-    return value
-
-
-def _choice(values: dict[str, Any], key: str, choices: tuple[str, ...], where: str) -> None:
-    if key in values and values[key] not in choices:
-        raise ConfigError(f"'{key}' must be one of {', '.join(choices)}, got {values[key]!r}", where=where)
+def _option_value(value: Any, key: str, where: str) -> Any:
+    """``value`` checked by the type of the command-line option of the same name, with its message."""
+    kind = OPTION_TYPES[key]
+    if isinstance(kind, click.IntRange) and (isinstance(value, bool) or not isinstance(value, int)):
+        problem = f"{value!r} is not an integer."  # TOML has integers: a quoted number is a mistake, not converted
+    else:
+        try:
+            return kind.convert(value, None, None)
+        except click.BadParameter as exc:
+            problem = exc.message
+    raise ConfigError(f"invalid value for '{key}': {problem}", where=where)
 
 
 def _model_entry(item: Any, index: int, where: str) -> ModelEntry:
@@ -175,8 +187,8 @@ def _model_entry(item: Any, index: int, where: str) -> ModelEntry:
         raise ConfigError(f"{section}: 'augmented' must be true or false", where=where)
     return ModelEntry(
         pattern=item["path"],
-        samples=_positive_int(item["samples"], "samples", where) if "samples" in item else None,
-        classes=_positive_int(item["classes"], "classes", where) if "classes" in item else None,
+        samples=_option_value(item["samples"], "samples", where) if "samples" in item else None,
+        classes=_option_value(item["classes"], "classes", where) if "classes" in item else None,
         augmented=augmented,
         layer_ignores=_layer_ignores(item.get("per-layer-ignores", {}), where),
     )

@@ -8,21 +8,11 @@ import stat
 from pathlib import Path
 
 from cnnlint.errors import ConfigError
-from cnnlint.readers import MODEL_SUFFIXES
-from cnnlint.readers.savedmodel import is_savedmodel_dir
+from cnnlint.readers import MODEL_SUFFIXES, is_model_file, is_model_folder
 
 _GLOB_CHARS = set("*?[")
 MAX_FILES = 100_000
 SAVEDMODEL_FILES = ("keras_metadata.pb", "saved_model.pb")
-
-
-def is_model_folder(path: Path) -> bool:
-    """A SavedModel, or an unzipped .keras archive (config.json next to its weights or metadata)."""
-    if is_savedmodel_dir(path):
-        return True
-    return (path / "config.json").is_file() and (
-        (path / "metadata.json").is_file() or (path / "model.weights.h5").is_file()
-    )
 
 
 def _is_regular(path: Path) -> bool:
@@ -30,15 +20,6 @@ def _is_regular(path: Path) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return True  # broken link or unreadable: let the reader report why
-
-
-def _looks_like_model_json(path: Path) -> bool:
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(4096)
-    except OSError:
-        return True  # let the reader report why it cannot be read
-    return b'"class_name"' in head and b'"config"' in head
 
 
 def discover(paths: list[str], notes: list[str] | None = None) -> tuple[list[str], list[tuple[str, str]]]:
@@ -95,11 +76,10 @@ def _walk(root: Path, notes: list[str]) -> list[str]:
         dirs[:] = keep
         for name in sorted(files):
             path = here / name
-            suffix = path.suffix.lower()
-            if suffix in MODEL_SUFFIXES and not _is_regular(path):
+            if path.suffix.lower() in MODEL_SUFFIXES and not _is_regular(path):
                 notes.append(f"{path}: skipped, not a regular file (a FIFO, device or socket)")
                 continue
-            if suffix in (".keras", ".h5", ".hdf5") or (suffix == ".json" and _looks_like_model_json(path)):
+            if is_model_file(path):
                 models.append(str(path))
         if len(models) > MAX_FILES:
             raise ConfigError(f"more than {MAX_FILES} model files under '{root}'")

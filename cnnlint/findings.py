@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cnnlint.analysis import Facts
 from cnnlint.graph import ModelGraph
 from cnnlint.readers.base import RawModel
 
-SEVERITIES = ("info", "warning", "error")
-
-
-def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity)
+#: The class count assumed when neither the user nor the output layer gives one (a single sigmoid unit is 2).
+DEFAULT_CLASSES = 2
 
 
 @dataclass(frozen=True)
@@ -41,9 +39,18 @@ class Finding:
     def layer(self) -> str:
         return self.layers[0] if self.layers else ""
 
-    def key(self) -> tuple[str, str]:
-        """What identifies a finding across retraining and re-saving: rule and layer."""
-        return self.code, self.layer
+
+FindingKey = tuple[str, str, str]
+
+
+def finding_key(path: str, finding: Finding) -> FindingKey:
+    """What identifies a finding across retraining and re-saving: file, rule and layer (baseline, SARIF)."""
+    return Path(path).as_posix(), finding.code, finding.layer
+
+
+def class_count(dataset: Dataset, facts: Facts) -> int:
+    """The classes the model separates: the user's count, else the output layer's, else ``DEFAULT_CLASSES``."""
+    return dataset.classes or facts.classes or DEFAULT_CLASSES
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,7 @@ class RuleContext:
         """Trainable parameters per training label: P / (n x classes)."""
         if not self.n:
             return None
-        return self.facts.trainable_params / (self.n * (self.classes or 2))
+        return self.facts.trainable_params / (self.n * class_count(self.dataset, self.facts))
 
 
 @dataclass(frozen=True)

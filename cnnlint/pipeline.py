@@ -16,6 +16,7 @@ from cnnlint.findings import Dataset, Finding, Rule, RuleContext
 from cnnlint.graph import ModelGraph, build_graph
 from cnnlint.readers import RawModel, read_model
 from cnnlint.risk import Risk, assess
+from cnnlint.saved_weights import count_custom_layers
 
 
 @dataclass
@@ -49,7 +50,7 @@ def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintS
     report = ModelReport(path=path, dataset=dataset)
     try:
         raw = source if isinstance(source, RawModel) else read_model(source)
-        graph = build_graph(raw)
+        graph = model_graph(raw)
         facts = analyze(graph)
     except CnnlintError as exc:
         report.error = exc.one_line()
@@ -65,6 +66,13 @@ def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintS
     report.needs_samples = [] if dataset.samples else [r.code for r in settings.rules if r.needs_samples]
     report.risk = assess(facts, dataset, report.findings)
     return report
+
+
+def model_graph(raw: RawModel) -> ModelGraph:
+    """The graph of a read model, with the layers the builder cannot count taken from its weights."""
+    graph = build_graph(raw)
+    count_custom_layers(graph, raw)
+    return graph
 
 
 def _ignored(finding: Finding, ignores: tuple[tuple[str, str], ...]) -> bool:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from cnnlint.analysis import Facts
-from cnnlint.findings import Dataset, Finding
+from cnnlint.findings import Dataset, Finding, class_count
+from cnnlint.levels import RISK_LEVELS
 
 #: Predicted accuracy gap (train - held-out) below which risk is low, and at or above which it is high.
 LOW_GAP = 0.05
@@ -43,7 +44,7 @@ def features(facts: Facts, dataset: Dataset) -> dict[str, float] | None:
     n = dataset.samples
     if not n:
         return None
-    classes = dataset.classes or facts.classes or 2
+    classes = class_count(dataset, facts)
     params = max(facts.trainable_params, 1)
     lpps = math.log10(params / n)
     return {
@@ -139,7 +140,8 @@ class RiskModel:
 
 
 def level_of(gap: float) -> str:
-    return "low" if gap < LOW_GAP else "high" if gap >= HIGH_GAP else "medium"
+    low, medium, high = RISK_LEVELS
+    return low if gap < LOW_GAP else high if gap >= HIGH_GAP else medium
 
 
 @lru_cache(maxsize=1)

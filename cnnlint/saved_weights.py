@@ -36,12 +36,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cnnlint.graph.keras_nodes import MAX_NESTING, is_model, name_of
 from cnnlint.layers import TF_OP_LAYERS, is_op
 from cnnlint.layers.base import Weight
 from cnnlint.readers.weights import Group, read_groups
 
 if TYPE_CHECKING:
-    from cnnlint.graph import Layer, ModelGraph
+    from cnnlint.graph.model import Layer, ModelGraph
     from cnnlint.readers import RawModel
     from cnnlint.readers.base import LiveWeights
 
@@ -160,8 +161,6 @@ def _keras3_containers(config: dict, snake_case: Any) -> list[Container]:
 
 
 def _walk_keras3(entry: dict, path: str, group: str, snake_case: Any, out: list[Container], depth: int) -> None:
-    from cnnlint.graph import MAX_NESTING, is_model, name_of
-
     config = entry.get("config")
     items = config.get("layers") if isinstance(config, dict) else None
     if depth > MAX_NESTING or not isinstance(items, list):
@@ -220,8 +219,6 @@ def _snake_case_for(keras_version: str | None) -> Any:
 def _legacy_containers(config: dict) -> list[Container]:
     """The top model and each nested one; a nested model's layers sit under ``<model>/<model>/`` (Keras 3)
     or ``<model>/`` (tf.keras), so both are offered and the one whose group exists wins."""
-    from cnnlint.graph import is_model, name_of
-
     top = Container("")
     nested: list[Container] = []
     inner = config.get("config", {}).get("layers") if isinstance(config.get("config"), dict) else None

@@ -17,9 +17,10 @@ def layer_regularization(layer: Layer) -> str:
     return ", ".join(parts)
 
 
-def layer_row(graph: ModelGraph, layer: Layer) -> dict[str, Any]:
+def layer_row(graph: ModelGraph, facts: Facts, layer: Layer) -> dict[str, Any]:
     first = graph.nodes[layer.nodes[0]] if layer.nodes else None
     shapes = first.outputs if first else []
+    field = facts.receptive_fields.get(first.id) if first else None
     return {
         "path": layer.path,
         "class_name": layer.class_name,
@@ -33,8 +34,8 @@ def layer_row(graph: ModelGraph, layer: Layer) -> dict[str, Any]:
         "kernel_size": list(layer.kernel_size) if layer.kernel_size else None,
         "strides": list(layer.strides) if layer.strides else None,
         "dilation": list(layer.dilation) if layer.dilation else None,
-        "receptive_field": list(first.rf) if first and first.rf else None,
-        "effective_stride": [round(j, 4) for j in first.jump] if first and first.jump else None,
+        "receptive_field": list(field.size) if field and field.size else None,
+        "effective_stride": [round(j, 4) for j in field.stride] if field and field.stride else None,
         "regularization": layer_regularization(layer) or None,
         "calls": len(layer.nodes),
     }
@@ -84,7 +85,7 @@ def graph_summary(graph: ModelGraph, facts: Facts) -> dict[str, Any]:
             "losses": [{"name": loss.name, "label_smoothing": loss.label_smoothing} for loss in compile_info.losses],
         },
         "notes": list(graph.notes),
-        "layers": [layer_row(graph, layer) for layer in graph.layers],
+        "layers": [layer_row(graph, facts, layer) for layer in graph.layers],
     }
 
 
@@ -93,7 +94,7 @@ def render_summary(graph: ModelGraph, facts: Facts) -> str:
     header = ("Layer (type)", "Output Shape", "Param #", "RF", "Regularization")
     rows = []
     for layer in graph.layers:
-        row = layer_row(graph, layer)
+        row = layer_row(graph, facts, layer)
         shapes = [fmt_shape(tuple(s) if s is not None else None) for s in row["output_shape"]] or ["(?)"]
         params = f"{layer.params:,}" if layer.counted else "?"
         rf = "x".join(str(r) for r in row["receptive_field"]) if row["receptive_field"] else ""

@@ -7,12 +7,14 @@ module and a line to ``FORMATS``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from cnnlint.reports.base import RenderOptions
 
-from cnnlint.pipeline import ModelReport
+if TYPE_CHECKING:  # the CLI reads the format names from here; rendering imports the pipeline when it runs
+    from cnnlint.pipeline import ModelReport
 
-Renderer = Callable[[list[ModelReport], RenderOptions], str]
+Renderer = Callable[["list[ModelReport]", RenderOptions], str]
 
 
 def _lazy(module: str) -> Renderer:
@@ -36,4 +38,7 @@ FORMATS: dict[str, Renderer] = {
     "html": _lazy("html"),
 }
 
-__all__ = ["FORMATS", "RenderOptions", "Renderer"]
+#: The formats ``cnnlint confirm`` writes (its text is its own; the others carry the run in the model section).
+CONFIRM_FORMATS = ("text", "json", "html", "markdown")
+
+__all__ = ["CONFIRM_FORMATS", "FORMATS", "RenderOptions", "Renderer"]

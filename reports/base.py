@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnlint import __version__
 from cnnlint.errors import printable
-from cnnlint.findings import Finding, severity_rank
-from cnnlint.pipeline import ModelReport
-from cnnlint.risk import Risk
+from cnnlint.levels import RISK_LEVELS, risk_rank, severity_rank
+
+if TYPE_CHECKING:  # the format registry (reports/__init__) stays light enough for the CLI's option types
+    from cnnlint.findings import Finding
+    from cnnlint.pipeline import ModelReport
+    from cnnlint.risk import Risk
 
 JSON_SCHEMA_VERSION = 1
 
@@ -105,6 +108,12 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
         "smallest_low_risk_samples": smallest,
         "confirm": report.confirm,
     }
+
+
+def riskiest_first(model: dict[str, Any]) -> tuple[int, str]:
+    """Sort key for ``model_dict`` views: high risk first, models without an estimate last, then by path."""
+    level = (model["risk"] or {}).get("level")
+    return (-risk_rank(level) if level in RISK_LEVELS else 1, model["path"])
 
 
 def sorted_findings(findings: list[Finding]) -> list[Finding]:

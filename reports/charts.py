@@ -54,8 +54,9 @@ def receptive_field_curve(graph: ModelGraph, facts: Facts) -> tuple[list[Point],
         return [], None
     points = []
     for node in graph.nodes:
-        if node.layer.kind in ("conv", "pool") and node.rf:
-            points.append((node.layer.path, max(node.rf)))
+        field = facts.receptive_fields.get(node.id)
+        if node.layer.kind in ("conv", "pool") and field and field.size:
+            points.append((node.layer.path, max(field.size)))
     if not points:
         return [], None
     size = max(facts.input_spatial)

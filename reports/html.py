@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from cnnlint.reports.base import RenderOptions, model_dict, sorted_findings
+from cnnlint.reports.base import RenderOptions, model_dict, riskiest_first, sorted_findings
 from cnnlint.reports.charts import capacity_split, parameter_bars, receptive_field_curve
 from cnnlint.reports.fixes import suggest
 from cnnlint.reports.templating import environment
@@ -20,7 +20,6 @@ CATEGORY_TITLES = {
     "depth": "Depth", "width": "Width and capacity", "kernel": "Kernel size", "head": "Dense head",
     "regularization": "Regularization", "data": "Data", "safety": "Safety",
 }  # fmt: skip
-_RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 def _view(report: ModelReport) -> dict[str, Any]:
@@ -75,5 +74,5 @@ def _learning_curves(confirm: dict[str, Any] | None) -> dict[str, Any] | None:
 def render(reports: list[ModelReport], options: RenderOptions) -> str:
     env = environment(autoescape=True)
     views = [_view(r) for r in reports]
-    views.sort(key=lambda v: (_RISK_ORDER.get((v["risk"] or {}).get("level"), 3), v["path"]))
+    views.sort(key=riskiest_first)
     return env.get_template("report.html.j2").render(models=views, version=__version__)

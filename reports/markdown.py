@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import re
 
-from cnnlint.reports.base import RenderOptions, model_dict
+from cnnlint.reports.base import RenderOptions, model_dict, riskiest_first
 from cnnlint.reports.templating import environment
 
 from cnnlint.pipeline import ModelReport
 
 LIMIT = 60_000
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
-_RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 def md(text: object) -> str:
@@ -29,7 +28,7 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
     env.filters["md"] = md
     template = env.get_template("report.md.j2")
     models = [model_dict(r, include_layers=False) for r in reports]
-    models.sort(key=lambda m: (_RISK_ORDER.get((m["risk"] or {}).get("level"), 3), m["path"]))
+    models.sort(key=riskiest_first)
     for m in models:
         m["truncated"] = False
     truncated = 0

@@ -15,6 +15,7 @@ from typing import Any
 from cnnlint.reports.base import RenderOptions, risk_dict, sorted_findings
 
 from cnnlint import __version__
+from cnnlint.findings import Finding, finding_key
 from cnnlint.pipeline import ModelReport
 
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -25,8 +26,8 @@ def _uri(path: str) -> str:
     return Path(path).as_posix().lstrip("/") if not Path(path).is_absolute() else Path(path).as_uri()
 
 
-def fingerprint(path: str, code: str, layer: str) -> str:
-    return hashlib.sha256(f"{Path(path).as_posix()}\0{code}\0{layer}".encode()).hexdigest()
+def fingerprint(path: str, finding: Finding) -> str:
+    return hashlib.sha256("\0".join(finding_key(path, finding)).encode()).hexdigest()
 
 
 def _rules() -> list[dict[str, Any]]:
@@ -71,7 +72,7 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
                     "logicalLocations": [{"name": finding.layer, "fullyQualifiedName": f"{report.path}::{finding.layer}",
                                           "kind": "member"}],
                 }],
-                "partialFingerprints": {"cnnlintFinding/v1": fingerprint(report.path, finding.code, finding.layer)},
+                "partialFingerprints": {"cnnlintFinding/v1": fingerprint(report.path, finding)},
                 "properties": {"layers": list(finding.layers), "evidence": finding.evidence, "fix": finding.fix},
             })  # fmt: skip
         models.append({"path": report.path, "risk": risk_dict(report.risk)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cnnlint.reports.base import RenderOptions, sorted_findings
 
 from cnnlint.errors import printable
+from cnnlint.levels import SEVERITIES
 from cnnlint.pipeline import ModelReport
 from cnnlint.risk import Risk
 
@@ -69,7 +70,7 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
 
 def summary_line(reports: list[ModelReport]) -> str:
     findings = [f for r in reports for f in r.findings]
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in reversed(SEVERITIES)}
     unreadable = sum(1 for r in reports if r.error)
     models = len(reports) - unreadable
     parts = [f"{len(findings)} finding{'s' * (len(findings) != 1)}"]

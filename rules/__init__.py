@@ -103,7 +103,3 @@ def run_rules(ctx: RuleContext, rules: list[Rule], options: dict[str, dict[str, 
         merged = {**rule.options, **((options or {}).get(rule.code) or {})}
         findings.extend(rule.check(ctx, merged))
     return findings
-
-
-def rules_needing_samples(rules: list[Rule]) -> list[Rule]:
-    return [rule for rule in rules if rule.needs_samples]

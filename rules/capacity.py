@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cnnlint.findings import Finding, Rule, RuleContext, fmt_int
+from cnnlint.findings import Finding, Rule, RuleContext, class_count, fmt_int
 
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
@@ -44,7 +44,7 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     if ratio is None or ratio < options["max_ratio"]:
         return
     facts = ctx.facts
-    classes = ctx.classes or 2
+    classes = class_count(ctx.dataset, facts)
     regularized = bool(facts.dropout_layers or facts.norm_layers) and (
         facts.has_weight_penalty or bool(facts.augment_layers) or ctx.dataset.augmented
     )

@@ -33,8 +33,7 @@ from cnnlint.rules import select_rules  # noqa: E402
 
 from cnnlint.analysis import analyze  # noqa: E402
 from cnnlint.findings import Dataset  # noqa: E402
-from cnnlint.graph import build_graph  # noqa: E402
-from cnnlint.pipeline import LintSettings, lint_source  # noqa: E402
+from cnnlint.pipeline import LintSettings, lint_source, model_graph  # noqa: E402
 from cnnlint.readers import raw_from_dict  # noqa: E402
 from cnnlint.risk import features  # noqa: E402
 
@@ -66,7 +65,7 @@ def featurize(records: list[dict]) -> tuple[list[str], np.ndarray, dict[str, np.
     for r in records:
         raw = raw_from_dict(r["config"], source=f"corpus#{r['id']}")
         dataset = Dataset(samples=r["spec"]["n"], classes=10)
-        facts = analyze(build_graph(raw))
+        facts = analyze(model_graph(raw))
         rows.append(features(facts, dataset))
         report = lint_source(raw, dataset, settings)
         extras["params"].append(facts.trainable_params)

@@ -13,7 +13,7 @@ import zipfile
 import h5py
 import pytest
 
-from cnnlint.graph import build_graph
+from cnnlint.pipeline import model_graph
 from cnnlint.readers import read_model
 from tests.conftest import weight_counts
 
@@ -81,7 +81,7 @@ def saved(tmp_path_factory, k3, tfk):
 def test_total_equals_count_params(saved, tag, kind):
     _, files = saved
     path, expected = files[(tag, kind)]
-    graph = build_graph(read_model(path))
+    graph = model_graph(read_model(path))
     assert graph.params_exact, [layer.problem for layer in graph.uncounted_layers]
     assert graph.params == expected
     assert any("custom" in note and "first_scale" in note for note in graph.notes)
@@ -94,7 +94,7 @@ def test_trainable_split_of_builtin_layers_read_from_a_legacy_h5(saved, tfk):
     layers = tfk.layers
     model = tfk.Sequential([tfk.Input((6, 6, 2)), Scale(), layers.Conv2D(3, 3), layers.BatchNormalization()])
     model.save(folder / "split.h5")
-    graph = build_graph(read_model(folder / "split.h5"))
+    graph = model_graph(read_model(folder / "split.h5"))
     norm = next(layer for layer in graph.layers if layer.class_name == "BatchNormalization")
     assert (norm.trainable_params, norm.non_trainable_params) == (6, 6)
     assert graph.params == model.count_params()
@@ -105,7 +105,7 @@ def test_sequential_after_a_custom_layer_uses_the_recorded_build_shape(saved, k3
     Scale, _ = _custom_classes(k3)
     model = k3.Sequential([k3.Input((6, 6, 2)), Scale(), k3.layers.Conv2D(3, 3), k3.layers.BatchNormalization()])
     model.save(folder / "seq.keras")
-    graph = build_graph(read_model(folder / "seq.keras"))
+    graph = model_graph(read_model(folder / "seq.keras"))
     norm = next(layer for layer in graph.layers if layer.class_name == "BatchNormalization")
     assert (norm.trainable_params, norm.non_trainable_params) == (6, 6)  # counted from its config
     assert graph.params == model.count_params()
@@ -117,7 +117,7 @@ def _graph_of_edited_folder(files, tmp_path, edit):
     shutil.copytree(files[("keras3", "folder")][0], copy)
     with h5py.File(copy / "model.weights.h5", "r+") as handle:
         edit(handle)
-    return build_graph(read_model(copy))
+    return model_graph(read_model(copy))
 
 
 def test_weights_that_do_not_match_the_config_are_not_used(saved, tmp_path):
@@ -131,14 +131,14 @@ def test_wrong_counts_in_the_weights_file_are_not_used(saved, tmp_path):
     path, _ = files[("tf_keras", "h5")]
     copy = tmp_path / "resized.h5"
     shutil.copy(path, copy)
-    conv = next(layer for layer in build_graph(read_model(path)).layers if layer.class_name == "Conv2D")
+    conv = next(layer for layer in model_graph(read_model(path)).layers if layer.class_name == "Conv2D")
     assert conv.counted and conv.params
     with h5py.File(copy, "r+") as handle:
         group = handle[f"model_weights/{conv.path}/{conv.path}"]
         name = next(iter(group))
         del group[name]
         group.create_dataset(name, shape=(7, 7), dtype="float32")
-    graph = build_graph(read_model(copy))
+    graph = model_graph(read_model(copy))
     assert not graph.params_exact and "first_scale" in {layer.path for layer in graph.uncounted_layers}
 
 
@@ -149,7 +149,7 @@ def test_compressed_weights_member_is_not_read(saved, tmp_path):
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(deflated, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             target.writestr(info.filename, source.read(info.filename))
-    graph = build_graph(read_model(deflated))
+    graph = model_graph(read_model(deflated))
     assert not graph.params_exact
 
 
@@ -168,7 +168,7 @@ def test_object_budget_leaves_the_layers_uncounted(saved, monkeypatch):
     _, files = saved
     path, expected = files[("keras3", "keras")]
     monkeypatch.setattr(weights, "MAX_OBJECTS", 5)
-    graph = build_graph(read_model(path))
+    graph = model_graph(read_model(path))
     assert not graph.params_exact and graph.params < expected
 
 

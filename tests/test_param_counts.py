@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from cnnlint.graph import build_graph
+from cnnlint.pipeline import model_graph
 from cnnlint.readers import read_model
 from tests.conftest import save_keras3, save_tf_keras, weight_counts
 
@@ -34,7 +34,7 @@ SAVEDMODEL_SUBSET = {"MobileNetV2", "RegNetY002", "InceptionResNetV2"}
 
 
 def assert_same_counts(path, expected: tuple[int, int]) -> None:
-    graph = build_graph(read_model(path))
+    graph = model_graph(read_model(path))
     assert graph.params_exact, [layer.problem for layer in graph.uncounted_layers]
     assert (graph.trainable_params, graph.non_trainable_params) == expected, path
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cnnlint.errors import ModelError
-from cnnlint.graph import build_graph
+from cnnlint.pipeline import model_graph
 from cnnlint.readers import read_model
 from tests.conftest import run_cli
 
@@ -44,7 +44,7 @@ def one_error_line(result) -> str:
 
 def test_hand_written_keras_zip(tmp_path):
     path = write_zip(tmp_path / "m.keras", {"config.json": json.dumps(TINY).encode(), "metadata.json": b"{}"})
-    graph = build_graph(read_model(path))
+    graph = model_graph(read_model(path))
     assert graph.params == (9 * 2 + 2) + (6 * 6 * 2 * 3 + 3)
 
 

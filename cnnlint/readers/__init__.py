@@ -5,7 +5,8 @@ from its end, as ``zipfile.is_zipfile`` and Keras do; an HDF5 signature at 0 or
 after a userblock of 512, 1024, ... bytes, as HDF5 does), reads the file the way
 Keras would for its name, and reads every other view too: a polyglot (an HDF5
 file with a zip in its userblock or appended) is scanned as both, and flagged.
-Adding a format means adding a module and one line to ``FILE_READERS``.
+Adding a format means adding a module and one line to ``FILE_FORMATS``, which
+also tells folder discovery which file names to pick up.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import stat
 import zipfile
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +23,30 @@ from cnnlint.errors import ModelError
 from cnnlint.readers import h5, json_file, keras_zip, savedmodel
 from cnnlint.readers.base import SNIFF_BYTES, RawModel, is_lfs_pointer, lfs_error, require_model_dict
 
-__all__ = ["RawModel", "read_model", "raw_from_dict", "MODEL_SUFFIXES"]
+__all__ = ["RawModel", "read_model", "raw_from_dict", "is_model_file", "is_model_folder", "MODEL_SUFFIXES"]
 
-#: (format name, sniff(head) -> bool, read(path) -> RawModel), tried in order.
-FILE_READERS: list[tuple[str, Callable[[bytes], bool], Callable[[Path], RawModel]]] = [
-    ("keras", keras_zip.sniff, keras_zip.read),
-    ("h5", h5.sniff, h5.read),
-    ("json", json_file.sniff, json_file.read),
-]
 
+@dataclass(frozen=True)
+class FileFormat:
+    sniff: Callable[[bytes], bool]  # does the file's head look like this format?
+    read: Callable[[Path], RawModel]
+    suffixes: tuple[str, ...]  # the names a folder walk picks up
+    #: for a suffix other files share (.json): does a walked file's head look like a model? (None: every file)
+    claims: Callable[[bytes], bool] | None = None
+    name: str = ""  # RawModel.format of what it reads; names the views of a polyglot file
+
+
+#: Tried in order on a file's first bytes.
+FILE_FORMATS = (
+    FileFormat(keras_zip.sniff, keras_zip.read, (".keras",), name="keras"),
+    FileFormat(h5.sniff, h5.read, (".h5", ".hdf5"), name="h5"),
+    FileFormat(json_file.sniff, json_file.read, (".json",), claims=json_file.looks_like_model, name="json"),
+)
+
+#: How much of a walked file ``FileFormat.claims`` sees (a model's class_name can follow a long module path).
+CLAIM_BYTES = 4096
 #: File name endings that folder discovery treats as model files.
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".json")
+MODEL_SUFFIXES = tuple(suffix for fmt in FILE_FORMATS for suffix in fmt.suffixes)
 
 
 def read_model(path: str | Path) -> RawModel:
@@ -63,7 +77,7 @@ def read_model(path: str | Path) -> RawModel:
             "not a Keras model file (expected a .keras zip, an HDF5 file or model JSON)",
             where=where,
         )
-    readers = {name: reader for name, _sniff, reader in FILE_READERS}
+    readers = {fmt.name: fmt.read for fmt in FILE_FORMATS}
     raw = readers[formats[0]](path)
     if len(formats) == 1:
         return raw
@@ -111,6 +125,29 @@ def raw_from_dict(config: Any, *, source: str = "<config>", compile_config: Any 
         format="dict",
         config=config,
         compile_config=compile_config if isinstance(compile_config, dict) else None,
+    )
+
+
+def is_model_file(path: Path) -> bool:
+    """Whether a folder walk lints this file: a model suffix, and for a shared one (.json) a model's head."""
+    fmt = next((f for f in FILE_FORMATS if path.suffix.lower() in f.suffixes), None)
+    if fmt is None or fmt.claims is None:
+        return fmt is not None
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(CLAIM_BYTES)
+    except OSError:
+        return True  # let the reader report why it cannot be read
+    return fmt.claims(head)
+
+
+def is_model_folder(path: Path) -> bool:
+    """A folder a model is saved as: a SavedModel, or an unzipped .keras archive (config.json next to its
+    metadata or weights).  A folder named on the command line is read with its config.json alone."""
+    if savedmodel.is_savedmodel_dir(path):
+        return True
+    return (path / "config.json").is_file() and (
+        (path / "metadata.json").is_file() or (path / "model.weights.h5").is_file()
     )
 
 

@@ -12,6 +12,11 @@ def sniff(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
 
 
+def looks_like_model(head: bytes) -> bool:
+    """Tells a model's JSON from the other JSON files in a folder (configs, metrics, label maps)."""
+    return b'"class_name"' in head and b'"config"' in head
+
+
 def read(path: Path) -> RawModel:
     where = str(path)
     try:
