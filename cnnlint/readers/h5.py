@@ -15,6 +15,7 @@ from typing import Any
 from cnnlint.errors import ModelError
 from cnnlint.readers.base import MAX_JSON_BYTES, RawModel, parse_json, require_model_dict
 from cnnlint.readers.hdf5_audit import Audit, audit_file
+from cnnlint.readers.hdf5_header import vlen_total_length
 from cnnlint.readers.weights import WeightsFile
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -77,11 +78,16 @@ def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], Audit]:
     wanted = ("model_config", "training_config", "keras_version")
     found: dict[str, Any] = {}
     try:
-        with h5py.File(path, "r") as handle:
+        with h5py.File(path, "r") as handle, open(path, "rb") as raw:
+            base = handle.id.get_create_plist().get_userblock()
+            header = h5py.h5o.get_info(handle.id).addr
             for name in wanted:
                 if name not in handle.attrs:
                     continue
-                found[name] = _attribute_text(handle.attrs.get_id(name), name, where)
+                attr_id = handle.attrs.get_id(name)
+                if attr_id.get_type().get_class() == 3 and attr_id.get_type().is_variable_str():
+                    _check_vlen_size(vlen_total_length(raw, base, header, name), name, path, where)
+                found[name] = _attribute_text(attr_id, name, where)
             audit = audit_file(handle)
     except ModelError:
         raise
@@ -92,6 +98,16 @@ def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], Audit]:
             hint="the file is truncated or corrupt; re-save the model",
         ) from None
     return found, audit
+
+
+def _check_vlen_size(length: int | None, name: str, path: Path, where: str) -> None:
+    """Refuse a variable-length string over the JSON cap before reading it (its storage size says 16 bytes)."""
+    if length is None and os.path.getsize(path) > MAX_JSON_BYTES:
+        raise ModelError(f"attribute {name}: its size cannot be checked before reading it", where=where,
+                         hint="re-save the model with Keras")  # fmt: skip
+    if length is not None and length > MAX_JSON_BYTES:
+        raise ModelError(f"attribute {name} is {length:,} bytes, over the {MAX_JSON_BYTES // (1024 * 1024)} MiB limit",
+                         where=where, hint="refusing to read it; this is not a normal Keras architecture")  # fmt: skip
 
 
 def _attribute_text(attr_id: Any, name: str, where: str) -> str:
