@@ -73,3 +73,18 @@ def test_error_lines_on_stderr_are_neutralised(tmp_path):
     result = run_cli(str(missing))
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert not UNSAFE.search(result.stderr.strip())
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_inspect_output_is_neutralised(tmp_path, fmt):
+    config = {"module": "keras", "class_name": "Sequential", "config": {"name": HOSTILE, "layers": [
+        {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [None, 8], "name": "in"}},
+        {"module": "evil\n::error::x", "class_name": "Evil" + HOSTILE, "config": {"name": HOSTILE}},
+        {"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "units": 2,
+                                                                    "activation": "relu" + HOSTILE}},
+    ]}}  # fmt: skip
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(config))
+    result = run_cli("inspect", str(path), "--format", fmt)
+    assert result.returncode == 0, result.stderr
+    assert not UNSAFE.search(result.stdout) and "\n::error" not in result.stdout

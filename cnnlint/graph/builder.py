@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from cnnlint.errors import ModelError
+from cnnlint.errors import ModelError, printable
 from cnnlint.graph.keras_nodes import (
     MAX_NESTING,
     first_node_offset,
@@ -59,7 +59,7 @@ class _Builder:
             raise ModelError("model has no layers", where=self.where)
         graph = ModelGraph(
             name=name,
-            class_name=str(top.get("class_name")),
+            class_name=printable(str(top.get("class_name"))[:200]),
             source=self.raw.source,
             format=self.raw.format,
             keras_version=self.raw.keras_version,
@@ -300,8 +300,8 @@ class _Builder:
         layer = Layer(
             path=path,
             name=path.rsplit("/", 1)[-1],
-            class_name=class_name,
-            module=module,
+            class_name=printable(class_name[:200]),  # every string a graph holds is safe to print
+            module=printable(module[:200]) if module is not None else None,
             kind=layer_kind(class_name, module),
             trainable=trainable and cfg.raw.get("trainable", True) is not False,
             model_path=model_path,
@@ -376,9 +376,9 @@ def _describe(layer: Layer, cfg: Cfg) -> None:
         layer.padding = raw["padding"]
     activation = raw.get("activation")
     if isinstance(activation, str):
-        layer.activation = activation
+        layer.activation = printable(activation[:80])
     elif isinstance(activation, dict) and isinstance(activation.get("class_name"), str):
-        layer.activation = activation["class_name"]
+        layer.activation = printable(activation["class_name"][:80])
     for key in ("rate", "stddev"):
         value = raw.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -390,7 +390,8 @@ def _describe(layer: Layer, cfg: Cfg) -> None:
             if reg is not None:
                 layer.regularizers[key[: -len("_regularizer")]] = reg
         elif key.endswith("_constraint") and value is not None:
-            layer.constraints[key[: -len("_constraint")]] = class_name_of(value) or "?"
+            name = printable(key[: -len("_constraint")][:80])
+            layer.constraints[name] = printable((class_name_of(value) or "?")[:80])
 
 
 def _expand_scalar_settings(layer: Layer) -> None:
