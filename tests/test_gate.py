@@ -103,3 +103,11 @@ def test_scan_budget_exhausted_is_an_error(monkeypatch):
                           for i in range(5)])  # fmt: skip
     findings = lint_source(raw_from_dict(config), Dataset(), SAFETY).findings
     assert [f.code for f in findings if f.severity == "error"] == ["S408"]
+
+
+def test_stray_end_of_archive_bytes_do_not_make_a_polyglot(tmp_path):
+    """Weight data can contain the zip end-of-archive signature by chance; only a zip that parses is a view."""
+    path = tmp_path / "m.h5"
+    path.write_bytes(h5_model(sequential()) + b"PK\x05\x06" + bytes(18) + b"\x00" * 100)
+    assert read_model(path).formats == ()
+    assert lint_source(path, Dataset(), SAFETY).findings == []

@@ -109,9 +109,15 @@ def _formats(path: Path, head: bytes) -> tuple[str, ...]:
 
 
 def _is_zip(path: Path) -> bool:
+    """A zip whose directory parses and lists members: four bytes of weight data that happen to spell an
+    end-of-archive signature do not make a legacy .h5 a polyglot."""
     try:
-        return zipfile.is_zipfile(path)
-    except OSError:
+        if not zipfile.is_zipfile(path):
+            return False
+        keras_zip.check_central_directory(path, str(path))
+        with zipfile.ZipFile(path) as archive:
+            return bool(archive.namelist())
+    except (ModelError, *keras_zip.ZIP_ERRORS):
         return False
 
 

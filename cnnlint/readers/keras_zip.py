@@ -32,7 +32,7 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 MAX_ZIP_ENTRIES = 10_000
 MAX_CENTRAL_DIRECTORY = 4 * 1024 * 1024
 _EOCD = b"PK\x05\x06"
-_ZIP_ERRORS = (
+ZIP_ERRORS = (
     zipfile.BadZipFile,
     zlib.error,
     EOFError,
@@ -50,7 +50,7 @@ def sniff(head: bytes) -> bool:
 
 def read(path: Path) -> RawModel:
     where = str(path)
-    _check_central_directory(path, where)
+    check_central_directory(path, where)
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
@@ -69,7 +69,7 @@ def read(path: Path) -> RawModel:
             )
     except ModelError:
         raise
-    except _ZIP_ERRORS as exc:
+    except ZIP_ERRORS as exc:
         raise ModelError(
             f"truncated or corrupt .keras archive ({type(exc).__name__}: {exc})",
             where=where,
@@ -161,7 +161,7 @@ def _zip64_directory(tail: bytes, eocd_at: int) -> tuple[int, int] | None:
     return fields[7], fields[8]
 
 
-def _check_central_directory(path: Path, where: str) -> None:
+def check_central_directory(path: Path, where: str) -> None:
     """Refuse archives whose directory is absurdly large before zipfile reads it."""
     try:
         size = os.path.getsize(path)
