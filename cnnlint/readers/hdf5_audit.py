@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-MAX_OBJECTS = 100_000
+MAX_OBJECTS = 25_000  # a large model with optimizer state has ~10,000; ~50 µs each to audit
 MAX_REPORTED = 50
 
 
@@ -40,38 +40,38 @@ def audit_file(handle: Any, prefix: str = "") -> Audit:
         if key in visited:
             continue
         visited.add(key)
-        names = _link_names(group, MAX_OBJECTS - count)
-        count += len(names)
+        links = _links(group, MAX_OBJECTS - count)
+        count += len(links)
         if count >= MAX_OBJECTS:
             return Audit(tuple(found[:MAX_REPORTED]), f"more than {MAX_OBJECTS:,} HDF5 objects: not fully scanned")
-        for name in names:
+        for name, kind in links:
             where = f"{prefix}{path}/{name.decode('utf-8', 'replace')}"
-            kind = group.links.get_info(name).type
             if kind == h5l.TYPE_EXTERNAL:
                 filename, target = (p.decode("utf-8", "replace") for p in group.links.get_val(name))
                 found.append(f"{where} -> external link to {filename}:{target}")
             elif kind == h5l.TYPE_SOFT:
                 found.append(f"{where} -> soft link to {group.links.get_val(name).decode('utf-8', 'replace')}")
             elif kind == h5l.TYPE_HARD:
-                object_type = h5o.get_info(group, name).type
-                if object_type == h5o.TYPE_GROUP:
-                    stack.append((f"{path}/{name.decode('utf-8', 'replace')}", h5py.h5g.open(group, name)))
-                elif object_type == h5o.TYPE_DATASET:
-                    found += _dataset_problems(h5d.open(group, name), where, h5d)
+                item = h5o.open(group, name)  # one call gives the type and the handle
+                if isinstance(item, h5py.h5g.GroupID):
+                    stack.append((f"{path}/{name.decode('utf-8', 'replace')}", item))
+                elif isinstance(item, h5py.h5d.DatasetID):
+                    found += _dataset_problems(item, where, h5d)
             else:
                 found.append(f"{where} -> user-defined link type {kind}")
     return Audit(tuple(found[:MAX_REPORTED]) + _more(found))
 
 
-def _link_names(group: Any, budget: int) -> list[bytes]:
-    names: list[bytes] = []
+def _links(group: Any, budget: int) -> list[tuple[bytes, int]]:
+    """(name, link type) of a group's links, at most ``budget`` of them."""
+    links: list[tuple[bytes, int]] = []
 
-    def visit(name: bytes, _info: Any) -> int | None:
-        names.append(name)
-        return 1 if len(names) >= budget else None  # non-zero stops HDF5's iteration
+    def visit(name: bytes, info: Any) -> int | None:
+        links.append((name, info.type))
+        return 1 if len(links) >= budget else None  # non-zero stops HDF5's iteration
 
     group.links.iterate(visit, info=True)
-    return names
+    return links
 
 
 def _dataset_problems(dataset: Any, where: str, h5d: Any) -> list[str]:
