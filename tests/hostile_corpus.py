@@ -293,6 +293,7 @@ def expensive(out: Path) -> list[Path]:
         "h5_link_cycles.h5": h5_model(json.loads(custom), weights=_link_cycles),
         "h5_self_link.h5": h5_model(json.loads(custom), weights=_self_link),
         "weights_link_cycles.keras": keras_zip(custom.encode(), weights=weights_h5(lambda h: _link_cycles(h, h))),
+        "h5_audit_budget.h5": h5_model(json.loads(custom), weights=_just_under_audit_budget),
         "bzip2_member.keras": _compressed_member(zipfile.ZIP_BZIP2),
         "lzma_member.keras": _compressed_member(zipfile.ZIP_LZMA),
         "savedmodel_json_cap/keras_metadata.pb": b"",  # replaced below
@@ -350,6 +351,16 @@ def _link_cycles(handle, group) -> None:
             current[f"to{offset}"] = groups[(index + offset) % len(groups)]
         current["first"] = groups[0]
     group.create_group("evil/vars")
+
+
+def _just_under_audit_budget(handle, group) -> None:
+    """Datasets and groups up to just under the HDF5 audit's object budget: the slowest file it reads to the end."""
+    from cnnlint.readers.hdf5_audit import MAX_OBJECTS
+
+    many = group.create_group("evil/vars")
+    for index in range(MAX_OBJECTS // 2 - 100):
+        many.create_dataset(f"d{index}", shape=(1,), dtype="f4")
+        many.create_group(f"g{index}")
 
 
 def _self_link(handle, group) -> None:
