@@ -277,6 +277,8 @@ def dangerous(out: Path) -> list[Path]:
                                                                   ("root", {"model_config": sequential(dense())})]))  # fmt: skip
     paths.append(savedmodel(out / "savedmodel_training", [("root", {"model_config": sequential(dense()),
                                                                     "training_config": {"loss": metric}})]))  # fmt: skip
+    paths.append(savedmodel(out / "savedmodel_root_config", [("root", {"model_config": sequential(dense()),
+                                                                       **sequential(LAMBDA)})]))  # fmt: skip
     return paths
 
 

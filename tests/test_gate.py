@@ -35,6 +35,7 @@ EXPECTED = {
     "savedmodel_layer_node": {"S401"},
     "savedmodel_node0_not_root": {"S401"},
     "savedmodel_training": {"S401"},
+    "savedmodel_root_config": {"S401"},
 }
 
 

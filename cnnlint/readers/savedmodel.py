@@ -66,7 +66,8 @@ def read(path: Path) -> RawModel:
         compile_config=training if isinstance(training, dict) else None,
         compile_style="keras2",
         keras_version=version if isinstance(version, str) else None,
-        extra_configs=tuple(parsed[1:]),
+        # node 0's other keys (its own class_name and config) are scanned too; its model_config is the graph
+        extra_configs=({k: v for k, v in meta.items() if k not in ("model_config", "training_config")}, *parsed[1:]),
     )
 
 
