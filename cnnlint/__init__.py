@@ -4,6 +4,7 @@ Public API::
 
     import cnnlint
     report = cnnlint.check(model, samples=2000)      # a live keras.Model, a path or a config dict
+    report = cnnlint.check(model, data=(x, y))       # ... with data probes (report.probes)
     report.risk, report.findings, report.graph
     report.to_html(), report.to_markdown(), report.to_json(), report.to_sarif()
     result = cnnlint.confirm(model, x, y, samples=2000)   # a short training run (needs Keras)
@@ -42,11 +43,12 @@ _find_checkout_subpackages()
 
 
 def check(model_or_path: Any, samples: int | None = None, classes: int | None = None, augmented: bool = False,
-          select: list[str] | None = None, ignore: list[str] | None = None) -> Report:  # fmt: skip
+          select: list[str] | None = None, ignore: list[str] | None = None, data: Any = None) -> Report:  # fmt: skip
     """Lint a live ``keras.Model``, a model file or folder, or a config dict; see ``cnnlint.api.check``."""
     from cnnlint.api import check as _check
 
-    return _check(model_or_path, samples=samples, classes=classes, augmented=augmented, select=select, ignore=ignore)
+    return _check(model_or_path, samples=samples, classes=classes, augmented=augmented, select=select, ignore=ignore,
+                  data=data)  # fmt: skip
 
 
 def confirm(model_or_path: Any, x: Any, y: Any, **options: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnlint.errors import ModelError
 from cnnlint.findings import Dataset, Finding
@@ -20,6 +20,9 @@ from cnnlint.pipeline import LintSettings, ModelReport, lint_source
 from cnnlint.readers import RawModel, raw_from_dict
 from cnnlint.readers.base import LiveWeights
 from cnnlint.risk import Risk
+
+if TYPE_CHECKING:
+    from cnnlint.probes import DataProbes
 
 __all__ = ["Report", "check"]
 
@@ -30,6 +33,7 @@ class Report:
 
     Attributes:
         risk: level, predicted gap, interval and top factors (``None`` without ``samples``).
+        probes: the training data's measurements (``None`` without ``data``).
         findings: the rule findings, each with code, severity, message, layers, evidence and fix.
         graph: a summary of the model graph (parameters, depth, width, head share, receptive field...).
         error: why the model could not be read, or ``None``.
@@ -52,6 +56,11 @@ class Report:
         if self._report.graph is None or self._report.facts is None:
             return None
         return graph_summary(self._report.graph, self._report.facts)
+
+    @property
+    def probes(self) -> DataProbes | None:
+        """The training data's measurements (``data=``): separability, balance, duplicates; or ``None``."""
+        return self._report.probes
 
     @property
     def error(self) -> str | None:
@@ -91,23 +100,34 @@ def check(
     augmented: bool = False,
     select: list[str] | None = None,
     ignore: list[str] | None = None,
+    data: Any = None,
 ) -> Report:
     """Lint a live ``keras.Model`` (Keras 3 or tf.keras), a model file or folder, or a config dict.
+
+    ``data``, the training data as an ``(x, y)`` pair of arrays or a path (``.npz`` or an image folder), adds
+    the data probes (``report.probes``); ``samples`` then defaults to its size.  Unreadable data raises
+    ``cnnlint.errors.ConfigError``.
 
     Example::
 
         model = keras.Sequential([...])
-        report = cnnlint.check(model, samples=2000)
+        report = cnnlint.check(model, samples=2000)            # or data=(x_train, y_train)
         report.risk.level, [f.code for f in report.findings]
     """
     from cnnlint.rules import select_rules
 
     settings = LintSettings(tuple(select_rules(select, ignore)))
-    dataset = Dataset(samples=samples, classes=classes, augmented=augmented)
-    return Report(lint_source(_source(model_or_path), dataset, settings))
+    probes = None
+    if data is not None:
+        from cnnlint.probe_cache import probe_data
+
+        probes = probe_data(data)
+    dataset = Dataset(samples=samples, classes=classes, augmented=augmented, probes=probes)
+    return Report(lint_source(model_source(model_or_path), dataset, settings))
 
 
-def _source(obj: Any) -> str | Path | RawModel:
+def model_source(obj: Any) -> str | Path | RawModel:
+    """What ``lint_source`` reads for a path, a config dict or a live model (its config and weights)."""
     if isinstance(obj, (str, Path)):
         return obj
     if isinstance(obj, dict):

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from cnnlint import __version__
 from cnnlint.config import OPTION_TYPES
-from cnnlint.errors import CnnlintError, ConfigError
+from cnnlint.errors import CnnlintError
 from cnnlint.reports import CONFIRM_FORMATS
 
 
@@ -48,6 +47,7 @@ def cli() -> None:
 @click.option("--samples", "-n", type=OPTION_TYPES["samples"], help="Training-set size the model is meant for.")
 @click.option("--classes", type=OPTION_TYPES["classes"], help="Number of classes (default: from the output layer).")
 @click.option("--augmented/--not-augmented", default=None, help="The input pipeline augments outside the model.")
+@click.option("--data", type=click.Path(), help="Training data to probe: .npz (x_train/y_train or x/y) or an image folder.")
 @click.option("--format", "fmt", type=OPTION_TYPES["format"])
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
 @click.option("--fail-on", type=OPTION_TYPES["fail-on"], help="Fail when a model's risk is at least this.")
@@ -149,16 +149,3 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # last resort: one line, never a traceback
         click.echo(f"cnnlint: internal error: {type(exc).__name__}: {exc} (please report it)", err=True)
         sys.exit(2)
-
-
-def use_color(no_color: bool, output: str | None) -> bool:
-    return not no_color and output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
-def config_error_path(path: str | None) -> Path | None:
-    if path is None:
-        return None
-    candidate = Path(path)
-    if not candidate.is_file():
-        raise ConfigError(f"config file not found: '{path}'")
-    return candidate

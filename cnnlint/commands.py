@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cnnlint.config import Config, find_config, load_config
+from cnnlint.config import Config, find_config, load_config, named_config
 from cnnlint.errors import ConfigError, printable
 from cnnlint.findings import Dataset
 from cnnlint.levels import NEVER, risk_rank, severity_rank
@@ -18,13 +18,13 @@ from cnnlint.pipeline import LintSettings, ModelReport, lint_source
 
 def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     from cnnlint.baseline import load_baseline, new_findings, write_baseline
-    from cnnlint.cli import config_error_path, use_color
     from cnnlint.discovery import discover
     from cnnlint.output import check_target, input_ids, write_report
     from cnnlint.reports import FORMATS, RenderOptions
+    from cnnlint.reports.text import use_color
     from cnnlint.rules import select_rules
 
-    config_file = config_error_path(opts["config_path"]) or find_config()
+    config_file = named_config(opts["config_path"]) or find_config()
     config = load_config(config_file)
     rules = select_rules(
         _split(opts["select"]) or config.get("select"),
@@ -44,8 +44,15 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     if opts["output"]:
         check_target(opts["output"], inputs)
     settings = LintSettings(tuple(rules), config.rule_options, config.layer_ignores)
-    jobs = [(source, _dataset_for(source, opts, config), _settings_for(source, settings, config)) for source in sources]
+    probes, data_errors = _probe_all(sources, opts["data"], config)
+    jobs = [
+        (source, _with_probes(_dataset_for(source, opts, config), probes.get(source), source, opts, config),
+         _settings_for(source, settings, config))
+        for source in sources
+        if source not in data_errors
+    ]  # fmt: skip
     reports = _lint_all(jobs, opts["jobs"])
+    reports += [ModelReport(path=source, dataset=Dataset(), error=message) for source, message in data_errors.items()]
     reports += [ModelReport(path=path, dataset=Dataset(), error=message) for path, message in problems]
 
     if opts["write_baseline"]:
@@ -92,6 +99,43 @@ def _dataset_for(source: str, opts: dict[str, Any], config: Config) -> Dataset:
         classes=pick(opts["classes"], "classes"),
         augmented=bool(pick(opts["augmented"], "augmented")),
     )
+
+
+def _with_probes(dataset: Dataset, probes: Any, source: str, opts: dict[str, Any], config: Config) -> Dataset:
+    """The data's own size replaces a training-set size given less specifically than the data was.
+
+    --samples beats everything; --data beats any config value; a model entry's samples beats its data.
+    """
+    if probes is None:
+        return dataset
+    entry = config.entry_for(source)
+    explicit = opts["samples"] is not None or (not opts["data"] and entry is not None and entry.samples is not None)
+    return replace(dataset, probes=probes, samples=dataset.samples if explicit else probes.samples)
+
+
+def _probe_all(sources: list[str], cli_data: str | None, config: Config) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each model's data probes (one run per distinct data path), and the models whose data cannot be read.
+
+    A bad ``--data`` concerns every model: one error line.  A bad per-model ``data =`` fails only its models.
+    """
+    from cnnlint.errors import CnnlintError
+
+    wanted = {source: cli_data or getattr(config.entry_for(source), "data", None) for source in sources}
+    if not any(wanted.values()):
+        return {}, {}
+    from cnnlint.probe_cache import probe_data
+
+    probed: dict[str, Any] = {}
+    for data in dict.fromkeys(filter(None, wanted.values())):
+        try:
+            probed[data] = probe_data(data)
+        except CnnlintError as exc:
+            if cli_data:
+                raise
+            probed[data] = exc
+    probes = {s: probed[d] for s, d in wanted.items() if d and not isinstance(probed[d], Exception)}
+    errors = {s: f"{s}: {probed[d].one_line()}" for s, d in wanted.items() if d and isinstance(probed[d], Exception)}
+    return probes, errors
 
 
 def _settings_for(source: str, settings: LintSettings, config: Config) -> LintSettings:
@@ -163,6 +207,7 @@ def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[
     from cnnlint.confirm import ConfirmOptions, confirm_path, progress_wanted, render_text
     from cnnlint.output import check_target, input_ids, write_report
     from cnnlint.reports import FORMATS, RenderOptions
+    from cnnlint.reports.base import safe_report
     from cnnlint.reports.text import risk_line
 
     if not Path(model).exists():
@@ -173,7 +218,7 @@ def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[
     options = ConfirmOptions(progress=progress_wanted() and fmt == "text" and output is None, **opts)
     report, result = confirm_path(model, data, options)
     if fmt == "text":
-        text = risk_line(report, RenderOptions()) + "\n" + render_text(result)
+        text = risk_line(safe_report(report), RenderOptions()) + "\n" + render_text(result)
     else:
         text = FORMATS[fmt]([report], RenderOptions())
     if output:

@@ -23,6 +23,7 @@ Keys (all optional; the command line overrides every one)::
     classes = 10
     augmented = true
     per-layer-ignores = { "C104" = ["stem_conv"] }
+    data = "data/cifar10_train.npz"   # training data to probe (like --data), relative to this file
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ TOP_KEYS = {
     "samples", "classes", "augmented", "select", "ignore", "extend-select", "severity", "fail-on",
     "format", "baseline", "per-layer-ignores", "rules", "models",
 }  # fmt: skip
-MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores"}
+MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores", "data"}
 #: The keys that have a command-line option, with that option's value type: the CLI declares its options with
 #: these, and the config checks its values with them, so both accept the same values with the same message.
 OPTION_TYPES: dict[str, click.ParamType] = {
@@ -64,6 +65,7 @@ class ModelEntry:
     classes: int | None = None
     augmented: bool | None = None
     layer_ignores: tuple[tuple[str, str], ...] = ()
+    data: str | None = None  # training data to probe, relative to the config file
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,16 @@ class Config:
             if fnmatchcase(relative, entry.pattern) or fnmatchcase(relative, entry.pattern.replace("**/", "")):
                 match = entry
         return match
+
+
+def named_config(path: str | None) -> Path | None:
+    """The config file given with ``--config``, which must exist (None when none was given)."""
+    if path is None:
+        return None
+    candidate = Path(path)
+    if not candidate.is_file():
+        raise ConfigError(f"config file not found: '{path}'")
+    return candidate
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -142,7 +154,7 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
             raise ConfigError(f"'{key}' must be a list of rule codes", where=where)
     if "baseline" in values and not isinstance(values["baseline"], str):
         raise ConfigError(f"'baseline' must be a file path, got {values['baseline']!r}", where=where)
-    models = tuple(_model_entry(item, i, where) for i, item in enumerate(data.get("models", [])))
+    models = tuple(_model_entry(item, i, where, path.parent) for i, item in enumerate(data.get("models", [])))
     rule_options = _rule_options(data.get("rules", {}), where)
     return Config(
         path=path,
@@ -177,7 +189,7 @@ def _option_value(value: Any, key: str, where: str) -> Any:
     raise ConfigError(f"invalid value for '{key}': {problem}", where=where)
 
 
-def _model_entry(item: Any, index: int, where: str) -> ModelEntry:
+def _model_entry(item: Any, index: int, where: str, path_root: Path) -> ModelEntry:
     section = f"[[tool.cnnlint.models]] #{index + 1}"
     _check_keys(item, MODEL_KEYS, section, where)
     if not isinstance(item.get("path"), str):
@@ -191,7 +203,16 @@ def _model_entry(item: Any, index: int, where: str) -> ModelEntry:
         classes=_option_value(item["classes"], "classes", where) if "classes" in item else None,
         augmented=augmented,
         layer_ignores=_layer_ignores(item.get("per-layer-ignores", {}), where),
+        data=_data_path(item.get("data"), section, path_root, where),
     )
+
+
+def _data_path(value: Any, section: str, root: Path, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{section}: 'data' must be a path to an .npz or an image folder", where=where)
+    return os.path.normpath(os.path.join(root, value))
 
 
 def _layer_ignores(table: Any, where: str) -> tuple[tuple[str, str], ...]:

@@ -23,8 +23,7 @@ from typing import Any
 from cnnlint.errors import ConfigError, ModelError
 from cnnlint.findings import Dataset
 from cnnlint.readers import RawModel, read_model
-
-UNSAFE_CLASSES = ("Lambda", "TFOpLambda", "SlicingOpLambda", "TFSMLayer")
+from cnnlint.rules.safety import unsafe_reasons
 
 
 @dataclass
@@ -68,46 +67,13 @@ class ConfirmResult:
         return data
 
 
-# ---- safety --------------------------------------------------------------------------------
-
-
-def unsafe_reasons(config: Any) -> list[str]:
-    """Why rebuilding this config would run code from outside Keras (empty when it would not)."""
-    from cnnlint.rules._scan import foreign_module, objects
-
-    reasons: list[str] = []
-    for layer, obj in objects(config):
-        name = obj.get("class_name")
-        if name in UNSAFE_CLASSES:
-            reasons.append(f"'{layer}' is a {name} layer, which runs code stored in or named by the file")
-        elif (module := foreign_module(obj)) is not None:
-            reasons.append(f"'{layer or 'model'}' uses '{name}' from module '{module}', outside Keras")
-    return reasons
-
-
 # ---- data ----------------------------------------------------------------------------------
 
 
 def load_npz(path: Path) -> tuple[Any, Any, Any, Any]:
-    import numpy as np
+    from cnnlint.datasets import load_npz as load  # shared with the lint command's --data
 
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
-            if {"x_train", "y_train"} <= keys:
-                x, y = data["x_train"], data["y_train"]
-                xv, yv = (data["x_val"], data["y_val"]) if {"x_val", "y_val"} <= keys else (None, None)
-            elif {"x", "y"} <= keys:
-                x, y, xv, yv = data["x"], data["y"], None, None
-            else:
-                raise ConfigError(
-                    f"'{path}' holds {sorted(keys)}; expected x_train/y_train (and optionally x_val/y_val) or x/y"
-                )
-    except ConfigError:
-        raise
-    except (OSError, ValueError, EOFError) as exc:
-        raise ConfigError(f"cannot read data '{path}': {exc}") from None
-    return x, y, xv, yv
+    return load(path)
 
 
 def load_image_folder(path: Path, image_size: tuple[int, int], channels: int) -> tuple[Any, Any]:
@@ -447,9 +413,9 @@ def confirm_path(model_path: str, data_path: str, opts: ConfirmOptions) -> tuple
 
 def confirm_arrays(model_or_path: Any, x: Any, y: Any, *, x_val: Any = None, y_val: Any = None, **options: Any):
     """The API's ``cnnlint.confirm``: arrays in memory, the same steps as the CLI."""
-    from cnnlint.api import Report, _source
+    from cnnlint.api import Report, model_source
 
-    source = _source(model_or_path)
+    source = model_source(model_or_path)
     raw = source if isinstance(source, RawModel) else read_model(source)
     report, result = confirm_raw(raw, x, y, x_val, y_val, ConfirmOptions(**options))
     return Report(report), result

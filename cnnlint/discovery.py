@@ -9,10 +9,10 @@ from pathlib import Path
 
 from cnnlint.errors import ConfigError
 from cnnlint.readers import MODEL_SUFFIXES, is_model_file, is_model_folder
+from cnnlint.readers.savedmodel import SAVEDMODEL_FILES
 
 _GLOB_CHARS = set("*?[")
 MAX_FILES = 100_000
-SAVEDMODEL_FILES = ("keras_metadata.pb", "saved_model.pb")
 
 
 def _is_regular(path: Path) -> bool:

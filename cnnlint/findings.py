@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnlint.analysis import Facts
+from cnnlint.edits import Edit
 from cnnlint.graph import ModelGraph
 from cnnlint.readers.base import RawModel
+
+if TYPE_CHECKING:  # numpy stays off the lint path unless --data is given
+    from cnnlint.probes import DataProbes
 
 #: The class count assumed when neither the user nor the output layer gives one (a single sigmoid unit is 2).
 DEFAULT_CLASSES = 2
@@ -22,6 +26,8 @@ class Dataset:
     samples: int | None = None
     classes: int | None = None
     augmented: bool = False
+    #: measurements of the training data itself (``--data``); None without data
+    probes: DataProbes | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,8 @@ class Finding:
     evidence: dict[str, Any]
     fix: str
     category: str = ""
+    edits: tuple[Edit, ...] = ()  # the fix as data, for the suggested code
+    explains: tuple[str, ...] = ()  # the risk-model features this finding's rule explains (Rule.explains)
 
     @property
     def layer(self) -> str:
@@ -46,6 +54,13 @@ FindingKey = tuple[str, str, str]
 def finding_key(path: str, finding: Finding) -> FindingKey:
     """What identifies a finding across retraining and re-saving: file, rule and layer (baseline, SARIF)."""
     return Path(path).as_posix(), finding.code, finding.layer
+
+
+def codes_explaining(feature: str, findings: list[Finding]) -> tuple[str, ...]:
+    """The rule codes among ``findings`` that explain a risk-model feature, each once: the rules whose main
+    feature it is (first in ``Rule.explains``) first, then in finding order."""
+    explaining = sorted((f for f in findings if feature in f.explains), key=lambda f: f.explains.index(feature))
+    return tuple(dict.fromkeys(f.code for f in explaining))
 
 
 def class_count(dataset: Dataset, facts: Facts) -> int:
@@ -89,9 +104,12 @@ class Rule:
     check: Callable[[RuleContext, dict[str, Any]], Iterator[Finding]]
     options: dict[str, Any] = field(default_factory=dict)
     needs_samples: bool = False
+    #: the risk-model features (cnnlint.risk.features) a finding of this rule explains, for "raised most by";
+    #: the first is the one the rule is mainly about
+    explains: tuple[str, ...] = ()
 
     def finding(self, message: str, *, layers: tuple[str, ...] | list[str], evidence: dict[str, Any], fix: str,
-                severity: str | None = None) -> Finding:  # fmt: skip
+                severity: str | None = None, edits: tuple[Edit, ...] | list[Edit] = ()) -> Finding:  # fmt: skip
         return Finding(
             code=self.code,
             name=self.name,
@@ -101,6 +119,8 @@ class Rule:
             evidence=evidence,
             fix=fix,
             category=self.category,
+            edits=tuple(edits),
+            explains=self.explains,
         )
 
 

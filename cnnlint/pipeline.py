@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnlint.analysis import Facts, analyze
 from cnnlint.errors import CnnlintError
 from cnnlint.findings import Dataset, Finding, Rule, RuleContext
 from cnnlint.graph import ModelGraph, build_graph
 from cnnlint.readers import RawModel, read_model
-from cnnlint.risk import Risk, assess
+from cnnlint.risk import Risk, assess, smallest_low_risk_samples
 from cnnlint.saved_weights import count_custom_layers
+
+if TYPE_CHECKING:
+    from cnnlint.probes import DataProbes
 
 
 @dataclass
@@ -27,9 +30,15 @@ class ModelReport:
     facts: Facts | None = None
     findings: list[Finding] = field(default_factory=list)
     risk: Risk | None = None
+    #: the smallest training set (1-2-5 grid) at which the model would rate low risk; for the reports
+    smallest_low_risk_samples: int | None = None
     needs_samples: list[str] = field(default_factory=list)
     error: str | None = None
     confirm: dict[str, Any] | None = None
+
+    @property
+    def probes(self) -> DataProbes | None:
+        return self.dataset.probes
 
     @property
     def ok(self) -> bool:
@@ -47,6 +56,8 @@ class LintSettings:
 def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintSettings) -> ModelReport:
     """Lint one model file, folder or already-read config; errors become part of the report."""
     path = source.source if isinstance(source, RawModel) else str(source)
+    if dataset.probes is not None and dataset.samples is None:
+        dataset = replace(dataset, samples=dataset.probes.samples)  # the data says how many there are
     report = ModelReport(path=path, dataset=dataset)
     try:
         raw = source if isinstance(source, RawModel) else read_model(source)
@@ -55,6 +66,12 @@ def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintS
     except CnnlintError as exc:
         report.error = exc.one_line()
         return report
+    if dataset.probes is not None:
+        from cnnlint.probes import data_fit_problem
+
+        if problem := data_fit_problem(dataset.probes, graph):
+            report.error = f"{path}: {problem}"
+            return report
     report.graph, report.facts = graph, facts
     if dataset.classes is None and facts.classes is not None:
         report.dataset = dataset = replace(dataset, classes=facts.classes)
@@ -64,7 +81,8 @@ def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintS
     findings = run_rules(ctx, list(settings.rules), settings.rule_options)
     report.findings = [f for f in findings if not _ignored(f, settings.layer_ignores)]
     report.needs_samples = [] if dataset.samples else [r.code for r in settings.rules if r.needs_samples]
-    report.risk = assess(facts, dataset, report.findings)
+    report.risk = assess(facts, dataset, report.findings, probes=dataset.probes)
+    report.smallest_low_risk_samples = smallest_low_risk_samples(facts, dataset)
     return report
 
 

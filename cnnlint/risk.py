@@ -1,79 +1,97 @@
-"""Overfitting risk: a fitted model from graph facts and the training-set size to a predicted gap.
+"""Overfitting risk: a fitted, monotone, additive model from the graph, the training-set size and (when the data
+is given) data probes to a predicted train - held-out accuracy gap with an 80 % interval.
 
-The coefficients live in ``cnnlint/data/risk_model.json``.  They are fitted by
-``study/fit.py`` to measured training runs (``study/corpus``) and carry the
-corpus version and the held-out evaluation they came with.  Nothing here is
-hand-set: the only constants are the level cut-offs on the predicted gap,
-which are definitions (what "high" means), not fitted weights.
+The model lives in ``cnnlint/data/risk_model.json``, written by ``study/fit.py`` from measured training runs
+(``study/corpus*``).  It is a sum of one step function per feature (gradient-boosted trees restricted to one
+feature each, with monotone constraints), so that
+
+* each feature's push on the estimate is exact and can be shown in plain words;
+* more training data never raises the estimate, and removing dropout, a weight penalty, augmentation or
+  normalization never lowers it: the constraints are part of the fit, and ``study/fit.py`` checks the exported
+  tables;
+* far outside the study's range a step function stays at its last value: it saturates instead of extrapolating.
+
+Two variants are stored: one with the data probes (``cnnlint.probes``) and one without, whose interval is wider
+because it knows less.  The 10 % and 90 % quantiles are additive models of the same kind, widened by a margin
+fitted on held-out data sources.  Nothing here is hand-set: the only constants are the level cut-offs on the
+predicted gap, which define what "low" and "high" mean.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnlint.analysis import Facts
-from cnnlint.findings import Dataset, Finding, class_count
+from cnnlint.findings import Dataset, Finding, class_count, codes_explaining
 from cnnlint.levels import RISK_LEVELS
+
+if TYPE_CHECKING:
+    from cnnlint.probes import DataProbes
 
 #: Predicted accuracy gap (train - held-out) below which risk is low, and at or above which it is high.
 LOW_GAP = 0.05
 HIGH_GAP = 0.15
 
-#: Which rule codes explain which model feature (for "top contributing factors").
-FEATURE_RULES: dict[str, tuple[str, ...]] = {
-    "log_params_per_sample": ("C106", "C103"),
-    "log_samples_per_class": ("D301", "C106"),
-    "head_share": ("C105",),
-    "depth": ("C101", "C102"),
-    "log_width": ("C103",),
-    "largest_kernel": ("C104",),
-    "dropout": ("R201", "R205"),
-    "normalization": ("R202",),
-    "weight_penalty": ("R203",),
-    "augmentation": ("R204",),
-}
+
+@dataclass(frozen=True)
+class Feature:
+    """One input of the risk model: how to compute it, how it reads to a person, which way it may push."""
+
+    name: str
+    label: str
+    compute: Callable[[Facts, Dataset, DataProbes | None], float | None]
+    plain: Callable[[float], Any] = lambda v: v
+    #: +1: the estimate never falls as the value grows; -1: never rises; 0: free.
+    direction: int = 0
+    binary: bool = False
+    needs_probes: bool = False
 
 
-def features(facts: Facts, dataset: Dataset) -> dict[str, float] | None:
-    """The risk model's inputs.  ``None`` without a training-set size."""
-    n = dataset.samples
-    if not n:
-        return None
-    classes = class_count(dataset, facts)
-    params = max(facts.trainable_params, 1)
-    lpps = math.log10(params / n)
-    return {
-        "log_params_per_sample": lpps,
-        "log_params_per_sample_sq": lpps * lpps,
-        "log_samples_per_class": math.log10(max(n / classes, 1)),
-        "head_share": facts.head_share or 0.0,
-        "depth": float(facts.depth),
-        "log_width": math.log2(facts.width or 1),
-        "largest_kernel": float(facts.largest_kernel or 1),
-        "dropout": 1.0 if (facts.dropout_layers or facts.noise_layers) else 0.0,
-        "normalization": 1.0 if facts.norm_layers else 0.0,
-        "weight_penalty": 1.0 if facts.has_weight_penalty else 0.0,
-        "augmentation": 1.0 if (facts.augment_layers or dataset.augmented) else 0.0,
-    }
+def _input_size(facts: Facts) -> float | None:
+    shape = [d for d in (facts.input_shape or ())[1:] if d]
+    return math.log10(math.prod(shape)) if shape else None
 
 
-#: How a feature reads to a person: its label and how to turn the model's value back into a plain number.
-FEATURE_DISPLAY: dict[str, tuple[str, Any]] = {
-    "log_params_per_sample": ("trainable parameters per training sample", lambda v: 10**v),
-    "log_samples_per_class": ("training samples per class", lambda v: 10**v),
-    "head_share": ("share of parameters in the dense head", lambda v: f"{v:.0%}"),
-    "depth": ("depth (weighted layers)", lambda v: v),
-    "log_width": ("widest layer", lambda v: 2**v),
-    "largest_kernel": ("largest kernel", lambda v: v),
-}
-BINARY_FEATURES = ("dropout", "normalization", "weight_penalty", "augmentation")
-#: A squared term is folded into its base feature, so a factor is one quantity a person can change.
-FOLDED_FEATURES = {"log_params_per_sample_sq": "log_params_per_sample"}
+def _probe_error(value: float | None) -> float | None:
+    return None if value is None else 1.0 - value
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("log_samples", "training samples", lambda f, d, p: math.log10(d.samples) if d.samples else None,
+            lambda v: 10**v, direction=-1),
+    Feature("log_classes", "classes", lambda f, d, p: math.log10(class_count(d, f)), lambda v: 10**v, direction=+1),
+    Feature("log_params", "trainable parameters", lambda f, d, p: math.log10(max(f.trainable_params, 1)),
+            lambda v: 10**v, direction=+1),
+    Feature("depth", "depth (weighted layers)", lambda f, d, p: float(f.depth)),
+    Feature("log_input_size", "input values per example", lambda f, d, p: _input_size(f), lambda v: 10**v),
+    Feature("dropout", "dropout", lambda f, d, p: float(bool(f.dropout_layers or f.noise_layers)),
+            direction=-1, binary=True),
+    Feature("weight_penalty", "weight penalty", lambda f, d, p: float(f.has_weight_penalty),
+            direction=-1, binary=True),
+    Feature("augmentation", "augmentation", lambda f, d, p: float(bool(f.augment_layers or d.augmented)),
+            direction=-1, binary=True),
+    Feature("normalization", "normalization", lambda f, d, p: float(bool(f.norm_layers)),
+            direction=-1, binary=True),
+    Feature("knn_error", "1-nearest-neighbour error on the data",
+            lambda f, d, p: _probe_error(p.knn_accuracy) if p else None, lambda v: f"{v:.0%}",
+            direction=+1, needs_probes=True),
+    Feature("linear_error", "linear-probe error on the data",
+            lambda f, d, p: _probe_error(p.linear_accuracy) if p else None, lambda v: f"{v:.0%}",
+            direction=+1, needs_probes=True),
+)
+FEATURES_BY_NAME = {feature.name: feature for feature in FEATURES}
+
+
+def features(facts: Facts, dataset: Dataset, probes: DataProbes | None = None) -> dict[str, float | None]:
+    """Every feature's value; ``None`` where it cannot be computed (no probes, no input shape)."""
+    return {feature.name: feature.compute(facts, dataset, probes) for feature in FEATURES}
 
 
 def _plain(number: Any) -> str:
@@ -84,7 +102,7 @@ def _plain(number: Any) -> str:
 
 @dataclass(frozen=True)
 class Factor:
-    """One feature's push on the predicted gap, measured against the average model of the study corpus."""
+    """One feature's push on the predicted gap, against the average run of the study corpus."""
 
     feature: str
     value: float
@@ -95,12 +113,13 @@ class Factor:
     def describe(self) -> str:
         rules = f", {'/'.join(self.rules)}" if self.rules else ""
         effect = f" ({self.contribution:+.2f}{rules})"
-        if self.feature in BINARY_FEATURES:
-            name = self.feature.replace("_", " ")
-            return f"{'' if self.value else 'no '}{name}{effect}"
-        label, plain = FEATURE_DISPLAY.get(self.feature, (self.feature, lambda v: v))
-        average = "" if self.reference is None else f" vs. study average {_plain(plain(self.reference))}"
-        return f"{label} {_plain(plain(self.value))}{average}{effect}"
+        spec = FEATURES_BY_NAME.get(self.feature)
+        if spec is None:
+            return f"{self.feature} {self.value}{effect}"
+        if spec.binary:
+            return f"{'' if self.value else 'no '}{spec.label}{effect}"
+        typical = "" if self.reference is None else f" vs. study median {_plain(spec.plain(self.reference))}"
+        return f"{spec.label} {_plain(spec.plain(self.value))}{typical}{effect}"
 
 
 @dataclass(frozen=True)
@@ -113,30 +132,82 @@ class Risk:
     extrapolated: bool
     coverage: float
     notes: tuple[str, ...] = field(default_factory=tuple)
+    uses_probes: bool = False
+
+
+@dataclass(frozen=True)
+class StepFunction:
+    """A feature's shape function: ``values[i]`` for ``breaks[i-1] <= x < breaks[i]``."""
+
+    breaks: tuple[float, ...]
+    values: tuple[float, ...]
+
+    def __call__(self, x: float) -> float:
+        return self.values[bisect_right(self.breaks, x)]
+
+
+@dataclass(frozen=True)
+class Additive:
+    """``intercept + sum of shape functions``; a feature's contribution is measured from its study average."""
+
+    intercept: float
+    shapes: dict[str, StepFunction]
+    averages: dict[str, float]
+
+    def contributions(self, x: dict[str, float]) -> dict[str, float]:
+        return {name: shape(x[name]) - self.averages[name] for name, shape in self.shapes.items()}
+
+    def predict(self, x: dict[str, float]) -> float:
+        return self.intercept + sum(self.contributions(x).values())
+
+
+@dataclass(frozen=True)
+class Variant:
+    names: tuple[str, ...]
+    point: Additive
+    low: Additive
+    high: Additive
+    margin_low: float
+    margin_high: float
+    ranges: dict[str, tuple[float, float]]
+    medians: dict[str, float]
 
 
 @dataclass(frozen=True)
 class RiskModel:
-    names: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
-    intercept: float
-    residual_low: float
-    residual_high: float
-    coverage: float
-    lower: tuple[float, ...]
-    upper: tuple[float, ...]
+    with_probes: Variant
+    static: Variant
     version: str
+    coverage: float
 
-    def contributions(self, x: dict[str, float]) -> dict[str, float]:
-        return {
-            name: c * (x[name] - m) / s
-            for name, m, s, c in zip(self.names, self.mean, self.scale, self.coef)
-        }
 
-    def predict(self, x: dict[str, float]) -> float:
-        return self.intercept + sum(self.contributions(x).values())
+def _additive(data: dict[str, Any]) -> Additive:
+    shapes = {name: StepFunction(tuple(s["breaks"]), tuple(s["values"])) for name, s in data["shapes"].items()}
+    return Additive(float(data["intercept"]), shapes, {k: float(v) for k, v in data["averages"].items()})
+
+
+def _variant(data: dict[str, Any]) -> Variant:
+    return Variant(
+        names=tuple(data["features"]),
+        point=_additive(data["point"]),
+        low=_additive(data["low"]),
+        high=_additive(data["high"]),
+        margin_low=float(data["margin"][0]),
+        margin_high=float(data["margin"][1]),
+        ranges={k: (float(v[0]), float(v[1])) for k, v in data["ranges"].items()},
+        medians={k: float(v) for k, v in data["medians"].items()},
+    )
+
+
+@lru_cache(maxsize=1)
+def load_model() -> RiskModel | None:
+    try:
+        data: dict[str, Any] = json.loads((Path(__file__).parent / "data" / "risk_model.json").read_text("utf-8"))
+        return RiskModel(with_probes=_variant(data["variants"]["with_probes"]),
+                         static=_variant(data["variants"]["static"]),
+                         version=str(data["version"]), coverage=float(data["interval_coverage_target"]))  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def level_of(gap: float) -> str:
@@ -144,73 +215,82 @@ def level_of(gap: float) -> str:
     return low if gap < LOW_GAP else high if gap >= HIGH_GAP else medium
 
 
-@lru_cache(maxsize=1)
-def load_model() -> RiskModel | None:
-    try:
-        text = (Path(__file__).parent / "data" / "risk_model.json").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    data: dict[str, Any] = json.loads(text)
-    return RiskModel(
-        names=tuple(data["features"]),
-        mean=tuple(data["mean"]),
-        scale=tuple(data["scale"]),
-        coef=tuple(data["coef"]),
-        intercept=float(data["intercept"]),
-        residual_low=float(data["residual_quantiles"][0]),
-        residual_high=float(data["residual_quantiles"][1]),
-        coverage=float(data["interval_coverage_target"]),
-        lower=tuple(data["feature_min"]),
-        upper=tuple(data["feature_max"]),
-        version=str(data["version"]),
-    )
+def _choose_variant(model: RiskModel, x: dict[str, float | None]) -> Variant | None:
+    for variant in (model.with_probes, model.static):
+        if all(x.get(name) is not None for name in variant.names):
+            return variant
+    return None
 
 
-def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None) -> Risk | None:
+def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None,
+           probes: DataProbes | None = None) -> Risk | None:  # fmt: skip
+    """The risk estimate, or ``None`` without a training-set size or a usable model file."""
     model = load_model()
-    x = features(facts, dataset)
-    if model is None or x is None or set(model.names) != set(x):
-        return None  # no fitted model, no training-set size, or a model file from another feature set
-    gap = model.predict(x)
-    contributions = model.contributions(x)
-    for folded, base in FOLDED_FEATURES.items():
-        if folded in contributions and base in contributions:
-            contributions[base] += contributions.pop(folded)
-    top = sorted(contributions.items(), key=lambda kv: -kv[1])[:3]
-    present = {f.code for f in findings or []}
-    reference = dict(zip(model.names, model.mean))
-    factors = tuple(
-        Factor(name, round(x[name], 4), round(value, 4),
-               tuple(code for code in FEATURE_RULES.get(name, ()) if code in present), reference.get(name))
-        for name, value in top
-        if value > 0
-    )  # fmt: skip
-    outside = [n for n, lo, hi in zip(model.names, model.lower, model.upper) if not lo <= x[n] <= hi]
-    notes = []
-    if outside:
-        notes.append("outside the range the risk model was fitted on (" + ", ".join(outside) + "): an extrapolation")
-    low, high = gap + model.residual_low, gap + model.residual_high
-    gap = min(max(gap, 0.0), 1.0)  # the linear fit can dip below 0 for very safe models; a gap estimate cannot
+    if model is None or not dataset.samples:
+        return None
+    values = features(facts, dataset, probes)
+    variant = _choose_variant(model, values)
+    if variant is None:
+        return None
+    x = {name: float(values[name]) for name in variant.names}  # type: ignore[arg-type]
+    gap = _clip(variant.point.predict(x))
+    low = min(_clip(variant.low.predict(x) - variant.margin_low), gap)
+    high = max(_clip(variant.high.predict(x) + variant.margin_high), gap)
+    outside = [name for name in variant.names
+               if not variant.ranges[name][0] <= x[name] <= variant.ranges[name][1]]  # fmt: skip
+    notes = _notes(variant, outside, probes)
     return Risk(
         level=level_of(gap),
         gap=round(gap, 4),
-        interval=(round(max(low, -1.0), 4), round(min(high, 1.0), 4)),
-        factors=factors,
+        interval=(round(low, 4), round(high, 4)),
+        factors=_factors(variant, x, findings),
         model_version=model.version,
         extrapolated=bool(outside),
         coverage=model.coverage,
         notes=tuple(notes),
+        uses_probes=variant is model.with_probes,
     )
 
 
-def smallest_low_risk_samples(facts: Facts, dataset: Dataset) -> int | None:
-    """The smallest training set (on a 1-2-5 grid up to 10 M) at which the model rates low risk."""
+def _clip(gap: float) -> float:
+    return min(max(gap, 0.0), 1.0)
+
+
+def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | None) -> tuple[Factor, ...]:
+    pushes = sorted(variant.point.contributions(x).items(), key=lambda kv: -kv[1])
+    return tuple(
+        Factor(name, round(x[name], 4), round(push, 4),
+               codes_explaining(name, findings or []), variant.medians.get(name))
+        for name, push in pushes[:3]
+        if push > 0.005
+    )  # fmt: skip
+
+
+def _notes(variant: Variant, outside: list[str], probes: DataProbes | None) -> list[str]:
+    notes = []
+    if probes is None:
+        notes.append("no data given: the estimate knows only the model, n and the classes, so its interval is wide; "
+                     "pass --data to measure how hard the data is")  # fmt: skip
+    elif not any(FEATURES_BY_NAME[name].needs_probes for name in variant.names):
+        notes.append("the data probes were incomplete (" + "; ".join(probes.notes) + "): estimated without them")
+    if outside:
+        labels = ", ".join(FEATURES_BY_NAME[name].label for name in outside)
+        notes.append(f"outside the study's range ({labels}): the estimate is held at the nearest studied value")
+    return notes
+
+
+def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes | None = None) -> int | None:
+    """The smallest training set (on a 1-2-5 grid up to 10 M) at which the model rates low risk.
+
+    The estimate never rises with n, so the first grid point that rates low is the answer.
+    """
     if load_model() is None:
         return None
+    low = RISK_LEVELS[0]
     for exponent in range(1, 8):
         for mantissa in (1, 2, 5):
             n = mantissa * 10**exponent
-            risk = assess(facts, Dataset(n, dataset.classes, dataset.augmented))
-            if risk is not None and risk.level == "low":
+            risk = assess(facts, Dataset(n, dataset.classes, dataset.augmented), probes=probes)
+            if risk is not None and risk.level == low:
                 return n
     return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from cnnlint.reports.data_probes import probes_dict
+
 from cnnlint import __version__
 from cnnlint.errors import printable
 from cnnlint.levels import RISK_LEVELS, risk_rank, severity_rank
@@ -82,7 +84,6 @@ def risk_dict(risk: Risk | None) -> dict[str, Any] | None:
 
 
 def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str, Any]:
-    from cnnlint.risk import smallest_low_risk_samples
     from cnnlint.summary import graph_summary
 
     summary = None
@@ -90,9 +91,6 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
         summary = clean_data(graph_summary(report.graph, report.facts))
         if not include_layers:
             summary.pop("layers")
-    smallest = (
-        smallest_low_risk_samples(report.facts, report.dataset) if report.facts is not None else None
-    )
     return {
         "path": report.path,
         "error": report.error,
@@ -105,8 +103,9 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
         "findings": [finding_dict(f) for f in sorted_findings(report.findings)],
         "risk": risk_dict(report.risk),
         "rules_needing_samples": report.needs_samples,
-        "smallest_low_risk_samples": smallest,
+        "smallest_low_risk_samples": report.smallest_low_risk_samples,
         "confirm": report.confirm,
+        "probes": probes_dict(report.probes),
     }
 
 

@@ -1,18 +1,28 @@
-"""Suggested Keras code for a fixed version of a model, built from its findings' fixes.
+"""Suggested Keras code for a fixed version of a model, built from its findings' edits.
 
-Only plain chains (one input, one output, every layer feeding the next) are
+Each finding carries its fix as data (``cnnlint.edits``); this module applies
+those edits to the model's layers without knowing which rule made them.  Only
+plain chains (one input, one output, every layer feeding the next) are
 rewritten as code; for branching graphs the report lists the fixes instead.
 The code is a starting point to review, not a drop-in replacement: settings
 cnnlint does not model (initializers, names, constraints) are left at their
-defaults.
+defaults.  Its parameter count comes from running the same layers through
+cnnlint's own graph builder.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
+from cnnlint.edits import Edit
+from cnnlint.errors import CnnlintError
 from cnnlint.findings import Finding
-from cnnlint.graph import Layer, ModelGraph
+from cnnlint.graph import Layer, ModelGraph, Regularizer, build_graph
+from cnnlint.layers import layer_kind
+from cnnlint.layers.base import MaybeShape
+from cnnlint.readers import raw_from_dict
 
 CHAINABLE = {
     "Conv1D", "Conv2D", "Conv3D", "Dense", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
@@ -23,12 +33,56 @@ CHAINABLE = {
     "GaussianNoise", "GaussianDropout",
 }  # fmt: skip
 
+REQUIRED = object()
+#: Arguments a kept layer's code copies from its config (beyond what the graph models), with Keras's default:
+#: a value equal to the default is left out.
+COPIED_ARGS: dict[str, dict[str, Any]] = {
+    "Rescaling": {"scale": REQUIRED, "offset": 0.0},
+    "RandomFlip": {"mode": "horizontal_and_vertical"},
+    "RandomRotation": {"factor": REQUIRED, "fill_mode": "reflect"},
+    "RandomTranslation": {"height_factor": REQUIRED, "width_factor": REQUIRED, "fill_mode": "reflect"},
+    "RandomZoom": {"height_factor": REQUIRED, "width_factor": None, "fill_mode": "reflect"},
+    "RandomContrast": {"factor": REQUIRED},
+    "RandomCrop": {"height": REQUIRED, "width": REQUIRED},
+    "BatchNormalization": {"center": True, "scale": True},
+    "LayerNormalization": {"center": True, "scale": True},
+}
+#: Where an inserted layer goes among the others inserted after the same layer: normalization right after it.
+AFTER_ORDER = {"norm": 0}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    code: str
+    params: int | None  # of the suggested model, counted like any model; None when a layer cannot be counted
+
 
 @dataclass
 class Line:
-    layer: Layer | None
-    code: str
+    class_name: str
+    args: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    source: str | None = None  # the path of the model's layer this line keeps
+
+
+def suggest(graph: ModelGraph, findings: list[Finding]) -> Suggestion | None:
+    """Keras code for the fixed model, or None when the graph is not a plain chain."""
+    chain = _chain(graph)
+    shape = graph.input_shapes[0] if graph.inputs else None
+    if chain is None or shape is None:
+        return None
+    edits: dict[str, list[tuple[str, Edit]]] = {}
+    for finding in findings:
+        for edit in finding.edits:
+            edits.setdefault(edit.layer, []).append((finding.code, edit))
+    input_path = graph.nodes[graph.inputs[0][0]].layer.path
+    lines = _inserted(edits.get(input_path, []), after=True)
+    for layer in chain:
+        lines += _lines_for(layer, edits.get(layer.path, []))
+    for code, edit in (pair for pairs in edits.values() for pair in pairs):
+        if edit.move_after is not None:
+            _move(lines, edit, code)
+    return Suggestion(_code(shape, lines), _count(shape, lines))
 
 
 def _chain(graph: ModelGraph) -> list[Layer] | None:
@@ -45,105 +99,132 @@ def _chain(graph: ModelGraph) -> list[Layer] | None:
     return order
 
 
-def _args(layer: Layer, units: int | None = None, regularize: bool = False, use_bias: bool | None = None) -> str:
-    name = layer.class_name
-    parts: list[str] = []
-    if name.startswith("Conv"):
-        parts += [str(units or layer.units), _tuple(layer.kernel_size)]
-        if layer.strides and max(layer.strides) > 1:
-            parts.append(f"strides={_tuple(layer.strides)}")
-        if layer.padding and layer.padding != "valid":
-            parts.append(f'padding="{layer.padding}"')
+def _lines_for(layer: Layer, edits: list[tuple[str, Edit]]) -> list[Line]:
+    lines = _inserted(edits, after=False)
+    replaced = next(((code, edit) for code, edit in edits if edit.replace), None)
+    if replaced is not None:
+        code, edit = replaced
+        lines += [Line(new.class_name, dict(new.args), [_note(code, edit)] if i == 0 else [])
+                  for i, new in enumerate(edit.replace)]  # fmt: skip
+    else:
+        kept = Line(layer.class_name, _kept_args(layer), source=layer.path)
+        for code, edit in edits:
+            if edit.args:
+                kept.args.update(edit.args)
+                kept.notes.append(_note(code, edit))
+        lines.append(kept)
+    return lines + _inserted(edits, after=True)
+
+
+def _inserted(edits: list[tuple[str, Edit]], *, after: bool) -> list[Line]:
+    added = [(new, code, edit) for code, edit in edits for new in (edit.after if after else edit.before)]
+    if after:
+        added.sort(key=lambda item: AFTER_ORDER.get(layer_kind(item[0].class_name, None), 1))
+    return [Line(new.class_name, dict(new.args), [_note(code, edit)]) for new, code, edit in added]
+
+
+def _note(code: str, edit: Edit) -> str:
+    return f"{code}: {edit.note}" if edit.note else code
+
+
+def _move(lines: list[Line], edit: Edit, code: str) -> None:
+    moving = next((i for i, line in enumerate(lines) if line.source == edit.layer), None)
+    target = next((i for i, line in enumerate(lines) if line.source == edit.move_after), None)
+    if moving is None or target is None or target < moving:
+        return
+    line = lines.pop(moving)
+    lines.insert(target, line)
+    line.notes.append(_note(code, edit))
+
+
+def _kept_args(layer: Layer) -> dict[str, Any]:
+    """The arguments that rebuild ``layer`` as cnnlint read it (what it models, plus ``COPIED_ARGS``)."""
+    name, args = layer.class_name, {}
+    if layer.kind == "conv":
+        args.update(filters=layer.units, kernel_size=_compact(layer.kernel_size) or 3)
     elif name == "Dense":
-        parts.append(str(units or layer.units))
-    elif "Pooling" in name and not name.startswith("Global"):
-        parts.append(_tuple(layer.kernel_size))
+        args["units"] = layer.units
+    if layer.kind in ("conv", "pool") and not name.startswith("Global"):
+        if layer.kind == "pool":
+            args["pool_size"] = _compact(layer.kernel_size) or 2
+        if layer.strides and layer.strides != (layer.kernel_size if layer.kind == "pool" else (1,) * len(layer.strides)):
+            args["strides"] = _compact(layer.strides)
         if layer.padding and layer.padding != "valid":
-            parts.append(f'padding="{layer.padding}"')
-    elif name in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianDropout", "GaussianNoise"):
-        parts.append(f"{layer.rate:g}" if layer.rate is not None else "0.5")
-    elif name == "Activation":
-        parts.append(f'"{layer.activation}"')
-    elif name.startswith("Random"):
-        return f"...  # as in the original '{layer.path}'"
-    if layer.activation and layer.activation != "linear" and name != "Activation":
-        parts.append(f'activation="{layer.activation}"')
-    if use_bias is False:
-        parts.append("use_bias=False")
-    if regularize or "kernel" in layer.regularizers:
-        reg = layer.regularizers.get("kernel")
-        strength = reg.l2 if reg is not None and reg.l2 else 1e-4
-        parts.append(f"kernel_regularizer=keras.regularizers.L2({strength:g})")
-    return ", ".join(parts)
+            args["padding"] = layer.padding
+        if layer.kind == "conv" and layer.dilation and max(layer.dilation) > 1:
+            args["dilation_rate"] = _compact(layer.dilation)
+    if layer.kind in ("dropout", "noise") and layer.rate is not None:
+        args["stddev" if name == "GaussianNoise" else "rate"] = layer.rate
+    if layer.activation and (name == "Activation" or layer.activation != "linear"):
+        args["activation"] = layer.activation
+    if layer.kind in ("conv", "dense"):
+        if layer.options.get("use_bias") is False:
+            args["use_bias"] = False
+        if "kernel" in layer.regularizers:
+            args["kernel_regularizer"] = layer.regularizers["kernel"]
+    for key, default in COPIED_ARGS.get(name, {}).items():
+        if key in layer.options and layer.options[key] != default:
+            args[key] = layer.options[key]
+    return args
 
 
-def _tuple(values: tuple[int, ...] | None) -> str:
+def _compact(values: tuple[int, ...] | None) -> int | tuple[int, ...] | None:
     if not values:
-        return "3"
-    return str(values[0]) if len(set(values)) == 1 else f"({', '.join(map(str, values))})"
-
-
-def suggest(graph: ModelGraph, findings: list[Finding]) -> str | None:
-    """Keras code for the fixed model, or None when the graph is not a plain chain."""
-    chain = _chain(graph)
-    shape = graph.input_shapes[0] if graph.inputs else None
-    if chain is None or shape is None:
         return None
-    by_code: dict[str, list[Finding]] = {}
-    for f in findings:
-        by_code.setdefault(f.code, []).append(f)
-    wide = {p: f.evidence.get("target_width") for f in by_code.get("C103", []) for p in f.layers}
-    large = {f.layer: f for f in by_code.get("C104", [])}
-    flatten_to_pool = {f.layers[1] for f in by_code.get("C105", []) if len(f.layers) > 1}
-    dropout_before = {f.layer for f in by_code.get("R201", []) if "before" in f.fix}
-    dropout_after = {f.layer for f in by_code.get("R201", []) if "after" in f.fix}
-    add_norm, regularize = "R202" in by_code, "R203" in by_code
-    rank = len(shape) - 2
-    lines = [Line(None, f"keras.Input(shape={tuple(shape[1:])!r})")]
-    if "R204" in by_code:
-        lines.append(Line(None, 'layers.RandomFlip("horizontal")', ["R204: augmentation in the model"]))
-        lines.append(Line(None, "layers.RandomTranslation(0.1, 0.1)", ["R204"]))
-        lines.append(Line(None, "layers.RandomZoom(0.1)", ["R204"]))
-    for layer in chain:
-        notes: list[str] = []
-        if layer.path in dropout_before:
-            lines.append(Line(None, "layers.Dropout(0.5)", ["R201: dropout before the largest head layer"]))
-        name = layer.class_name
-        if layer.path in flatten_to_pool:
-            lines.append(Line(layer, f"layers.GlobalAveragePooling{rank}D()", [f"C105: was Flatten ('{layer.path}')"]))
-            continue
-        if layer.path in large:
-            f = large[layer.path]
-            count, filters = f.evidence["stacked_layers"], f.evidence["filters"]
-            for i in range(count):
-                args = f'{filters}, 3, padding="same", activation="{layer.activation or "relu"}"'
-                lines.append(Line(layer, f"layers.{name}({args})", [f"C104: replaces the {f.evidence['kernel']} kernel"] if i == 0 else []))
-            continue
-        units = wide.get(layer.path)
-        if units:
-            notes.append(f"C103: was {layer.units}")
-        if name == "Dropout" and "R205" in by_code and any(f.layer == layer.path for f in by_code["R205"]):
-            lines.append(Line(layer, "layers.Dropout(0.5)", [f"R205: was rate {layer.rate:g}"]))
-            continue
-        is_weighted = name.startswith("Conv") or name == "Dense"
-        conv = name.startswith("Conv")
-        reg_here = regularize and is_weighted and layer is not chain[-1]
-        if reg_here:
-            notes.append("R203: L2 weight penalty")
-        args = _args(layer, units, regularize=reg_here, use_bias=False if (add_norm and conv) else None)
-        lines.append(Line(layer, f"layers.{name}({args})", notes))
-        if add_norm and conv:
-            lines.append(Line(None, "layers.BatchNormalization()", ["R202"]))
-        if layer.path in dropout_after:
-            lines.append(Line(None, f"layers.SpatialDropout{rank}D(0.1)", ["R201"]))
-    _move_dropout_after_norm(lines, {f.layers[0] for f in by_code.get("R206", [])})
-    body = "\n".join(f"    {line.code},{'  # ' + '; '.join(line.notes) if line.notes else ''}" for line in lines)
+    return values[0] if len(set(values)) == 1 else tuple(values)
+
+
+# ---- writing it out --------------------------------------------------------------------------
+
+
+def _code(shape: MaybeShape, lines: list[Line]) -> str:
+    rows = [f"    keras.Input(shape={_literal(tuple(shape[1:]))}),"]  # type: ignore[index]
+    for line in lines:
+        call = f"layers.{line.class_name}({', '.join(f'{k}={_literal(v)}' for k, v in line.args.items())})"
+        rows.append(f"    {call},{'  # ' + '; '.join(line.notes) if line.notes else ''}")
+    body = "\n".join(rows)
     return f"import keras\nfrom keras import layers\n\nmodel = keras.Sequential([\n{body}\n])\n"
 
 
-def _move_dropout_after_norm(lines: list[Line], dropouts: set[str]) -> None:
-    for i in range(len(lines) - 1):
-        line = lines[i]
-        if line.layer is not None and line.layer.path in dropouts and "BatchNormalization" in lines[i + 1].code:
-            lines[i], lines[i + 1] = lines[i + 1], line
-            line.notes.append("R206: moved after the normalization")
+def _literal(value: Any) -> str:
+    """A Python literal for an argument; strings come from the file, so they are always quoted and escaped."""
+    if isinstance(value, Regularizer):
+        return f"keras.regularizers.L2({value.l2:g})" if value.kind == "L2" else _regularizer_call(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        items = ", ".join(_literal(v) for v in value)
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    return repr(value)
+
+
+def _regularizer_call(reg: Regularizer) -> str:
+    if reg.kind == "L1":
+        return f"keras.regularizers.L1({reg.l1:g})"
+    if reg.kind == "L1L2":
+        return f"keras.regularizers.L1L2(l1={reg.l1:g}, l2={reg.l2:g})"
+    return f"keras.regularizers.L2({reg.l2:g})"  # a custom or orthogonal penalty: the closest built-in
+
+
+def _count(shape: MaybeShape, lines: list[Line]) -> int | None:
+    """Parameters of the suggested model, from the same specs that count every model cnnlint reads."""
+    layers = [{"class_name": "InputLayer", "config": {"name": "input", "batch_shape": list(shape or ())}}]
+    layers += [{"class_name": line.class_name, "config": {"name": f"layer_{i}", **_config(line.args)}}
+               for i, line in enumerate(lines)]  # fmt: skip
+    try:
+        graph = build_graph(raw_from_dict({"class_name": "Sequential", "config": {"name": "suggested", "layers": layers}}))
+    except CnnlintError:
+        return None
+    return graph.params if graph.params_exact else None
+
+
+def _config(args: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in args.items():
+        if isinstance(value, Regularizer):
+            kind = value.kind if value.kind in ("L1", "L2", "L1L2") else "L2"
+            value = {"class_name": kind, "config": {"l1": value.l1, "l2": value.l2}}
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[key] = value
+    return out

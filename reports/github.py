@@ -7,6 +7,7 @@ property values, also ``:`` and ``,``.
 from __future__ import annotations
 
 from cnnlint.reports.base import RenderOptions, sorted_findings
+from cnnlint.reports.data_probes import probes_line
 
 from cnnlint.errors import printable
 from cnnlint.pipeline import ModelReport
@@ -36,6 +37,8 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
         for f in sorted_findings(report.findings):
             lines.append(command(LEVELS[f.severity], report.path, f"{f.code} {f.name} ({f.layer})",
                                  f"{f.message}\nFix: {f.fix}"))  # fmt: skip
+        if report.probes is not None:
+            lines.append(command("notice", report.path, "cnnlint data probes", probes_line(report.probes)))
         if report.risk is not None:
             risk = report.risk
             level = "warning" if risk.level == "high" else "notice"

@@ -41,7 +41,7 @@ def _view(report: ModelReport) -> dict[str, Any]:
         input_line=input_line,
         input_size=max(report.facts.input_spatial) if report.facts.input_spatial else None,
         split=capacity_split(report.graph, report.facts),
-        code=suggest(report.graph, report.findings),
+        suggestion=suggest(report.graph, report.findings),
         curves=_learning_curves(report.confirm),
     )
     return view

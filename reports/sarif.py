@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlint.reports.base import RenderOptions, risk_dict, sorted_findings
+from cnnlint.reports.data_probes import probes_dict
 
 from cnnlint import __version__
 from cnnlint.findings import Finding, finding_key
@@ -75,7 +76,7 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
                 "partialFingerprints": {"cnnlintFinding/v1": fingerprint(report.path, finding)},
                 "properties": {"layers": list(finding.layers), "evidence": finding.evidence, "fix": finding.fix},
             })  # fmt: skip
-        models.append({"path": report.path, "risk": risk_dict(report.risk)})
+        models.append({"path": report.path, "risk": risk_dict(report.risk), "probes": probes_dict(report.probes)})
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

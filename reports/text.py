@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from cnnlint.reports.base import RenderOptions, sorted_findings
+from cnnlint.reports.data_probes import probes_line
 
 from cnnlint.errors import printable
 from cnnlint.levels import SEVERITIES
@@ -12,21 +16,24 @@ from cnnlint.risk import Risk
 _COLORS = {"error": "31", "warning": "33", "info": "36", "high": "31;1", "medium": "33;1", "low": "32;1"}
 
 
+def use_color(no_color: bool, output: str | None) -> bool:
+    """Color only a terminal, and never when the user or ``NO_COLOR`` says no."""
+    return not no_color and output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
 def _paint(text: str, key: str, options: RenderOptions) -> str:
     return f"\x1b[{_COLORS[key]}m{text}\x1b[0m" if options.color and key in _COLORS else text
 
 
 def risk_line(report: ModelReport, options: RenderOptions) -> str:
-    from cnnlint.risk import load_model, smallest_low_risk_samples
+    from cnnlint.risk import load_model
 
     risk: Risk | None = report.risk
     ds = report.dataset
-    facts = report.facts
-    assert facts is not None
     if risk is None:
         if load_model() is None:
             return f"{report.path}: risk: not available (this build has no fitted risk model)"
-        smallest = smallest_low_risk_samples(facts, ds)
+        smallest = report.smallest_low_risk_samples
         hint = f"; it would rate low risk from about {smallest:,} samples" if smallest else ""
         return f"{report.path}: risk: unknown without --samples{hint}"
     low, high = risk.interval
@@ -63,6 +70,8 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
                 + ", ".join(layer.path for layer in report.graph.uncounted_layers[:5])
                 + " could not be counted"
             )
+        if report.probes is not None:
+            lines.append(f"{report.path}: data: {probes_line(report.probes)}")
         lines.append(risk_line(report, options))
     lines.append(summary_line(reports))
     return "\n".join(lines) + "\n"

@@ -12,6 +12,8 @@ from typing import Any
 
 from cnnlint.rules import (
     capacity,
+    class_imbalance,
+    conflicting_duplicates,
     deep_network,
     dense_head,
     dropout_before_batchnorm,
@@ -51,6 +53,8 @@ MODULES = (
     high_dropout,
     dropout_before_batchnorm,
     few_samples_per_class,
+    conflicting_duplicates,
+    class_imbalance,
     safety_lambda,
     safety_foreign_reference,
     safety_keras_api,

@@ -78,4 +78,5 @@ RULE = Rule(
     check=check,
     options={"budget_scale": 1.0},
     needs_samples=True,
+    explains=("depth",),
 )

@@ -32,6 +32,7 @@ from typing import Any
 
 from cnnlint.rules._graph import consumers, first_node
 
+from cnnlint.edits import Edit, NewLayer
 from cnnlint.findings import Finding, Rule, RuleContext, fmt_int
 from cnnlint.graph import Layer, ModelGraph
 
@@ -78,6 +79,7 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
                       "pooled_params": pooled},  # fmt: skip
             fix=f"replace '{flatten.path}' with {pool}: '{dense.path}' then has {fmt_int(pooled)} parameters "
             f"({fmt_int(dense.params - pooled)} fewer, {(dense.params - pooled) / total:.0%} of the model)",
+            edits=[Edit(flatten.path, f"was Flatten ('{flatten.path}')", replace=(NewLayer.of(pool),))],
         )
         return
     biggest = max((graph.layer(p) for p in facts.head_layers), key=lambda layer: layer.params, default=None)
@@ -102,4 +104,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     options={"max_share": 0.5},
+    explains=("log_params",),
 )

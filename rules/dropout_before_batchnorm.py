@@ -30,6 +30,7 @@ from typing import Any
 
 from cnnlint.rules._graph import consumers
 
+from cnnlint.edits import Edit
 from cnnlint.findings import Finding, Rule, RuleContext
 
 
@@ -46,6 +47,7 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
                     layers=[node.layer.path, nxt.layer.path],
                     evidence={"dropout_rate": node.layer.rate},
                     fix=f"move '{node.layer.path}' after '{nxt.layer.path}'",
+                    edits=[Edit(node.layer.path, "moved after the normalization", move_after=nxt.layer.path)],
                 )
 
 

@@ -71,4 +71,5 @@ RULE = Rule(
     check=check,
     options={"scale": 1.0},
     needs_samples=True,
+    explains=("log_samples", "log_classes"),
 )

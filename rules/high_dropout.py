@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from cnnlint.edits import Edit
 from cnnlint.findings import Finding, Rule, RuleContext
 
 
@@ -40,6 +41,7 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
             evidence={"rate": layer.rate, "max_rate": options["max_rate"]},
             fix=f"set rate to {options['max_rate']:g} or less; if {layer.rate:g} was a keep probability, "
             f"use rate={1 - layer.rate:g}",
+            edits=[Edit(layer.path, f"was rate {layer.rate:g}", args=(("rate", options["max_rate"]),))],
         )
 
 
@@ -52,4 +54,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     options={"max_rate": 0.5},
+    explains=("dropout",),
 )

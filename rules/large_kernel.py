@@ -33,7 +33,9 @@ from typing import Any
 
 from cnnlint.rules._graph import CONV_CLASSES, in_out_channels
 
+from cnnlint.edits import Edit, NewLayer
 from cnnlint.findings import Finding, Rule, RuleContext, fmt_int
+from cnnlint.graph import Layer
 
 
 def stacked_params(kernel: int, rank: int, cin: int, cout: int, bias: bool) -> tuple[int, int]:
@@ -73,7 +75,15 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
                       "stacked_params": new, "in_channels": cin, "filters": cout},  # fmt: skip
             fix=f"replace Conv{rank}D({cout}, {size}) with {count} x Conv{rank}D({cout}, 3, padding='same') "
             f"-> {fmt_int(new)} params",
+            edits=[Edit(layer.path, f"replaces the {size} kernel", replace=_stack(layer, rank, cout, count))],
         )
+
+
+def _stack(layer: Layer, rank: int, filters: int, count: int) -> tuple[NewLayer, ...]:
+    """``count`` 3-wide convolutions; the first keeps the layer's stride so the output size stays close."""
+    args = {"filters": filters, "kernel_size": 3, "padding": "same", "activation": layer.activation or "relu"}
+    strides = {"strides": layer.strides} if layer.strides and max(layer.strides) > 1 else {}
+    return tuple(NewLayer.of(f"Conv{rank}D", **args, **(strides if i == 0 else {})) for i in range(count))
 
 
 RULE = Rule(
@@ -85,4 +95,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     options={"min_kernel": 7},
+    explains=("log_params",),
 )

@@ -38,6 +38,7 @@ from typing import Any
 
 from cnnlint.rules.thresholds import assumed_data_note, regularization_severity
 
+from cnnlint.edits import Edit, NewLayer
 from cnnlint.findings import Finding, Rule, RuleContext
 
 
@@ -50,14 +51,29 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     if severity is None:
         return
     first = ctx.graph.nodes[ctx.graph.inputs[0][0]].layer.path if ctx.graph.inputs else ""
+    shift = [NewLayer.of("RandomTranslation", height_factor=0.1, width_factor=0.1),
+             NewLayer.of("RandomZoom", height_factor=0.1)]  # fmt: skip
+    if _single_channel(ctx):  # digits, letters, documents: a mirror image can change the class
+        added = shift
+        what = (f"add RandomTranslation(0.1, 0.1) and RandomZoom(0.1) right after '{first}' (no RandomFlip: "
+                "a single-channel input is often digits or text, which mirroring changes)")  # fmt: skip
+    else:
+        added = [NewLayer.of("RandomFlip", mode="horizontal"), *shift]
+        what = (f"add RandomFlip('horizontal'), RandomTranslation(0.1, 0.1) and RandomZoom(0.1) right after "
+                f"'{first}' (drop RandomFlip for text or digits)")  # fmt: skip
     yield RULE.finding(
         "image input without augmentation in the model, and --augmented not given" + assumed_data_note(ratio),
         layers=[first],
         evidence={"params_per_label": None if ratio is None else round(ratio, 3)},
-        fix=f"add RandomFlip('horizontal'), RandomTranslation(0.1, 0.1) and RandomZoom(0.1) right after '{first}' "
-        "(drop RandomFlip for text or digits), or pass --augmented if the input pipeline augments",
+        fix=what + ", or pass --augmented if the input pipeline augments",
         severity=severity,
+        edits=[Edit(first, "augmentation in the model", after=tuple(added))] if first else [],
     )
+
+
+def _single_channel(ctx: RuleContext) -> bool:
+    shape = ctx.facts.input_shape
+    return shape is not None and shape[-1] == 1
 
 
 RULE = Rule(
@@ -68,4 +84,5 @@ RULE = Rule(
     summary="Image model without data augmentation",
     doc=__doc__ or "",
     check=check,
+    explains=("augmentation",),
 )

@@ -37,8 +37,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from cnnlint.rules._graph import output_layer_paths
 from cnnlint.rules.thresholds import assumed_data_note, regularization_severity
 
+from cnnlint.edits import Edit, NewLayer
 from cnnlint.findings import Finding, Rule, RuleContext
 
 
@@ -53,19 +55,27 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     head = [ctx.graph.layer(p) for p in facts.head_layers if ctx.graph.layer(p).class_name == "Dense"]
     if head:
         target = max(head, key=lambda layer: layer.params)
+        dropout = NewLayer.of("Dropout", rate=options["rate"])
         where = f"add Dropout({options['rate']}) right before '{target.path}'"
+        edit = Edit(target.path, "dropout before the largest head layer", before=(dropout,))
     elif facts.last_conv:
         target = ctx.graph.layer(facts.last_conv)
-        where = f"add SpatialDropout{len(facts.input_spatial or (0, 0))}D(0.1) after '{target.path}'"
-    else:
-        target = max(ctx.graph.layers, key=lambda layer: layer.params)
+        dropout = NewLayer.of(f"SpatialDropout{len(facts.input_spatial or (0, 0))}D", rate=0.1)
+        where = f"add {dropout.class_name}(0.1) after '{target.path}'"
+        edit = Edit(target.path, after=(dropout,))
+    else:  # no convolution (an MLP): plain dropout after the largest hidden layer
+        outputs = output_layer_paths(ctx.graph)
+        hidden = [layer for layer in ctx.graph.layers if layer.path not in outputs] or ctx.graph.layers
+        target = max(hidden, key=lambda layer: layer.params)
         where = f"add Dropout({options['rate']}) after '{target.path}'"
+        edit = Edit(target.path, after=(NewLayer.of("Dropout", rate=options["rate"]),))
     yield RULE.finding(
         "no dropout or noise layer in the model" + assumed_data_note(ratio),
         layers=[target.path],
         evidence={"params_per_label": None if ratio is None else round(ratio, 3), "target_params": target.params},
         fix=where,
         severity=severity,
+        edits=[edit],
     )
 
 
@@ -78,4 +88,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     options={"rate": 0.5},
+    explains=("dropout",),
 )

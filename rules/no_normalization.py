@@ -34,6 +34,7 @@ from typing import Any
 
 from cnnlint.rules.thresholds import assumed_data_note, regularization_severity
 
+from cnnlint.edits import Edit, NewLayer
 from cnnlint.findings import Finding, Rule, RuleContext
 
 
@@ -54,6 +55,8 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         fix=f"add {norm} after each convolution, starting after '{convs[0].path}' "
         "(and set use_bias=False on those convolutions)",
         severity=severity,
+        edits=[Edit(conv.path, args=(("use_bias", False),), after=(NewLayer.of("BatchNormalization"),))
+               for conv in convs],  # fmt: skip
     )
 
 
@@ -66,4 +69,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     options={"min_convs": 2},
+    explains=("normalization",),
 )

@@ -33,9 +33,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from cnnlint.rules._graph import output_layer_paths
 from cnnlint.rules.thresholds import assumed_data_note, regularization_severity
 
+from cnnlint.edits import Edit
 from cnnlint.findings import Finding, Rule, RuleContext
+from cnnlint.graph import Regularizer
 
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
@@ -61,6 +64,8 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         f"kernel_regularizer=keras.regularizers.L2({options['l2']:g}) to '{target.path}' "
         f"({target.params:,} params) and the other weight layers",
         severity=severity,
+        edits=[Edit(layer.path, "L2 weight penalty", args=(("kernel_regularizer", Regularizer("L2", l2=options["l2"])),))
+               for layer in weighted if layer.path not in output_layer_paths(ctx.graph)],  # fmt: skip
     )
 
 
@@ -73,4 +78,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     options={"weight_decay": 1e-4, "l2": 1e-4},
+    explains=("weight_penalty",),
 )

@@ -62,4 +62,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     options={"min_layers": 4},
+    explains=("depth",),
 )

@@ -38,6 +38,7 @@ from cnnlint.rules._graph import output_layer_paths
 from cnnlint.rules.thresholds import width_budget
 
 from cnnlint.analysis import DEPTH_KINDS
+from cnnlint.edits import Edit
 from cnnlint.findings import Finding, Rule, RuleContext, fmt_int
 
 
@@ -65,7 +66,13 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
                   "params_per_sample": round(ctx.facts.trainable_params / n, 2), "target_width": target},  # fmt: skip
         fix=f"reduce these layers to {target} filters/units; that removes at least {fmt_int(saved)} parameters "
         "(approximate: the next layer's inputs shrink too)",
+        edits=[Edit(layer.path, f"was {layer.units}", args=((WIDTH_ARGS[layer.kind], target),))
+               for layer in wide if layer.kind in WIDTH_ARGS],  # fmt: skip
     )
+
+
+#: The Keras argument that sets a layer's width, by layer kind.
+WIDTH_ARGS = {"conv": "filters", "dense": "units"}
 
 
 RULE = Rule(
@@ -78,4 +85,5 @@ RULE = Rule(
     check=check,
     options={"budget_scale": 1.0},
     needs_samples=True,
+    explains=("log_params",),
 )

@@ -1,112 +1,100 @@
-"""Train a varied corpus of small Keras CNNs on real offline data and record their overfitting.
+"""Study corpus v2: train a varied set of Keras CNNs on five offline data sources and record how much they overfit.
 
-Every model ``i`` is fully determined by ``i``: its architecture, dataset,
-training-set size and seeds are sampled from ``random.Random(i)``.  Results
-append to ``study/corpus/runs-<worker>.jsonl``, one JSON line per model, so the
-run is resumable: ids already on disk are skipped.
+Model ``i`` is fully determined by ``i`` (``random.Random(i)``): data source, classes, training-set size, label
+noise, architecture, regularization, optimizer, epoch budget and seeds.  Each finished run appends one JSON line to
+``study/corpus-v2/runs-<host>-<worker>.jsonl``; ids already on disk are skipped, so generation can be stopped at any
+moment and resumed (a line cut by a kill is ignored and retrained).
 
-    python study/generate.py --count 400 --workers 2 --worker 0 &
-    python study/generate.py --count 400 --workers 2 --worker 1 &
+    python study/generate.py --count 3000 --workers 2 --worker 0 &     # this machine: small runs only
+    python study/generate.py --count 3000 --workers 2 --worker 1 &
+    KERAS_BACKEND=jax python study/generate.py --count 3000 --mode gpu --workers 16 --worker K   # a GPU machine
 
-Measurement protocol (after Jiang et al. 2020): train with Adam/AdamW at
-batch 64 (in one ``fit`` call with a stopping callback) until training accuracy (in the epoch logs) reaches 99 % for two
-epochs, the training loss stops improving for 6 epochs, or 40 epochs pass.
-Samples over 3 M parameters or 30 M multiply-adds per example are\nrecorded as skipped.  Then evaluate, in inference mode, on the full training subset and on a fixed
-held-out split.  The gap is train accuracy minus held-out accuracy.  Held-out
-data never influences when training stops.
+Protocol (after Jiang et al. 2020): Adam or AdamW, lr 1e-3, batch 64 (128 from n = 5,000), for a fixed budget of
+``epochs`` (20, 30 or 40) - the "full run" a user would make.  After every epoch the run records train-mode loss and
+accuracy (Keras logs), inference-mode loss and accuracy on up to 1,000 fixed training examples (``train_eval_*``)
+and on up to 2,000 fixed test examples (``val_*``).  The final measurement is in inference mode on the whole
+training subset (with its noisy labels, if any) and the whole test pool of its classes; ``gap`` = train - test accuracy.
+Held-out data never influences training.  Label noise flips the given share of labels to another class, in the training subset and (independently, at
+the same rate) in the test pool, since a user's held-out labels come from the same labelling process.
 
-Datasets (both generated locally, no download):
-* ``digits``: scikit-learn's bundled 8x8 digits, upsampled 2x to 16x16x1;
-  1,797 images, 597 held out, training subsets of 100 to 1,200.
-* ``mnist1d``: the ``mnist1d`` package's generator (seed 42), 40 steps x 1
-  channel; 4,000 train / 1,000 held out, subsets of 250 to 4,000.
+``--mode cpu`` (default) skips runs whose cost (multiply-adds x examples x epochs) is over a CPU budget; they are
+not recorded, so a GPU machine can take them later.  Runs over 25 M parameters are recorded as skipped.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
+import socket
 import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+sys.path.insert(0, str(Path(__file__).parent))
 
-CORPUS = Path(__file__).parent / "corpus"
-MAX_EPOCHS = 40
-BATCH = 64
-#: Samples whose convolutions cost more than this per example are skipped (CPU budget).
-MAX_FLOPS = 30_000_000
-SIZES = {"digits": [100, 200, 400, 800, 1200], "mnist1d": [250, 500, 1000, 2000, 4000]}
+import sources  # noqa: E402
 
-
-def load_digits():
-    import numpy as np
-    from sklearn.datasets import load_digits as sk_digits
-
-    data = sk_digits()
-    x = data.images.astype("float32") / 16.0
-    x = np.kron(x, np.ones((1, 2, 2), dtype="float32"))[..., None]  # 16x16x1
-    y = data.target.astype("int64")
-    order = np.random.RandomState(0).permutation(len(y))
-    x, y = x[order], y[order]
-    return x[:1200], y[:1200], x[1200:], y[1200:]
-
-
-def load_mnist1d():
-    from mnist1d.data import get_dataset_args, make_dataset
-
-    d = make_dataset(get_dataset_args())
-    return (
-        d["x"][..., None].astype("float32"),
-        d["y"].astype("int64"),
-        d["x_test"][..., None].astype("float32"),
-        d["y_test"].astype("int64"),
-    )
+CORPUS = Path(__file__).parent / "corpus-v2"
+SIZES = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
+MAX_PARAMS = 25_000_000
+#: multiply-adds x training examples x epochs; over this a CPU worker leaves the run to a GPU machine
+CPU_BUDGET = {"cpu": 1.5e12, "gpu": 4e15}
+TRAIN_EVAL = 1000
+VAL_EVAL = 2000
+EVAL_BATCH = 256
 
 
 def sample_spec(index: int) -> dict:
-    """The architecture and training setup of model ``index``."""
-    rng = random.Random(index)
-    dataset = "digits" if index % 2 == 0 else "mnist1d"
-    family = rng.choice(["plain", "vgg", "residual"])
+    """The data, architecture and training setup of run ``index``."""
+    rng = random.Random(index * 7919 + 17)
+    source = sources.SOURCES[index % len(sources.SOURCES)]
+    max_classes = sources.CLASSES[source]
+    classes = max_classes if source in ("digits", "mnist1d") and rng.random() < 0.6 else rng.randint(2, max_classes)
+    pool = (1297 * classes // 10) if source == "digits" else (
+        20000 * classes // 10 if source == "mnist1d" else sources.PER_CLASS * classes)  # fmt: skip
+    sizes = [s for s in SIZES if s <= pool] or [pool]
+    n = rng.choice(sizes)
+    two_d = source != "mnist1d"
+    family = rng.choice(["plain", "vgg", "residual", "wide_head"])
     depth = rng.choice([1, 2, 2, 3, 3, 4, 5, 6])
-    base = rng.choice([4, 8, 16, 32, 64, 128])
-    growth = rng.choice([1, 1, 2])
-    kernel = rng.choice([3, 3, 5, 7] if dataset == "digits" else [3, 5, 7, 9])
-    head = rng.choice(["flatten", "flatten", "gap"])
-    dense_units = rng.choice([0, 32, 128, 512]) if head == "flatten" else rng.choice([0, 0, 64])
-    pool_every = rng.choice([1, 2, 99])
+    head = "flatten" if family == "wide_head" else rng.choice(["flatten", "flatten", "gap"])
     return {
         "index": index,
-        "dataset": dataset,
-        "family": family,
-        "n": rng.choice(SIZES[dataset]),
+        "dataset": source,
+        "classes": classes,
+        "class_seed": rng.randrange(1_000_000),
+        "n": n,
+        "label_noise": rng.choice([0.0, 0.0, 0.0, 0.2, 0.4]),
         "seed": rng.randrange(1_000_000),
-        "depth": depth,
-        "base_width": base,
-        "growth": growth,
-        "kernel": kernel,
-        "pool_every": pool_every,
+        "family": family,
+        "depth": depth if family != "wide_head" else rng.choice([1, 2, 3]),
+        "base_width": rng.choice([4, 8, 16, 32, 64, 128, 256]),
+        "growth": rng.choice([1, 1, 2]),
+        "kernel": rng.choice([3, 3, 5, 7] if two_d else [3, 5, 7, 9]),
+        "pool_every": rng.choice([1, 2, 99]),
         "head": head,
-        "dense_units": dense_units,
+        "dense_units": rng.choice([1024, 2048, 4096]) if family == "wide_head" else (
+            rng.choice([0, 32, 128, 512]) if head == "flatten" else rng.choice([0, 0, 64])),  # fmt: skip
         "batchnorm": rng.random() < 0.4,
         "dropout": rng.choice([0.0, 0.0, 0.25, 0.5]),
         "l2": rng.choice([0.0, 0.0, 1e-4, 1e-3]),
         "augment": rng.random() < 0.3,
         "optimizer": rng.choice(["adam", "adam", "adamw"]),
         "weight_decay": rng.choice([1e-4, 1e-3, 1e-2]),
+        "epochs": rng.choice([20, 30, 40]),
     }
 
 
-def build_model(spec: dict, input_shape: tuple, classes: int = 10):
+def build_model(spec: dict, input_shape: tuple, classes: int):
     import keras
     from keras import layers
 
-    two_d = spec["dataset"] == "digits"
+    two_d = len(input_shape) == 3
     conv = layers.Conv2D if two_d else layers.Conv1D
     pool = layers.MaxPooling2D if two_d else layers.MaxPooling1D
     reg = keras.regularizers.L2(spec["l2"]) if spec["l2"] else None
@@ -118,8 +106,8 @@ def build_model(spec: dict, input_shape: tuple, classes: int = 10):
             x = layers.RandomZoom(0.1)(x)
         else:
             x = layers.GaussianNoise(0.1)(x)
-    width = spec["base_width"]
-    length = input_shape[0]
+    width, length = spec["base_width"], input_shape[0]
+
     def conv_bn_relu(x, width):
         x = conv(width, spec["kernel"], padding="same", kernel_regularizer=reg, use_bias=not spec["batchnorm"])(x)
         if spec["batchnorm"]:
@@ -127,7 +115,7 @@ def build_model(spec: dict, input_shape: tuple, classes: int = 10):
         return layers.Activation("relu")(x)
 
     for i in range(spec["depth"]):
-        if spec["family"] == "plain":
+        if spec["family"] in ("plain", "wide_head"):
             x = conv_bn_relu(x, width)
         elif spec["family"] == "vgg":
             x = conv_bn_relu(conv_bn_relu(x, width), width)
@@ -137,7 +125,7 @@ def build_model(spec: dict, input_shape: tuple, classes: int = 10):
         if (i + 1) % spec["pool_every"] == 0 and length >= 4:
             x = pool(2)(x)
             length //= 2
-        width = min(width * spec["growth"], 256)
+        width = min(width * spec["growth"], 512)
     if spec["head"] == "gap":
         x = (layers.GlobalAveragePooling2D if two_d else layers.GlobalAveragePooling1D)()(x)
     else:
@@ -158,76 +146,99 @@ def build_model(spec: dict, input_shape: tuple, classes: int = 10):
     return model
 
 
-class _StopRule:
-    """Stop at 99 % training accuracy for two epochs, or after 6 epochs without a lower training loss."""
+class _EpochRecorder:
+    """After every epoch, loss and accuracy in inference mode on a fixed training subsample."""
 
-    def __new__(cls):
+    def __new__(cls, x, y):
         import keras
 
-        class StopRule(keras.callbacks.Callback):
+        class EpochRecorder(keras.callbacks.Callback):
             def __init__(self) -> None:
                 super().__init__()
-                self.best, self.stale, self.high = float("inf"), 0, 0
-                self.reason = "max_epochs"
-                self.started = time.time()
+                self.losses: list[float] = []
+                self.accuracies: list[float] = []
 
             def on_epoch_end(self, epoch, logs=None):
-                loss, acc = float(logs["loss"]), float(logs["accuracy"])
-                self.high = self.high + 1 if acc >= 0.99 else 0
-                self.stale = 0 if loss < self.best - 1e-4 else self.stale + 1
-                self.best = min(self.best, loss)
-                if self.high >= 2:
-                    self.reason, self.model.stop_training = "train_acc_99", True
-                elif self.stale >= 6:
-                    self.reason, self.model.stop_training = "plateau", True
+                loss, acc = self.model.evaluate(x, y, batch_size=EVAL_BATCH, verbose=0)
+                self.losses.append(round(float(loss), 5))
+                self.accuracies.append(round(float(acc), 5))
 
-        return StopRule()
+        return EpochRecorder()
 
 
-def flops_per_example(model) -> int:
+def macs_per_example(model) -> int:
     """Multiply-adds of the convolution and dense kernels for one example."""
-    import math
-
     total = 0
     for layer in model.layers:
         kernel = getattr(layer, "kernel", None)
-        if kernel is None:
-            continue
-        spatial = layer.output.shape[1:-1]
-        total += math.prod(kernel.shape) * math.prod(d or 1 for d in spatial)
+        if kernel is not None:
+            total += math.prod(kernel.shape) * math.prod(d or 1 for d in layer.output.shape[1:-1])
     return total
 
 
-def train_one(spec: dict, data: dict, max_params: int) -> dict:
+def draw_data(spec: dict, pools: dict):
+    """The run's training subset (labels possibly flipped) and its test set, as float32 arrays."""
+    import numpy as np
+
+    x_pool, y_pool, x_test, y_test, _ = pools[spec["dataset"]]
+    total = sources.CLASSES[spec["dataset"]]
+    rng = np.random.RandomState(spec["class_seed"])
+    chosen = np.sort(rng.permutation(total)[: spec["classes"]])
+    remap = {int(c): i for i, c in enumerate(chosen)}
+    in_train = np.flatnonzero(np.isin(y_pool, chosen))
+    in_test = np.flatnonzero(np.isin(y_test, chosen))
+    rng = np.random.RandomState(spec["seed"])
+    pick = rng.permutation(in_train)[: spec["n"]]
+    y_train = np.array([remap[int(v)] for v in y_pool[pick]], "int64")
+    flips = rng.rand(len(pick)) < spec["label_noise"]
+    shift = rng.randint(1, spec["classes"], size=len(pick))
+    y_train = np.where(flips, (y_train + shift) % spec["classes"], y_train)
+    y_te = np.array([remap[int(v)] for v in y_test[in_test]], "int64")
+    # The held-out labels come from the same labelling process as the training labels: noisy at the same rate.
+    rng_test = np.random.RandomState(spec["seed"] + 1)
+    flips_te = rng_test.rand(len(y_te)) < spec["label_noise"]
+    y_te = np.where(flips_te, (y_te + rng_test.randint(1, spec["classes"], size=len(y_te))) % spec["classes"], y_te)
+    return (sources.as_float(x_pool[pick]), y_train, sources.as_float(x_test[in_test]), y_te,
+            {"train_indices_digest": sources.digest(pick), "flipped": int(flips.sum()),
+             "test_flipped": int(flips_te.sum())})  # fmt: skip
+
+
+def train_one(spec: dict, pools: dict, mode: str, device: str) -> dict | None:
     import keras
     import numpy as np
 
-    x_pool, y_pool, x_test, y_test = data[spec["dataset"]]
-    rng = np.random.RandomState(spec["seed"])
-    pick = rng.permutation(len(y_pool))[: spec["n"]]
-    x_train, y_train = x_pool[pick], y_pool[pick]
+    x_train, y_train, x_test, y_test, drawn = draw_data(spec, pools)
     keras.utils.set_random_seed(spec["seed"])
-    model = build_model(spec, x_train.shape[1:])
-    if model.count_params() > max_params:
-        return {"id": spec["index"], "skipped": f"{model.count_params()} params over the cap"}
-    if flops_per_example(model) > MAX_FLOPS:
-        return {"id": spec["index"], "skipped": f"{flops_per_example(model)} multiply-adds per example over the cap"}
-    stopper = _StopRule()
-    hist = model.fit(x_train, y_train, batch_size=BATCH, epochs=MAX_EPOCHS, verbose=0,
-                     validation_data=(x_test, y_test), shuffle=True, callbacks=[stopper])  # fmt: skip
+    model = build_model(spec, x_train.shape[1:], spec["classes"])
+    params = int(model.count_params())
+    if params > MAX_PARAMS:
+        return {"id": spec["index"], "skipped": f"{params} params over the cap", "spec": spec}
+    macs = macs_per_example(model)
+    if macs * spec["n"] * spec["epochs"] > CPU_BUDGET[mode]:
+        return None  # left for a machine with a bigger budget
+    batch = 128 if spec["n"] >= 5000 else 64
+    sub = np.random.RandomState(0).permutation(len(y_train))[:TRAIN_EVAL]
+    val = np.random.RandomState(1).permutation(len(y_test))[:VAL_EVAL]
+    started = time.time()
+    recorder = _EpochRecorder(x_train[sub], y_train[sub])
+    hist = model.fit(x_train, y_train, batch_size=batch, epochs=spec["epochs"], verbose=0, shuffle=True,
+                     validation_data=(x_test[val], y_test[val]), validation_batch_size=EVAL_BATCH,
+                     callbacks=[recorder])  # fmt: skip
     curves = {key: [round(float(v), 5) for v in hist.history[key]]
               for key in ("loss", "accuracy", "val_loss", "val_accuracy")}  # fmt: skip
-    started = stopper.started
-    stop_reason = stopper.reason
-    train_loss, train_acc = model.evaluate(x_train, y_train, batch_size=256, verbose=0)
-    test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    curves["train_eval_loss"], curves["train_eval_accuracy"] = recorder.losses, recorder.accuracies
+    train_loss, train_acc = model.evaluate(x_train, y_train, batch_size=EVAL_BATCH, verbose=0)
+    test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=EVAL_BATCH, verbose=0)
     return {
         "id": spec["index"],
         "spec": spec,
         "config": json.loads(model.to_json()),
-        "params": int(model.count_params()),
-        "epochs": len(curves["loss"]),
-        "stop_reason": stop_reason,
+        "params": params,
+        "macs_per_example": macs,
+        "input_shape": list(x_train.shape[1:]),
+        "test_size": int(len(y_test)),
+        "epochs": spec["epochs"],
+        "batch": batch,
         "train_acc": round(float(train_acc), 5),
         "test_acc": round(float(test_acc), 5),
         "train_loss": round(float(train_loss), 5),
@@ -235,8 +246,12 @@ def train_one(spec: dict, data: dict, max_params: int) -> dict:
         "gap": round(float(train_acc - test_acc), 5),
         "loss_gap": round(float(test_loss - train_loss), 5),
         "curves": curves,
+        "data": {"pool_digest": pools[spec["dataset"]][-1], **drawn},
         "seconds": round(time.time() - started, 1),
         "keras_version": keras.__version__,
+        "backend": keras.backend.backend(),
+        "device": device,
+        "host": socket.gethostname(),
     }
 
 
@@ -246,38 +261,78 @@ def done_ids() -> set[int]:
         for line in path.read_text().splitlines():
             try:
                 ids.add(json.loads(line)["id"])
-            except (ValueError, KeyError):
+            except (ValueError, KeyError, TypeError):
                 continue  # a line cut by an interrupted run; it is retrained
     return ids
 
 
+def describe_device() -> str:
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            d = jax.devices()[0]
+            return f"{d.platform}: {getattr(d, 'device_kind', d)}"
+        if backend == "torch":
+            import torch
+
+            return f"cuda: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    except Exception as exc:  # the label is informational
+        return f"unknown ({exc})"
+    return "cpu"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=400, help="models 0..count-1")
+    parser.add_argument("--count", type=int, default=3000, help="runs 0..count-1")
+    parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--worker", type=int, default=0)
-    parser.add_argument("--max-params", type=int, default=3_000_000, help="skip larger samples")
+    parser.add_argument("--mode", choices=("cpu", "gpu"), default="cpu", help="which cost budget applies")
+    parser.add_argument("--deadline", type=float, default=0, help="unix time after which no new run starts")
+    parser.add_argument("--out", type=Path, default=CORPUS)
+    parser.add_argument("--host", default=socket.gethostname().split(".")[0][:20])
     args = parser.parse_args(argv)
 
-    import tensorflow as tf
+    if os.environ["KERAS_BACKEND"] == "tensorflow":
+        import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    CORPUS.mkdir(parents=True, exist_ok=True)
-    data = {"digits": load_digits(), "mnist1d": load_mnist1d()}
-    done = done_ids()
-    out = CORPUS / f"runs-{args.worker}.jsonl"
-    for index in range(args.count):
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    device = describe_device()
+    args.out.mkdir(parents=True, exist_ok=True)
+    pools = {}
+    for name in sources.SOURCES:
+        pool = sources.load_pool(name)
+        pools[name] = (*pool, sources.digest(*pool))
+    done = done_ids() | {json.loads(line)["id"] for p in args.out.glob("runs-*.jsonl")
+                         for line in p.read_text().splitlines() if line.endswith("}")}  # fmt: skip
+    out = args.out / f"runs-{args.host}-{args.worker}.jsonl"
+    for index in range(args.start, args.count):
         if index % args.workers != args.worker or index in done:
             continue
+        if args.deadline and time.time() > args.deadline:
+            break
         spec = sample_spec(index)
-        record = train_one(spec, data, args.max_params)
+        try:
+            record = train_one(spec, pools, args.mode, device)
+        except Exception as exc:  # one failed run must not stop the corpus; it is recorded and can be retried
+            print(f"{index}: failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            continue
+        if record is None:
+            continue
         with open(out, "a") as stream:
             stream.write(json.dumps(record, separators=(",", ":")) + "\n")
-        if "skipped" in record:
-            continue
-        print(f"{index}: {spec['dataset']} n={spec['n']} params={record['params']} gap={record['gap']:.3f} "
-              f"epochs={record['epochs']} {record['seconds']}s", flush=True)  # fmt: skip
+        if "skipped" not in record:
+            print(f"{index}: {spec['dataset']} k={spec['classes']} n={spec['n']} noise={spec['label_noise']} "
+                  f"params={record['params']} gap={record['gap']:.3f} {record['seconds']}s", flush=True)  # fmt: skip
     return 0
 
 

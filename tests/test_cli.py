@@ -26,20 +26,31 @@ def models(tmp_path) -> Path:
     return folder
 
 
-def test_lint_path_never_imports_tensorflow_or_keras(models):
+@pytest.mark.parametrize("data", [None, "npz", "image-folder"])
+def test_lint_path_never_imports_tensorflow_or_keras(models, tmp_path, data):
+    from tests.probe_data import write_image_folder, write_npz
+
+    extra = ["--samples", "500"]
+    if data == "npz":
+        extra = ["--data", str(write_npz(tmp_path / "train.npz", (28, 28, 1), classes=10))]
+    elif data == "image-folder":
+        extra = ["--data", str(write_image_folder(tmp_path / "images", (28, 28), classes=10))]
     code = (
         "import sys\n"
         "from cnnlint.cli import main\n"
         "try:\n"
-        f"    main([{str(models)!r}, '--samples', '500', '--format', 'json', '-o', {str(models / 'r.json')!r}])\n"
+        f"    main([{str(models)!r}, *{extra!r}, '--format', 'json', '-o', {str(models / 'r.json')!r}])\n"
         "except SystemExit:\n"
         "    pass\n"
         "heavy = [m for m in ('tensorflow', 'keras', 'tf_keras', 'torch', 'jax') if m in sys.modules]\n"
         "print(','.join(heavy) or 'none')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "CNNLINT_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert result.stdout.strip() == "none", result.stdout + result.stderr
-    assert json.loads((models / "r.json").read_text())["summary"]["models"] == 2
+    document = json.loads((models / "r.json").read_text())
+    assert document["summary"]["models"] == 2
+    assert all((m["probes"] is not None) == (data is not None) for m in document["models"])
 
 
 def test_exit_codes(models):

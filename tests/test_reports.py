@@ -177,10 +177,10 @@ def test_real_headless_chromium_renders_the_report(tmp_path):
 
 def test_suggested_code_builds_and_clears_findings(k3):
     before = lint_source(EXAMPLES / "example1_4x_width.keras", Dataset(2000, 10), ALL)
-    code = suggest(before.graph, before.findings)
-    assert code is not None
+    suggestion = suggest(before.graph, before.findings)
+    assert suggestion is not None
     namespace: dict = {}
-    exec(code, namespace)  # our own generated code, run with the real Keras
+    exec(suggestion.code, namespace)  # our own generated code, run with the real Keras
     model = namespace["model"]
     assert tuple(model.output_shape) == (None, 10)
     from cnnlint.readers import raw_from_dict

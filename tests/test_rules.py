@@ -189,6 +189,29 @@ def test_few_samples_per_class(k3):
     assert "D301" not in codes(lint(model, samples=50_000))
 
 
+def lint_with_data(x, y) -> set[str]:
+    from cnnlint.probes import probe_arrays
+
+    probes = probe_arrays(x, y)
+    report = lint_source(str(EXAMPLES / "example1_reduced.keras"), Dataset(probes=probes), ALL)
+    assert report.error is None, report.error
+    return codes(report)
+
+
+def test_conflicting_duplicates_and_class_imbalance():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(400, 28, 28, 1), dtype=np.uint8)
+    y = np.arange(400) % 10
+    assert not {"D302", "D303"} & lint_with_data(x, y)
+    noisy = y.copy()
+    x[200:210], noisy[200:210] = x[:10], (y[:10] + 1) % 10  # 20 of 400 examples: a twin with another label
+    assert "D302" in lint_with_data(x, noisy)
+    rare = np.where(np.arange(400) < 396, np.arange(400) % 9, 9)  # class 9: 4 examples, the others 44
+    assert "D303" in lint_with_data(x, rare)
+
+
 def test_every_rule_is_exercised_by_a_test():
     text = "".join((Path(__file__).parent / name).read_text() for name in ("test_rules.py", "test_safety.py",
                                                                             "test_gate.py"))  # fmt: skip

@@ -172,7 +172,7 @@ def test_linting_never_imports_writes_or_connects(tmp_path):
 
 
 def test_confirm_refuses_foreign_references(tmp_path):
-    from cnnlint.confirm import unsafe_reasons
+    from cnnlint.rules.safety import unsafe_reasons
 
     config = sequential(dense("d", activation={"module": "os", "class_name": "function", "config": "system"}))
     assert unsafe_reasons(config) and "os" in unsafe_reasons(config)[0]

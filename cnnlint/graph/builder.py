@@ -9,6 +9,7 @@ layers cnnlint cannot model are kept, marked, and carried through.
 from __future__ import annotations
 
 import heapq
+import math
 from typing import Any
 
 from cnnlint.errors import ModelError, printable
@@ -308,7 +309,9 @@ class _Builder:
         )
         _describe(layer, cfg)
         if isinstance(cfg.raw.get("data_format"), str):
-            layer.data_format = cfg.raw["data_format"]
+            layer.data_format = printable(cfg.raw["data_format"][:80])
+        layer.options = {printable(key[:80]): printable(value) if isinstance(value, str) else value
+                         for key, value in cfg.raw.items() if _plain(value)}  # fmt: skip
         self.layers[path] = layer
         return layer
 
@@ -392,6 +395,18 @@ def _describe(layer: Layer, cfg: Cfg) -> None:
         elif key.endswith("_constraint") and value is not None:
             name = printable(key[: -len("_constraint")][:80])
             layer.constraints[name] = printable((class_name_of(value) or "?")[:80])
+
+
+def _plain(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return len(value) <= 200
+    return isinstance(value, list) and len(value) <= 8 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value
+    )
 
 
 def _expand_scalar_settings(layer: Layer) -> None:

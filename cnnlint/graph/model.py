@@ -7,6 +7,7 @@ the builder reads only these typed objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from cnnlint.layers.base import Geometry, MaybeShape, Weight
 
@@ -56,6 +57,8 @@ class Layer:
     rate: float | None = None
     regularizers: dict[str, Regularizer] = field(default_factory=dict)
     constraints: dict[str, str] = field(default_factory=dict)
+    #: the config's plain settings (numbers, strings, booleans, short lists of numbers), for code that rebuilds it
+    options: dict[str, Any] = field(default_factory=dict)
     nodes: list[int] = field(default_factory=list)
 
     @property

@@ -24,8 +24,12 @@ from cnnlint.readers.base import MAX_JSON_BYTES, RawModel, parse_json, read_capp
 MAX_METADATA_BYTES = MAX_JSON_BYTES + 1024 * 1024
 
 
+#: The files that make a folder a SavedModel (pre-commit passes them one by one; discovery lints their folder).
+SAVEDMODEL_FILES = ("keras_metadata.pb", "saved_model.pb")
+
+
 def is_savedmodel_dir(path: Path) -> bool:
-    return (path / "saved_model.pb").is_file() or (path / "keras_metadata.pb").is_file()
+    return any((path / name).is_file() for name in SAVEDMODEL_FILES)
 
 
 def read(path: Path) -> RawModel:

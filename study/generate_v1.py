@@ -1,0 +1,285 @@
+"""Train a varied corpus of small Keras CNNs on real offline data and record their overfitting.
+
+Every model ``i`` is fully determined by ``i``: its architecture, dataset,
+training-set size and seeds are sampled from ``random.Random(i)``.  Results
+append to ``study/corpus/runs-<worker>.jsonl``, one JSON line per model, so the
+run is resumable: ids already on disk are skipped.
+
+    python study/generate.py --count 400 --workers 2 --worker 0 &
+    python study/generate.py --count 400 --workers 2 --worker 1 &
+
+Measurement protocol (after Jiang et al. 2020): train with Adam/AdamW at
+batch 64 (in one ``fit`` call with a stopping callback) until training accuracy (in the epoch logs) reaches 99 % for two
+epochs, the training loss stops improving for 6 epochs, or 40 epochs pass.
+Samples over 3 M parameters or 30 M multiply-adds per example are\nrecorded as skipped.  Then evaluate, in inference mode, on the full training subset and on a fixed
+held-out split.  The gap is train accuracy minus held-out accuracy.  Held-out
+data never influences when training stops.
+
+Datasets (both generated locally, no download):
+* ``digits``: scikit-learn's bundled 8x8 digits, upsampled 2x to 16x16x1;
+  1,797 images, 597 held out, training subsets of 100 to 1,200.
+* ``mnist1d``: the ``mnist1d`` package's generator (seed 42), 40 steps x 1
+  channel; 4,000 train / 1,000 held out, subsets of 250 to 4,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+CORPUS = Path(__file__).parent / "corpus"
+MAX_EPOCHS = 40
+BATCH = 64
+#: Samples whose convolutions cost more than this per example are skipped (CPU budget).
+MAX_FLOPS = 30_000_000
+SIZES = {"digits": [100, 200, 400, 800, 1200], "mnist1d": [250, 500, 1000, 2000, 4000]}
+
+
+def load_digits():
+    import numpy as np
+    from sklearn.datasets import load_digits as sk_digits
+
+    data = sk_digits()
+    x = data.images.astype("float32") / 16.0
+    x = np.kron(x, np.ones((1, 2, 2), dtype="float32"))[..., None]  # 16x16x1
+    y = data.target.astype("int64")
+    order = np.random.RandomState(0).permutation(len(y))
+    x, y = x[order], y[order]
+    return x[:1200], y[:1200], x[1200:], y[1200:]
+
+
+def load_mnist1d():
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    d = make_dataset(get_dataset_args())
+    return (
+        d["x"][..., None].astype("float32"),
+        d["y"].astype("int64"),
+        d["x_test"][..., None].astype("float32"),
+        d["y_test"].astype("int64"),
+    )
+
+
+def sample_spec(index: int) -> dict:
+    """The architecture and training setup of model ``index``."""
+    rng = random.Random(index)
+    dataset = "digits" if index % 2 == 0 else "mnist1d"
+    family = rng.choice(["plain", "vgg", "residual"])
+    depth = rng.choice([1, 2, 2, 3, 3, 4, 5, 6])
+    base = rng.choice([4, 8, 16, 32, 64, 128])
+    growth = rng.choice([1, 1, 2])
+    kernel = rng.choice([3, 3, 5, 7] if dataset == "digits" else [3, 5, 7, 9])
+    head = rng.choice(["flatten", "flatten", "gap"])
+    dense_units = rng.choice([0, 32, 128, 512]) if head == "flatten" else rng.choice([0, 0, 64])
+    pool_every = rng.choice([1, 2, 99])
+    return {
+        "index": index,
+        "dataset": dataset,
+        "family": family,
+        "n": rng.choice(SIZES[dataset]),
+        "seed": rng.randrange(1_000_000),
+        "depth": depth,
+        "base_width": base,
+        "growth": growth,
+        "kernel": kernel,
+        "pool_every": pool_every,
+        "head": head,
+        "dense_units": dense_units,
+        "batchnorm": rng.random() < 0.4,
+        "dropout": rng.choice([0.0, 0.0, 0.25, 0.5]),
+        "l2": rng.choice([0.0, 0.0, 1e-4, 1e-3]),
+        "augment": rng.random() < 0.3,
+        "optimizer": rng.choice(["adam", "adam", "adamw"]),
+        "weight_decay": rng.choice([1e-4, 1e-3, 1e-2]),
+    }
+
+
+def build_model(spec: dict, input_shape: tuple, classes: int = 10):
+    import keras
+    from keras import layers
+
+    two_d = spec["dataset"] == "digits"
+    conv = layers.Conv2D if two_d else layers.Conv1D
+    pool = layers.MaxPooling2D if two_d else layers.MaxPooling1D
+    reg = keras.regularizers.L2(spec["l2"]) if spec["l2"] else None
+    inputs = keras.Input(input_shape)
+    x = inputs
+    if spec["augment"]:
+        if two_d:
+            x = layers.RandomTranslation(0.1, 0.1)(x)
+            x = layers.RandomZoom(0.1)(x)
+        else:
+            x = layers.GaussianNoise(0.1)(x)
+    width = spec["base_width"]
+    length = input_shape[0]
+    def conv_bn_relu(x, width):
+        x = conv(width, spec["kernel"], padding="same", kernel_regularizer=reg, use_bias=not spec["batchnorm"])(x)
+        if spec["batchnorm"]:
+            x = layers.BatchNormalization()(x)
+        return layers.Activation("relu")(x)
+
+    for i in range(spec["depth"]):
+        if spec["family"] == "plain":
+            x = conv_bn_relu(x, width)
+        elif spec["family"] == "vgg":
+            x = conv_bn_relu(conv_bn_relu(x, width), width)
+        else:  # residual block with a 1x1 projection shortcut
+            shortcut = conv(width, 1, padding="same", kernel_regularizer=reg)(x)
+            x = layers.Add()([conv_bn_relu(conv_bn_relu(x, width), width), shortcut])
+        if (i + 1) % spec["pool_every"] == 0 and length >= 4:
+            x = pool(2)(x)
+            length //= 2
+        width = min(width * spec["growth"], 256)
+    if spec["head"] == "gap":
+        x = (layers.GlobalAveragePooling2D if two_d else layers.GlobalAveragePooling1D)()(x)
+    else:
+        x = layers.Flatten()(x)
+    if spec["dropout"]:
+        x = layers.Dropout(spec["dropout"])(x)
+    if spec["dense_units"]:
+        x = layers.Dense(spec["dense_units"], activation="relu", kernel_regularizer=reg)(x)
+        if spec["dropout"]:
+            x = layers.Dropout(spec["dropout"])(x)
+    outputs = layers.Dense(classes, activation="softmax", kernel_regularizer=reg)(x)
+    model = keras.Model(inputs, outputs)
+    if spec["optimizer"] == "adamw":
+        optimizer = keras.optimizers.AdamW(1e-3, weight_decay=spec["weight_decay"])
+    else:
+        optimizer = keras.optimizers.Adam(1e-3)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class _StopRule:
+    """Stop at 99 % training accuracy for two epochs, or after 6 epochs without a lower training loss."""
+
+    def __new__(cls):
+        import keras
+
+        class StopRule(keras.callbacks.Callback):
+            def __init__(self) -> None:
+                super().__init__()
+                self.best, self.stale, self.high = float("inf"), 0, 0
+                self.reason = "max_epochs"
+                self.started = time.time()
+
+            def on_epoch_end(self, epoch, logs=None):
+                loss, acc = float(logs["loss"]), float(logs["accuracy"])
+                self.high = self.high + 1 if acc >= 0.99 else 0
+                self.stale = 0 if loss < self.best - 1e-4 else self.stale + 1
+                self.best = min(self.best, loss)
+                if self.high >= 2:
+                    self.reason, self.model.stop_training = "train_acc_99", True
+                elif self.stale >= 6:
+                    self.reason, self.model.stop_training = "plateau", True
+
+        return StopRule()
+
+
+def flops_per_example(model) -> int:
+    """Multiply-adds of the convolution and dense kernels for one example."""
+    import math
+
+    total = 0
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        spatial = layer.output.shape[1:-1]
+        total += math.prod(kernel.shape) * math.prod(d or 1 for d in spatial)
+    return total
+
+
+def train_one(spec: dict, data: dict, max_params: int) -> dict:
+    import keras
+    import numpy as np
+
+    x_pool, y_pool, x_test, y_test = data[spec["dataset"]]
+    rng = np.random.RandomState(spec["seed"])
+    pick = rng.permutation(len(y_pool))[: spec["n"]]
+    x_train, y_train = x_pool[pick], y_pool[pick]
+    keras.utils.set_random_seed(spec["seed"])
+    model = build_model(spec, x_train.shape[1:])
+    if model.count_params() > max_params:
+        return {"id": spec["index"], "skipped": f"{model.count_params()} params over the cap"}
+    if flops_per_example(model) > MAX_FLOPS:
+        return {"id": spec["index"], "skipped": f"{flops_per_example(model)} multiply-adds per example over the cap"}
+    stopper = _StopRule()
+    hist = model.fit(x_train, y_train, batch_size=BATCH, epochs=MAX_EPOCHS, verbose=0,
+                     validation_data=(x_test, y_test), shuffle=True, callbacks=[stopper])  # fmt: skip
+    curves = {key: [round(float(v), 5) for v in hist.history[key]]
+              for key in ("loss", "accuracy", "val_loss", "val_accuracy")}  # fmt: skip
+    started = stopper.started
+    stop_reason = stopper.reason
+    train_loss, train_acc = model.evaluate(x_train, y_train, batch_size=256, verbose=0)
+    test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    return {
+        "id": spec["index"],
+        "spec": spec,
+        "config": json.loads(model.to_json()),
+        "params": int(model.count_params()),
+        "epochs": len(curves["loss"]),
+        "stop_reason": stop_reason,
+        "train_acc": round(float(train_acc), 5),
+        "test_acc": round(float(test_acc), 5),
+        "train_loss": round(float(train_loss), 5),
+        "test_loss": round(float(test_loss), 5),
+        "gap": round(float(train_acc - test_acc), 5),
+        "loss_gap": round(float(test_loss - train_loss), 5),
+        "curves": curves,
+        "seconds": round(time.time() - started, 1),
+        "keras_version": keras.__version__,
+    }
+
+
+def done_ids() -> set[int]:
+    ids = set()
+    for path in CORPUS.glob("runs-*.jsonl"):
+        for line in path.read_text().splitlines():
+            try:
+                ids.add(json.loads(line)["id"])
+            except (ValueError, KeyError):
+                continue  # a line cut by an interrupted run; it is retrained
+    return ids
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=400, help="models 0..count-1")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--worker", type=int, default=0)
+    parser.add_argument("--max-params", type=int, default=3_000_000, help="skip larger samples")
+    args = parser.parse_args(argv)
+
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    CORPUS.mkdir(parents=True, exist_ok=True)
+    data = {"digits": load_digits(), "mnist1d": load_mnist1d()}
+    done = done_ids()
+    out = CORPUS / f"runs-{args.worker}.jsonl"
+    for index in range(args.count):
+        if index % args.workers != args.worker or index in done:
+            continue
+        spec = sample_spec(index)
+        record = train_one(spec, data, args.max_params)
+        with open(out, "a") as stream:
+            stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+        if "skipped" in record:
+            continue
+        print(f"{index}: {spec['dataset']} n={spec['n']} params={record['params']} gap={record['gap']:.3f} "
+              f"epochs={record['epochs']} {record['seconds']}s", flush=True)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
