@@ -87,8 +87,14 @@ def _entry_name(entry: dict) -> str:
     return printable(name[:200]) if isinstance(name, str) else "?"
 
 
+MAX_PATH = 1_000
+
+
 def _join(prefix: str, name: str) -> str:
-    return f"{prefix}/{name}" if prefix else name
+    """``prefix/name``, keeping the last ``MAX_PATH`` characters: a path per nesting level must not grow the scan's
+    memory with the square of the depth."""
+    joined = f"{prefix}/{name}" if prefix else name
+    return joined if len(joined) <= MAX_PATH else "…" + joined[-(MAX_PATH - 1) :]
 
 
 def strings(config: Any) -> Iterator[tuple[str, str, str]]:
