@@ -127,3 +127,15 @@ def test_input_ids_cover_files_inside_folders(tmp_path):
     assert (inner.st_dev, inner.st_ino) in input_ids([tmp_path])
     with pytest.raises(ConfigError, match="being read"):
         write_report(str(tmp_path / "a" / "x"), "report", input_ids([tmp_path / "a"]))
+
+
+def test_baseline_target_naming_the_model_is_refused(model):
+    original = model.read_bytes()
+    assert_refused(run_cli(str(model), "--write-baseline", str(model)), model, original)
+
+
+def test_output_naming_the_baseline_read_is_refused(model, tmp_path):
+    baseline = tmp_path / "baseline.json"
+    assert run_cli(str(model), "--write-baseline", str(baseline)).returncode in (0, 1)
+    original = baseline.read_bytes()
+    assert_refused(run_cli(str(model), "--baseline", str(baseline), "-o", str(baseline)), baseline, original)
