@@ -9,7 +9,7 @@ from typing import Any
 from cnnlint.errors import printable
 from cnnlint.layers import is_keras_module
 
-#: Containers visited per file.  The readers refuse JSON with more than ``MAX_JSON_CONTAINERS`` (500k), so a file
+#: Containers visited per file.  The readers refuse JSON with more than ``MAX_JSON_CONTAINERS`` (250k), so a file
 #: never gets here; only an in-memory config (``cnnlint.check(dict)``) can, and then the scan says it stopped.
 MAX_ITEMS = 4_000_000
 
@@ -61,22 +61,29 @@ def _configs(source: Any) -> Iterator[tuple[str, Any, bool]]:
 def _walk(config: Any, prefix: str, is_layer: bool, found: list[tuple[str, dict]], budget: list[int]) -> bool:
     """Iterative and depth-unlimited, so nesting hides nothing; False when the item budget ran out."""
     stack: list[tuple[Any, str, bool]] = [(config, prefix, is_layer)]
+    push, pop, record = stack.append, stack.pop, found.append
+    left = budget[0]
     while stack:
-        value, layer, is_layer_entry = stack.pop()
-        budget[0] -= 1
-        if budget[0] < 0:
+        value, layer, is_layer_entry = pop()
+        left -= 1
+        if left < 0:
+            budget[0] = left
             return False
         if isinstance(value, dict):
             if is_layer_entry:
                 layer = _join(layer, _entry_name(value))
-            found.append((layer, value))
+            record((layer, value))
             for key, item in value.items():
                 if isinstance(item, list) and key == "layers":
-                    stack.extend((v, layer, True) for v in item)
+                    for entry in item:
+                        push((entry, layer, True))
                 elif isinstance(item, (dict, list)):
-                    stack.append((item, layer, False))
+                    push((item, layer, False))
         elif isinstance(value, list):
-            stack.extend((v, layer, False) for v in value if isinstance(v, (dict, list)))
+            for item in value:
+                if isinstance(item, (dict, list)):
+                    push((item, layer, False))
+    budget[0] = left
     return True
 
 

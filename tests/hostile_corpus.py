@@ -288,6 +288,7 @@ def dangerous(out: Path) -> list[Path]:
 def expensive(out: Path) -> list[Path]:
     """The slowest and largest inputs each class of hostile file can be, at the readers' limits."""
     from cnnlint.graph.builder import MAX_LAYERS
+    from cnnlint.readers.base import MAX_JSON_CONTAINERS
 
     out.mkdir(parents=True, exist_ok=True)
     custom = json.dumps(sequential({"module": "my_lab.layers", "class_name": "Evil", "config": {"name": "evil"}}))
@@ -304,6 +305,8 @@ def expensive(out: Path) -> list[Path]:
         "entries_65535.keras": _many_entries(65_535),
         "json_16mib_dicts.json": b'{"class_name": "Sequential", "config": {"pad": ['
                                  + b"{}," * (5 * 1024 * 1024) + b'{}], "layers": []}}',  # fmt: skip
+        "json_container_cap.json": json.dumps(sequential(dense(pad=[{"a": [1]} for _ in range(
+            (MAX_JSON_CONTAINERS - 100) // 2)]))).encode(),  # the most JSON the safety scan walks  # fmt: skip
         "functional_chain_reversed.json": functional_chain(MAX_LAYERS - 1, reverse=True),  # the most it builds
         "functional_chain_20000.json": functional_chain(20_000, reverse=True),
         "sequential_99000.json": json.dumps(sequential(*[dense(f"d{i}") for i in range(99_000)])).encode(),

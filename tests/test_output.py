@@ -139,3 +139,11 @@ def test_output_naming_the_baseline_read_is_refused(model, tmp_path):
     assert run_cli(str(model), "--write-baseline", str(baseline)).returncode in (0, 1)
     original = baseline.read_bytes()
     assert_refused(run_cli(str(model), "--baseline", str(baseline), "-o", str(baseline)), baseline, original)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_full_device_stays_a_device_and_fails_in_one_line(model):
+    result = run_cli(str(model), "-o", "/dev/full")
+    assert result.returncode == 2 and "cannot write '/dev/full'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert stat.S_ISCHR(os.lstat("/dev/full").st_mode)

@@ -21,9 +21,10 @@ from cnnlint.readers.weights import WeightsFile
 #: models while keeping parse memory well under the 200 MiB budget.
 MAX_JSON_BYTES = 16 * 1024 * 1024
 #: Largest number of JSON objects and arrays accepted.  The largest ``keras.applications`` config (NASNetLarge)
-#: has 20k; each costs ~120 bytes parsed, so 16 MiB of ``[{},{},...]`` would take 800 MiB.  Counted on the
-#: bytes before parsing (brackets inside strings count too, erring on the safe side).
-MAX_JSON_CONTAINERS = 500_000
+#: has 20k, a 10,000-layer model (the builder's cap) about 200k; each costs ~120 bytes parsed and a few µs to
+#: scan, so 16 MiB of ``[{},{},...]`` would take 800 MiB.  Counted on the bytes before parsing (brackets inside
+#: strings count too, erring on the safe side).
+MAX_JSON_CONTAINERS = 250_000
 #: Bytes read from the start of a file to decide its format.
 SNIFF_BYTES = 512
 
