@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from cnnlint import __version__
-from cnnlint.config import OPTION_TYPES
+from cnnlint.config import OPTION_TYPES, Count, Fraction
 from cnnlint.errors import CnnlintError
 from cnnlint.reports import CONFIRM_FORMATS
 
@@ -50,8 +50,10 @@ def cli() -> None:
 @click.option("--data", type=click.Path(), help="Training data to probe: .npz (x_train/y_train or x/y) or an image folder.")
 @click.option("--format", "fmt", type=OPTION_TYPES["format"])
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
-@click.option("--fail-on", type=OPTION_TYPES["fail-on"], help="Fail when a model's risk is at least this.")
-@click.option("--severity", type=OPTION_TYPES["severity"], help="Fail on findings at least this severe.")
+@click.option("--fail-on", type=OPTION_TYPES["fail-on"],
+              help="Fail when a model's risk is at least this [default: high]; never: do not fail at all.")
+@click.option("--severity", type=OPTION_TYPES["severity"],
+              help="Fail on findings at least this severe [default: warning; never with --fail-on never].")
 @click.option("--select", multiple=True, help="Rule codes or prefixes to run (comma-separated).")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to skip.")
 @click.option("--extend-select", multiple=True, help="Add rules to the selection.")
@@ -59,7 +61,7 @@ def cli() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: found upward).")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Only findings not in this baseline fail.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record current findings as the baseline.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Files linted in parallel.")
+@click.option("--jobs", "-j", type=Count(min=1), default=1, show_default=True, help="Files linted in parallel.")
 @click.option("--quiet", "-q", is_flag=True, help="Findings and risk lines only, no fixes.")
 @click.option("--verbose", "-v", is_flag=True, help="Also say which rules were skipped and why.")
 @click.option("--no-color", is_flag=True, help="Never color the text output.")
@@ -100,25 +102,35 @@ def rule_command(code: str) -> None:
     options = ", ".join(f"{k} = {v!r}" for k, v in rule.options.items()) or "none"
     click.echo(f"# {rule.name} ({rule.code})\n")
     click.echo(f"Default severity: {rule.severity}. Category: {rule.category}. Options: {options}.\n")
-    click.echo(rule.doc.strip())
+    click.echo(terminal_text(rule.doc.strip()))
+
+
+def terminal_text(doc: str) -> str:
+    """Rule docs are docstrings with RST ``literals``; a terminal shows them the way Markdown writes them."""
+    import re
+
+    return re.sub(r"(?<!`)``([^`\n]+)``(?!`)", r"`\1`", doc)
 
 
 @cli.command("confirm")
 @click.argument("model")
 @click.option("--data", required=True, type=click.Path(), help=".npz (x_train/y_train[/x_val/y_val] or x/y) or an image folder.")
-@click.option("--samples", "-n", type=click.IntRange(min=1), help="Subsample the training set to this size.")
-@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--budget", type=click.FloatRange(min=1), help="Stop after this many seconds instead of --epochs.")
-@click.option("--val-split", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True)
+@click.option("--samples", "-n", type=Count(min=1), help="Subsample the training set to this size.")
+@click.option("--full-epochs", type=OPTION_TYPES["full-epochs"], help="Epochs of your real training run: the gap is forecast there (default 50, or full-epochs in the config).")
+@click.option("--fraction", type=Fraction(0.01, 1.0), default=0.2, show_default=True, help="Train at most this share of --full-epochs.")
+@click.option("--early-stop/--no-early-stop", default=True, show_default=True, help="Stop as soon as the forecast decides the verdict.")
+@click.option("--epochs", type=Count(min=1), help="Train exactly this many epochs instead (no early stop).")
+@click.option("--budget", type=Fraction(min=1), help="Also stop after this many seconds.")
+@click.option("--val-split", type=Fraction(0.01, 0.9), default=0.2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batch-size", type=Count(min=1), default=32, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
 @click.option("--probe", is_flag=True, help="Also train on shuffled labels to measure memorization.")
 @click.option("--trust-code", is_flag=True, help="Allow Lambda layers and custom objects (runs their code).")
 @click.option("--format", "fmt", type=click.Choice(CONFIRM_FORMATS), default="text")
 @click.option("--output", "-o", type=click.Path(dir_okay=False))
 def confirm_command(model: str, data: str, fmt: str, output: str | None, **opts: Any) -> None:
-    """Train a fresh copy of MODEL briefly on your data and check the static estimate."""
+    """Train a fresh copy of MODEL briefly on your data, forecast the gap of the full run, check the estimate."""
     from cnnlint.commands import run_confirm
 
     sys.exit(run_confirm(model, data, fmt, output, opts))

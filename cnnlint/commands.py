@@ -53,7 +53,7 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     ]  # fmt: skip
     reports = _lint_all(jobs, opts["jobs"])
     reports += [ModelReport(path=source, dataset=Dataset(), error=message) for source, message in data_errors.items()]
-    reports += [ModelReport(path=path, dataset=Dataset(), error=message) for path, message in problems]
+    reports += [ModelReport(path=path, dataset=Dataset(), error=message, error_kind=kind) for path, message, kind in problems]
 
     if opts["write_baseline"]:
         count = write_baseline(opts["write_baseline"], reports)
@@ -170,18 +170,27 @@ def _lint_all(jobs: list[tuple[str, Dataset, LintSettings]], workers: int) -> li
 
 
 def _exit_code(reports: list[ModelReport], opts: dict[str, Any], config: Config) -> int:
+    """2 for an unreadable file; otherwise 1 when the gate fails (see ``gate_settings``), else 0."""
     if any(r.error for r in reports):
         return 2
     if opts["exit_zero"]:
         return 0
-    severity = opts["severity"] or config.get("severity", "warning")
-    fail_on = opts["fail_on"] or config.get("fail-on", "high")
+    severity, fail_on = gate_settings(opts["severity"] or config.get("severity"), opts["fail_on"] or config.get("fail-on"))
     for report in reports:
-        if any(severity_rank(f.severity) >= severity_rank(severity) for f in report.findings):
+        if severity != NEVER and any(severity_rank(f.severity) >= severity_rank(severity) for f in report.findings):
             return 1
         if fail_on != NEVER and report.risk is not None and risk_rank(report.risk.level) >= risk_rank(fail_on):
             return 1
     return 0
+
+
+def gate_settings(severity: str | None, fail_on: str | None) -> tuple[str, str]:
+    """The two halves of the gate: findings at or above ``severity``, a risk at or above ``fail_on``.
+
+    ``never`` turns a half off. ``--fail-on never`` means never fail: findings too, unless a severity is named.
+    """
+    fail_on = fail_on or "high"
+    return severity or (NEVER if fail_on == NEVER else "warning"), fail_on
 
 
 def run_inspect(model: str, fmt: str) -> int:
@@ -215,6 +224,8 @@ def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[
     inputs = input_ids([model, data])
     if output:
         check_target(output, inputs)
+    if opts.get("full_epochs") is None:
+        opts = {**opts, "full_epochs": _config_full_epochs(model)}
     options = ConfirmOptions(progress=progress_wanted() and fmt == "text" and output is None, **opts)
     report, result = confirm_path(model, data, options)
     if fmt == "text":
@@ -226,3 +237,12 @@ def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[
     else:
         click.echo(text, nl=False)
     return 0
+
+
+def _config_full_epochs(model: str) -> int | None:
+    """``full-epochs`` from the model's ``[[tool.cnnlint.models]]`` entry, else from ``[tool.cnnlint]``."""
+    config = load_config(find_config())
+    entry = config.entry_for(model)
+    if entry is not None and entry.full_epochs is not None:
+        return entry.full_epochs
+    return config.get("full-epochs")

@@ -8,8 +8,9 @@ Keys (all optional; the command line overrides every one)::
     select = ["C", "R"]        # rule codes or prefixes; default: all
     ignore = ["C102"]
     extend-select = []
-    severity = "warning"       # findings at or above this fail the run
-    fail-on = "high"           # a risk level at or above this fails the run
+    severity = "warning"       # findings at or above this fail the run ("never": findings never fail)
+    fail-on = "high"           # a risk level at or above this fails the run ("never": nothing fails, findings
+                               # included, unless severity is set too)
     format = "text"
     baseline = "cnnlint-baseline.json"
     per-layer-ignores = { "R201" = ["backbone/*"] }   # model files cannot carry comments
@@ -24,6 +25,7 @@ Keys (all optional; the command line overrides every one)::
     augmented = true
     per-layer-ignores = { "C104" = ["stem_conv"] }
     data = "data/cifar10_train.npz"   # training data to probe (like --data), relative to this file
+    full-epochs = 50           # its real training run, for `cnnlint confirm` (also allowed at the top)
 """
 
 from __future__ import annotations
@@ -39,22 +41,47 @@ from typing import Any
 import click
 
 from cnnlint.errors import ConfigError
-from cnnlint.levels import FAIL_ON_CHOICES, SEVERITIES
+from cnnlint.levels import FAIL_ON_CHOICES, SEVERITY_CHOICES
 from cnnlint.reports import FORMATS
 
 TOP_KEYS = {
     "samples", "classes", "augmented", "select", "ignore", "extend-select", "severity", "fail-on",
-    "format", "baseline", "per-layer-ignores", "rules", "models",
+    "format", "baseline", "per-layer-ignores", "rules", "models", "full-epochs",
 }  # fmt: skip
-MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores", "data"}
+MODEL_KEYS = {"path", "samples", "classes", "augmented", "per-layer-ignores", "data", "full-epochs"}
+
+
+class _PlainRange:
+    """click says "'abc' is not a valid integer range" and "-5 is not in the range x>=1"; say what is expected."""
+
+    kind = ""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)  # type: ignore[misc]
+        except click.BadParameter:
+            low, high = self.min, self.max  # type: ignore[attr-defined]
+            bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+            self.fail(f"expected {self.kind}, {bounds}; got {str(value)!r}", param, ctx)  # type: ignore[attr-defined]
+
+
+class Count(_PlainRange, click.IntRange):
+    kind = "a whole number"
+
+
+class Fraction(_PlainRange, click.FloatRange):
+    kind = "a number"
+
+
 #: The keys that have a command-line option, with that option's value type: the CLI declares its options with
 #: these, and the config checks its values with them, so both accept the same values with the same message.
 OPTION_TYPES: dict[str, click.ParamType] = {
-    "samples": click.IntRange(min=1),
-    "classes": click.IntRange(min=2),
+    "samples": Count(min=1),
+    "classes": Count(min=2),
     "format": click.Choice(tuple(FORMATS)),
-    "severity": click.Choice(SEVERITIES),
+    "severity": click.Choice(SEVERITY_CHOICES),
     "fail-on": click.Choice(FAIL_ON_CHOICES),
+    "full-epochs": Count(min=2),
 }
 
 
@@ -66,6 +93,7 @@ class ModelEntry:
     augmented: bool | None = None
     layer_ignores: tuple[tuple[str, str], ...] = ()
     data: str | None = None  # training data to probe, relative to the config file
+    full_epochs: int | None = None  # the real training run's length, for `cnnlint confirm`
 
 
 @dataclass(frozen=True)
@@ -204,6 +232,7 @@ def _model_entry(item: Any, index: int, where: str, path_root: Path) -> ModelEnt
         augmented=augmented,
         layer_ignores=_layer_ignores(item.get("per-layer-ignores", {}), where),
         data=_data_path(item.get("data"), section, path_root, where),
+        full_epochs=_option_value(item["full-epochs"], "full-epochs", where) if "full-epochs" in item else None,
     )
 
 

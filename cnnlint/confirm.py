@@ -15,7 +15,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,19 @@ from cnnlint.findings import Dataset
 from cnnlint.readers import RawModel, read_model
 from cnnlint.rules.safety import unsafe_reasons
 
+#: The full run assumed when the user names none (--full-epochs); the output says so.
+DEFAULT_FULL_EPOCHS = 50
+#: Training accuracy in inference mode is measured on at most this many training samples per epoch.
+TRAIN_EVAL_SAMPLES = 2048
+
 
 @dataclass
 class ConfirmOptions:
     samples: int | None = None
-    epochs: int = 20
+    epochs: int | None = None  # exactly this many epochs; default: fraction * full_epochs
+    full_epochs: int | None = None  # the real run's length, forecast target; default DEFAULT_FULL_EPOCHS
+    fraction: float = 0.2
+    early_stop: bool = True
     budget: float | None = None
     val_split: float = 0.2
     seed: int = 0
@@ -60,6 +68,12 @@ class ConfirmResult:
     verdict_text: str
     probe: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    full_epochs: int = DEFAULT_FULL_EPOCHS
+    full_epochs_assumed: bool = False
+    planned_epochs: int = 0
+    stopped_early: bool = False
+    budget_saved: float = 0.0  # share of the planned epochs not trained because the verdict was already decided
+    forecast: dict[str, Any] | None = None  # gap, interval, and the continuation path up to full_epochs
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -169,7 +183,7 @@ def _refuse_unsafe(raw: RawModel, trust_code: bool) -> None:
 
 
 def rebuild(raw: RawModel, trust_code: bool) -> Any:
-    import keras
+    keras = _import_keras_quietly()
 
     _refuse_unsafe(raw, trust_code)
     # a fresh copy each time: Keras's deserializer writes Python objects into the dict it is given
@@ -185,32 +199,52 @@ def rebuild(raw: RawModel, trust_code: bool) -> Any:
     return model
 
 
-class _Budget:
-    """A Keras callback that stops training once ``seconds`` have passed."""
+class _Watch:
+    """A Keras callback that records the epoch logs and stops on the time budget or once ``decide`` says so.
 
-    def __new__(cls, seconds: float | None):
+    With ``train_eval`` (a training subsample) it also evaluates the training data in inference mode after
+    each epoch, as the final gap is measured, when the forecaster uses that curve.
+    """
+
+    def __new__(cls, seconds: float | None, train_eval: tuple[Any, Any, int] | None = None,
+                decide: Callable[[dict[str, list[float]], int], bool] | None = None):  # fmt: skip
         import keras
 
-        class Budget(keras.callbacks.Callback):
+        class Watch(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
                 self.start = time.perf_counter()
+                self.curves: dict[str, list[float]] = {}
+                self.stopped_early = False
 
             def on_epoch_end(self, epoch, logs=None):
+                for key in CURVE_KEYS:
+                    if logs and key in logs:
+                        self.curves.setdefault(key, []).append(round(float(logs[key]), 5))
+                if train_eval is not None:
+                    xs, ys, batch = train_eval
+                    loss, acc = self.model.evaluate(xs, ys, batch_size=batch, verbose=0)
+                    self.curves.setdefault("train_eval_loss", []).append(round(float(loss), 5))
+                    self.curves.setdefault("train_eval_accuracy", []).append(round(float(acc), 5))
                 if seconds is not None and time.perf_counter() - self.start > seconds:
                     self.model.stop_training = True
+                elif decide is not None and decide(self.curves, epoch + 1):
+                    self.stopped_early = self.model.stop_training = True
 
-        return Budget()
+        return Watch()
 
 
-def _train(model: Any, x, y, xv, yv, opts: ConfirmOptions, optimizer: Any) -> tuple[dict, float]:
+CURVE_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def _train(model: Any, x, y, xv, yv, opts: ConfirmOptions, optimizer: Any, epochs: int,
+           watch: Any) -> tuple[dict, float]:  # fmt: skip
     outputs = model.output_shape[-1]
     loss = "binary_crossentropy" if outputs == 1 else "sparse_categorical_crossentropy"
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
-    epochs = opts.epochs if opts.budget is None else 10_000
     start = time.perf_counter()
-    history = model.fit(x, y, validation_data=(xv, yv), epochs=epochs, batch_size=opts.batch_size,
-                        verbose=1 if opts.progress else 0, callbacks=[_Budget(opts.budget)], shuffle=True)  # fmt: skip
-    return {k: [round(float(v), 5) for v in vals] for k, vals in history.history.items()}, time.perf_counter() - start
+    model.fit(x, y, validation_data=(xv, yv), epochs=epochs, batch_size=opts.batch_size,
+              verbose=1 if opts.progress else 0, callbacks=[watch], shuffle=True)  # fmt: skip
+    return watch.curves, time.perf_counter() - start
 
 
 def _optimizer(keras: Any, raw: RawModel) -> Any:
@@ -245,8 +279,12 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 def _import_keras_quietly() -> Any:
-    with _quiet_stderr():
-        import keras
+    try:
+        with _quiet_stderr():
+            import keras
+    except ImportError as exc:  # the lint needs no Keras; confirm trains, so it does
+        raise ConfigError(f"confirm trains the model and needs Keras with a backend ({exc}): "
+                          "pip install 'cnnlint[confirm]'") from None  # fmt: skip
     return keras
 
 
@@ -272,14 +310,38 @@ def _model_io(report: Any, raw: RawModel, opts: ConfirmOptions) -> tuple[tuple, 
     return tuple(input_shape), 2 if units == 1 else units
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How long the real run is, how much of it confirm trains, and whether it may stop sooner."""
+
+    full_epochs: int
+    full_epochs_assumed: bool
+    epochs: int
+    early_stop: bool
+
+
+def plan(opts: ConfirmOptions, min_epochs: int) -> _Plan:
+    assumed = opts.full_epochs is None
+    full = opts.full_epochs or max(DEFAULT_FULL_EPOCHS, opts.epochs or 0)
+    if opts.epochs is not None:
+        if opts.epochs > full:
+            raise ConfigError(f"--epochs {opts.epochs} is more than --full-epochs {full}; a short run must be shorter")
+        return _Plan(full, assumed, opts.epochs, early_stop=False)
+    epochs = min(max(min_epochs, math.ceil(opts.fraction * full - 1e-9)), full)
+    return _Plan(full, assumed, epochs, early_stop=opts.early_stop)
+
+
 def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOptions) -> tuple[Any, ConfirmResult]:
     """Lint, check the data, rebuild, train and compare.  Returns (the static ModelReport, the result)."""
     import numpy as np
 
+    from cnnlint.forecast import MIN_EPOCHS, load_forecaster
     from cnnlint.pipeline import LintSettings, lint_source
     from cnnlint.rules import select_rules
 
     _refuse_unsafe(raw, opts.trust_code)
+    forecaster = load_forecaster()
+    the_plan = plan(opts, forecaster.min_epochs if forecaster else MIN_EPOCHS)
     settings = LintSettings(tuple(select_rules()))
     input_shape, classes = _model_io(lint_source(raw, Dataset(), settings), raw, opts)
     y = check_data(x, y, input_shape, classes, "training data")
@@ -307,29 +369,41 @@ def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOp
     device = _describe_device(keras)
     if opts.device == "gpu" and not device.startswith("GPU"):
         raise ConfigError(f"--device gpu, but the {keras.backend.backend()} backend sees no GPU")
-    history, seconds = _train(model, x, y, xv, yv, opts, _optimizer(keras, raw))
+    train_eval = None
+    if forecaster and forecaster.needs("eval_"):
+        pick = rng.permutation(len(x))[:TRAIN_EVAL_SAMPLES]  # a random subset: files are often sorted by class
+        train_eval = (x[pick], y[pick], max(opts.batch_size, 256))
+    decide = None
+    if the_plan.early_stop and forecaster and report.risk is not None:
+        interval = report.risk.interval
+
+        def decide(curves: dict[str, list[float]], k: int) -> bool:
+            if k < forecaster.min_epochs or k >= the_plan.epochs:
+                return False
+            return decided(forecaster.forecast(curves, k, the_plan.full_epochs, classes).interval, interval)
+
+    watch = _Watch(opts.budget, train_eval, decide)
+    history, seconds = _train(model, x, y, xv, yv, opts, _optimizer(keras, raw), the_plan.epochs, watch)
     _, train_acc = model.evaluate(x, y, batch_size=max(opts.batch_size, 256), verbose=0)
     _, val_acc = model.evaluate(xv, yv, batch_size=max(opts.batch_size, 256), verbose=0)
-    gaps = [a - b for a, b in zip(history.get("accuracy", []), history.get("val_accuracy", []))]
-    trend = _slope(gaps[-5:])
-    converged = len(history["loss"]) >= 3 and abs(_slope(history["loss"][-3:])) < 0.01
     probe = _probe(raw, x, y, xv, yv, opts, history, keras) if opts.probe else None
-    result = _verdict(report, float(train_acc), float(val_acc), history, seconds, trend, converged, device,
-                      keras.backend.backend(), len(x), len(xv), probe)  # fmt: skip
+    measured = _Measured(float(train_acc), float(val_acc), history, seconds, device, keras.backend.backend(), len(x),
+                         len(xv), classes)  # fmt: skip
+    result = _result(report, measured, the_plan, watch.stopped_early, forecaster, probe)
     report.confirm = result.to_dict()
     return report, result
 
 
 def _probe(raw, x, y, xv, yv, opts: ConfirmOptions, real_history: dict, keras: Any) -> dict[str, Any]:
-    """The same budget on shuffled labels (Zhang et al. 2017): how readily it memorizes noise."""
+    """The same epochs on shuffled labels (Zhang et al. 2017): how readily it memorizes noise."""
     import numpy as np
 
     _seed_quietly(keras, opts.seed)
     model = rebuild(raw, opts.trust_code)
     shuffled = np.random.RandomState(opts.seed + 1).permutation(y)
     epochs = len(real_history["loss"])
-    probe_opts = ConfirmOptions(**{**asdict(opts), "epochs": epochs, "budget": None, "progress": False})
-    history, _ = _train(model, x, shuffled, xv, yv, probe_opts, _optimizer(keras, raw))
+    probe_opts = ConfirmOptions(**{**asdict(opts), "progress": False})
+    history, _ = _train(model, x, shuffled, xv, yv, probe_opts, _optimizer(keras, raw), epochs, _Watch(None))
     classes = max(int(y.max()) + 1, 2)
     chance = 1 / classes
     real = real_history["accuracy"][-1]
@@ -355,38 +429,118 @@ def _slope(values: list[float]) -> float:
     return num / den
 
 
-def _verdict(report, train_acc, val_acc, history, seconds, trend, converged, device, backend, n_train, n_val,
-             probe) -> ConfirmResult:  # fmt: skip
-    gap = train_acc - val_acc
+# ---- forecast and verdict ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Measured:
+    train_acc: float
+    val_acc: float
+    history: dict[str, list[float]]
+    seconds: float
+    device: str
+    backend: str
+    n_train: int
+    n_val: int
+    classes: int
+
+
+def decided(forecast: tuple[float, float], predicted: tuple[float, float]) -> bool:
+    """Whether the forecast's interval already settles the verdict: wholly inside, above or below the prediction."""
+    (f_low, f_high), (p_low, p_high) = forecast, predicted
+    return f_low > p_high or f_high < p_low or (p_low <= f_low and f_high <= p_high)
+
+
+def judge(forecast: Any, predicted: tuple[float, float]) -> tuple[str, str]:
+    """The verdict from the static interval and the forecast (a ``cnnlint.forecast.Forecast``)."""
+    p_low, p_high = predicted
+    f_low, f_high = forecast.interval
+    said = (f"the forecast gap at epoch {forecast.full_epochs} is {forecast.gap:.2f} (80 % interval {f_low:.2f} to "
+            f"{f_high:.2f}); the static estimate is {p_low:.2f} to {p_high:.2f}")  # fmt: skip
+    if f_low > p_high:
+        return "under-predicted", (f"under-predicted: {said}. This model will overfit your data more than its "
+                                   "architecture suggests")  # fmt: skip
+    if f_high < p_low:
+        return "over-predicted", (f"over-predicted: {said}. Your data or training setup regularizes better than "
+                                  "the estimate assumed")  # fmt: skip
+    if p_low <= forecast.gap <= p_high:
+        return "confirmed", f"confirmed: {said}"
+    side = "above" if forecast.gap > p_high else "below"
+    return "inconclusive", (f"inconclusive: {said}. The forecast is {side} the estimate, but its interval overlaps "
+                            "it; a larger --fraction narrows the forecast")  # fmt: skip
+
+
+def _judge_measured(gap: float, predicted: tuple[float, float], epochs: int) -> tuple[str, str]:
+    """The whole run was trained: the measured gap is the answer."""
+    low, high = predicted
+    said = f"the measured gap after the full {epochs} epochs is {gap:.2f}; the static estimate is {low:.2f} to {high:.2f}"
+    if gap > high:
+        return "under-predicted", f"under-predicted: {said}"
+    if gap < low:
+        return "over-predicted", f"over-predicted: {said}"
+    return "confirmed", f"confirmed: {said}"
+
+
+def forecast_path(forecaster: Any, history: dict[str, list[float]], k: int, full: int, classes: int,
+                  steps: int = 8) -> list[dict[str, float]]:  # fmt: skip
+    """The forecast for runs ending between epoch k and the full run: the continuation drawn after the curves."""
+    ends = sorted({round(k + (full - k) * i / steps) for i in range(1, steps + 1)} - {k})
+    path = []
+    for end in ends:
+        f = forecaster.forecast(history, k, end, classes)
+        path.append({"epoch": end, "gap": round(f.gap, 4), "low": round(f.interval[0], 4),
+                     "high": round(f.interval[1], 4)})  # fmt: skip
+    return path
+
+
+def _result(report: Any, m: _Measured, the_plan: _Plan, stopped_early: bool, forecaster: Any,
+            probe: dict[str, Any] | None) -> ConfirmResult:  # fmt: skip
+    history = m.history
+    k = len(history["loss"])
+    gap = m.train_acc - m.val_acc
+    gaps = [a - b for a, b in zip(history.get("accuracy", []), history.get("val_accuracy", []))]
+    trend = _slope(gaps[-5:])
+    converged = k >= 3 and abs(_slope(history["loss"][-3:])) < 0.01
     risk = report.risk
     notes = []
-    if risk is None:
-        verdict, text = "no-prediction", f"measured gap {gap:.2f}; no static estimate to compare (no fitted risk model)"
+    if the_plan.full_epochs_assumed:
+        notes.append(f"assumed a full run of {the_plan.full_epochs} epochs; pass --full-epochs (or full-epochs in "
+                     "the config) for yours")  # fmt: skip
+    forecast, forecast_dict = None, None
+    if k >= the_plan.full_epochs:
+        pass  # the full run itself was trained: nothing to forecast
+    elif forecaster is None:
+        notes.append("this build has no fitted forecaster (cnnlint/data/forecast_model.json)")
+    elif k < forecaster.min_epochs:
+        notes.append(f"trained {k} epoch{'s' if k != 1 else ''}; the forecast needs at least {forecaster.min_epochs}")
     else:
-        low, high = risk.interval
-        if low <= gap <= high:
-            verdict = "confirmed"
-            text = f"confirmed: measured gap {gap:.2f} is inside the predicted interval {low:.2f} to {high:.2f}"
-        elif gap > high:
-            verdict = "under-predicted"
-            text = (f"under-predicted: measured gap {gap:.2f} is above the predicted {low:.2f} to {high:.2f}; "
-                    "this model overfits your data more than its architecture suggests")  # fmt: skip
-        elif not converged and trend > 0:
-            verdict = "inconclusive"
-            text = (f"inconclusive: measured gap {gap:.2f} is below the predicted {low:.2f} to {high:.2f}, but training "
-                    "had not converged and the gap was still growing; train longer (--epochs/--budget)")  # fmt: skip
-        else:
-            verdict = "over-predicted"
-            text = (f"over-predicted: measured gap {gap:.2f} is below the predicted {low:.2f} to {high:.2f}; "
-                    "your data or training setup regularizes better than the estimate assumed")  # fmt: skip
-    if not converged:
-        notes.append("training had not converged: a longer run usually widens the gap")
+        forecast = forecaster.forecast(history, k, the_plan.full_epochs, m.classes)
+        forecast_dict = {**forecast.to_dict(), "path": forecast_path(forecaster, history, k, the_plan.full_epochs,
+                                                                      m.classes)}  # fmt: skip
+    if risk is None:
+        verdict = "no-prediction"
+        shown = f"forecast gap at epoch {forecast.full_epochs} {forecast.gap:.2f}" if forecast else f"measured gap {gap:.2f}"
+        text = f"{shown}; no static estimate to compare (no fitted risk model)"
+    elif forecast is not None:
+        verdict, text = judge(forecast, risk.interval)
+    elif k >= the_plan.full_epochs:
+        verdict, text = _judge_measured(gap, risk.interval, k)
+    else:
+        verdict, text = "inconclusive", f"inconclusive: no forecast of the gap at epoch {the_plan.full_epochs} ({notes[-1]})"
+    saved = 1 - k / the_plan.epochs if stopped_early else 0.0
+    if stopped_early:
+        notes.append(f"stopped after {k} of {the_plan.epochs} planned epochs: the forecast already decided the verdict "
+                     f"({saved:.0%} of the training budget saved)")  # fmt: skip
+    elif k < the_plan.epochs:
+        notes.append(f"stopped after {k} of {the_plan.epochs} planned epochs: the --budget time ran out")
     return ConfirmResult(
-        device=device, backend=backend, train_samples=n_train, val_samples=n_val, epochs_run=len(history["loss"]),
-        seconds=round(seconds, 2), history=history, train_accuracy=round(train_acc, 4), val_accuracy=round(val_acc, 4),
-        measured_gap=round(gap, 4), gap_trend=round(trend, 4), converged=converged,
+        device=m.device, backend=m.backend, train_samples=m.n_train, val_samples=m.n_val, epochs_run=k,
+        seconds=round(m.seconds, 2), history=history, train_accuracy=round(m.train_acc, 4),
+        val_accuracy=round(m.val_acc, 4), measured_gap=round(gap, 4), gap_trend=round(trend, 4), converged=converged,
         predicted_gap=risk.gap if risk else None, predicted_interval=risk.interval if risk else None,
-        verdict=verdict, verdict_text=text, probe=probe, notes=notes,
+        verdict=verdict, verdict_text=text, probe=probe, notes=notes, full_epochs=the_plan.full_epochs,
+        full_epochs_assumed=the_plan.full_epochs_assumed, planned_epochs=the_plan.epochs, stopped_early=stopped_early,
+        budget_saved=round(saved, 4), forecast=forecast_dict,
     )  # fmt: skip
 
 
@@ -421,14 +575,46 @@ def confirm_arrays(model_or_path: Any, x: Any, y: Any, *, x_val: Any = None, y_v
     return Report(report), result
 
 
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], low: float, high: float) -> str:
+    span = max(high - low, 1e-9)
+    return "".join(_SPARKS[min(max(int((v - low) / span * len(_SPARKS)), 0), len(_SPARKS) - 1)] for v in values)
+
+
+def curve_lines(result: ConfirmResult) -> list[str]:
+    """The measured curves as sparklines and the gap's forecast continuation as numbers."""
+    h = result.history
+    gaps = [a - b for a, b in zip(h.get("accuracy", []), h.get("val_accuracy", []))]
+    if not gaps:
+        return []
+    lines = [f"curves, epochs 1 to {len(gaps)} (accuracy 0 to 1; gap {min(gaps):+.2f} to {max(gaps):+.2f}):",
+             f"  train accuracy       {sparkline(h['accuracy'], 0, 1)}",
+             f"  validation accuracy  {sparkline(h['val_accuracy'], 0, 1)}",
+             f"  gap                  {sparkline(gaps, min(gaps), max(gaps))}"]  # fmt: skip
+    if result.forecast:
+        steps = " · ".join(f"{p['epoch']}: {p['gap']:.2f} ({p['low']:.2f} to {p['high']:.2f})"
+                           for p in result.forecast["path"])  # fmt: skip
+        lines.append(f"  forecast gap (80 % band) at epoch  {steps}")
+    return lines
+
+
 def render_text(result: ConfirmResult) -> str:
+    planned = f" of {result.planned_epochs} planned" if result.planned_epochs != result.epochs_run else ""
     lines = [
-        f"trained {result.epochs_run} epoch{'s' if result.epochs_run != 1 else ''} on {result.train_samples:,} samples "
-        f"({result.backend} backend, {result.device}) in {result.seconds:.1f} s",
-        f"train accuracy {result.train_accuracy:.3f}, validation accuracy {result.val_accuracy:.3f}, "
+        f"trained {result.epochs_run}{planned} epoch{'s' if result.epochs_run != 1 else ''} of a "
+        f"{result.full_epochs}-epoch run{' (assumed)' if result.full_epochs_assumed else ''} on "
+        f"{result.train_samples:,} samples ({result.backend} backend, {result.device}) in {result.seconds:.1f} s",
+        f"now: train accuracy {result.train_accuracy:.3f}, validation accuracy {result.val_accuracy:.3f}, "
         f"gap {result.measured_gap:.3f} (trend {result.gap_trend:+.3f} per epoch)",
-        result.verdict_text,
     ]
+    if result.forecast:
+        f = result.forecast
+        lines.append(f"forecast: gap at epoch {f['full_epochs']} {f['gap']:.3f} (80 % interval {f['interval'][0]:.3f} "
+                     f"to {f['interval'][1]:.3f}), from the first {f['epochs_done']} epochs")  # fmt: skip
+    lines += curve_lines(result)
+    lines.append(result.verdict_text)
     if result.probe:
         p = result.probe
         ratio = "n/a" if p["memorization_ratio"] is None else f"{p['memorization_ratio']:.2f}"

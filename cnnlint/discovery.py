@@ -15,6 +15,10 @@ _GLOB_CHARS = set("*?[")
 MAX_FILES = 100_000
 
 
+#: the kinds of path that name no model, as the summary line counts them
+NOT_FOUND, NO_MATCH, NO_MODELS = "not found", "no match", "no models"
+
+
 def _is_regular(path: Path) -> bool:
     try:
         return stat.S_ISREG(os.stat(path).st_mode)
@@ -22,20 +26,20 @@ def _is_regular(path: Path) -> bool:
         return True  # broken link or unreadable: let the reader report why
 
 
-def discover(paths: list[str], notes: list[str] | None = None) -> tuple[list[str], list[tuple[str, str]]]:
-    """Model sources in a stable order, and (path, problem) for paths that name no model.
+def discover(paths: list[str], notes: list[str] | None = None) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """Model sources in a stable order, and (path, message, kind) for paths that name no model.
 
     A bad path does not stop the others from being linted; the caller reports it.  Files skipped in a folder
     walk (FIFOs, devices, sockets: never opened, since reading a FIFO blocks) are added to ``notes``.
     """
     found: list[str] = []
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str, str]] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists() and not path.is_symlink() and _GLOB_CHARS & set(raw):
             matches = sorted(glob.glob(raw, recursive=True))
             if not matches:
-                problems.append((raw, f"{raw}: no file matches this pattern"))
+                problems.append((raw, f"{raw}: no file matches this pattern", NO_MATCH))
                 continue
             more, more_problems = discover(matches)
             found += more
@@ -45,11 +49,11 @@ def discover(paths: list[str], notes: list[str] | None = None) -> tuple[list[str
             models = _walk(path, notes if notes is not None else [])
             if not models:
                 problems.append((raw, f"{raw}: no model files in this folder (looked for "
-                                      f"{', '.join(MODEL_SUFFIXES)} and SavedModels)"))  # fmt: skip
+                                      f"{', '.join(MODEL_SUFFIXES)} and SavedModels)", NO_MODELS))  # fmt: skip
             found += models
             continue
         if not path.exists() and not path.is_symlink():
-            problems.append((raw, f"{raw}: no such file or folder"))
+            problems.append((raw, f"{raw}: no such file or folder", NOT_FOUND))
             continue
         if path.name in SAVEDMODEL_FILES and path.is_file():
             found.append(str(path.parent))  # pre-commit passes the files of a SavedModel folder

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 RISK_LEVELS = ("low", "medium", "high")
 SEVERITIES = ("info", "warning", "error")
-#: The ``--fail-on`` value that turns the risk gate off.
+#: Turns a half of the exit-code gate off: ``--severity never`` (findings), ``--fail-on never`` (risk; and findings
+#: too unless a severity is named, see ``commands.gate_settings``).
 NEVER = "never"
 FAIL_ON_CHOICES = (*RISK_LEVELS, NEVER)
+SEVERITY_CHOICES = (*SEVERITIES, NEVER)
 
 
 def risk_rank(level: str) -> int:

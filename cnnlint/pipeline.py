@@ -34,6 +34,8 @@ class ModelReport:
     smallest_low_risk_samples: int | None = None
     needs_samples: list[str] = field(default_factory=list)
     error: str | None = None
+    #: what kind of problem ``error`` is: "unreadable", or a path naming no model (see ``discovery.discover``)
+    error_kind: str = "unreadable"
     confirm: dict[str, Any] | None = None
 
     @property

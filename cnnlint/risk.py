@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from bisect import bisect_right
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -137,13 +137,13 @@ class Risk:
 
 @dataclass(frozen=True)
 class StepFunction:
-    """A feature's shape function: ``values[i]`` for ``breaks[i-1] <= x < breaks[i]``."""
+    """A feature's shape function: ``values[i]`` for ``breaks[i-1] < x <= breaks[i]`` (a tree's ``x <= t``)."""
 
     breaks: tuple[float, ...]
     values: tuple[float, ...]
 
     def __call__(self, x: float) -> float:
-        return self.values[bisect_right(self.breaks, x)]
+        return self.values[bisect_left(self.breaks, x)]
 
 
 @dataclass(frozen=True)

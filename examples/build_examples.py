@@ -1,8 +1,8 @@
-"""Build the example models from the seed article (../shared/seed), as small .keras files.
+"""Build the example models of the tutorial article on overfitting this tool grew from, as small .keras files.
 
     python examples/build_examples.py      # needs keras (pip install 'cnnlint[confirm]')
 
-The article's three examples, for 28x28x1 MNIST-like images and 10 classes.
+The article's three examples, as five models, for 28x28x1 MNIST-like images and 10 classes.
 ``pyproject.toml`` tells cnnlint they are meant for a small training set of
 2,000 images (``[[tool.cnnlint.models]] path = "examples/*"``).
 

@@ -109,10 +109,12 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
     }
 
 
-def riskiest_first(model: dict[str, Any]) -> tuple[int, str]:
-    """Sort key for ``model_dict`` views: high risk first, models without an estimate last, then by path."""
-    level = (model["risk"] or {}).get("level")
-    return (-risk_rank(level) if level in RISK_LEVELS else 1, model["path"])
+def riskiest_first(model: dict[str, Any]) -> tuple[int, float, str]:
+    """Sort key for ``model_dict`` views: high risk first, the largest predicted gap first within a level, models
+    without an estimate last, then by path."""
+    risk = model["risk"] or {}
+    level = risk.get("level")
+    return (-risk_rank(level) if level in RISK_LEVELS else 1, -(risk.get("gap") or 0.0), model["path"])
 
 
 def sorted_findings(findings: list[Finding]) -> list[Finding]:

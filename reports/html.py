@@ -9,7 +9,7 @@ import hashlib
 from typing import Any
 
 from cnnlint.reports.base import RenderOptions, model_dict, riskiest_first, sorted_findings
-from cnnlint.reports.charts import capacity_split, parameter_bars, receptive_field_curve
+from cnnlint.reports.charts import capacity_split, forecast_chart, parameter_bars, receptive_field_curve
 from cnnlint.reports.fixes import suggest
 from cnnlint.reports.templating import environment
 
@@ -32,17 +32,17 @@ def _view(report: ModelReport) -> dict[str, Any]:
     for finding in sorted_findings(report.findings):
         groups.setdefault(CATEGORY_TITLES.get(finding.category, finding.category.title()), []).append(finding)
     bars, hidden = parameter_bars(report.graph, report.facts)
-    curve, input_line = receptive_field_curve(report.graph, report.facts)
+    rf_chart = receptive_field_curve(report.graph, report.facts)
     view.update(
         groups=groups,
         bars=bars,
         hidden_bars=hidden,
-        curve=curve,
-        input_line=input_line,
+        rf_chart=rf_chart,
         input_size=max(report.facts.input_spatial) if report.facts.input_spatial else None,
         split=capacity_split(report.graph, report.facts),
         suggestion=suggest(report.graph, report.findings),
         curves=_learning_curves(report.confirm),
+        gap_chart=forecast_chart(report.confirm),
     )
     return view
 

@@ -23,6 +23,24 @@ def md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
 
+def confirm_rows(confirm: dict | None, most: int = 12) -> list[dict]:
+    """Rows of the confirm table: measured epochs (thinned to ``most``, last kept), then the forecast path."""
+    if not confirm or not confirm.get("history"):
+        return []
+    from cnnlint.reports.charts import measured_gaps
+
+    history = confirm["history"]
+    gaps = measured_gaps(history)
+    step = max(1, -(-len(gaps) // most))
+    keep = sorted({*range(0, len(gaps), step), len(gaps) - 1})
+    rows = [{"epoch": i + 1, "train": history["accuracy"][i], "val": history["val_accuracy"][i], "gap": gaps[i],
+             "band": None} for i in keep]  # fmt: skip
+    for point in (confirm.get("forecast") or {}).get("path", []):
+        rows.append({"epoch": point["epoch"], "train": None, "val": None, "gap": point["gap"],
+                     "band": (point["low"], point["high"])})  # fmt: skip
+    return rows
+
+
 def render(reports: list[ModelReport], options: RenderOptions) -> str:
     env = environment(autoescape=False)
     env.filters["md"] = md
@@ -31,6 +49,7 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
     models.sort(key=riskiest_first)
     for m in models:
         m["truncated"] = False
+        m["confirm_rows"] = confirm_rows(m.get("confirm"))
     truncated = 0
     text = template.render(models=models, truncated=truncated)
     while len(text) > LIMIT and truncated < len(models):

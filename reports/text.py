@@ -8,6 +8,7 @@ import sys
 from cnnlint.reports.base import RenderOptions, sorted_findings
 from cnnlint.reports.data_probes import probes_line
 
+from cnnlint.discovery import NO_MATCH, NO_MODELS, NOT_FOUND
 from cnnlint.errors import printable
 from cnnlint.levels import SEVERITIES
 from cnnlint.pipeline import ModelReport
@@ -80,14 +81,25 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
 def summary_line(reports: list[ModelReport]) -> str:
     findings = [f for r in reports for f in r.findings]
     counts = {s: sum(1 for f in findings if f.severity == s) for s in reversed(SEVERITIES)}
-    unreadable = sum(1 for r in reports if r.error)
-    models = len(reports) - unreadable
+    failed = [r for r in reports if r.error]
+    models = len(reports) - len(failed)
     parts = [f"{len(findings)} finding{'s' * (len(findings) != 1)}"]
     detail = ", ".join(f"{n} {s}{'s' * (n != 1)}" for s, n in counts.items() if n)
     if detail:
         parts[0] += f" ({detail})"
     parts.append(f"in {models} model{'s' * (models != 1)}")
     text = " ".join(parts)
-    if unreadable:
-        text += f"; {unreadable} file{'s' * (unreadable != 1)} unreadable"
+    for kind, (singular, plural) in PROBLEM_WORDS.items():
+        count = sum(1 for r in failed if r.error_kind == kind)
+        if count:
+            text += f"; {count} {singular if count == 1 else plural}"
     return text + "."
+
+
+#: how the summary line counts each kind of failed path (``ModelReport.error_kind``)
+PROBLEM_WORDS = {
+    NOT_FOUND: ("path not found", "paths not found"),
+    NO_MATCH: ("pattern matching no file", "patterns matching no file"),
+    NO_MODELS: ("folder without model files", "folders without model files"),
+    "unreadable": ("file unreadable", "files unreadable"),  # ModelReport.error_kind's default
+}

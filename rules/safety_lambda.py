@@ -55,7 +55,8 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
             continue
         lambda_layers.add(layer)
         function = obj["config"].get("function")
-        stored = "marshalled bytecode" if "__lambda__" in str(function)[:200] else "a function reference"
+        bytecode = "__lambda__" in str(function)[:200] or obj["config"].get("function_type") == "lambda"  # Keras 3 / 2
+        stored = "marshalled bytecode" if bytecode else "a function reference"
         yield RULE.finding(
             f"Lambda layer '{layer}' stores {stored}; keras.models.load_model would execute it "
             "(refused in safe mode, run with safe_mode=False or by older tf.keras: CVE-2024-3660)",

@@ -1,19 +1,27 @@
-"""Fit the risk model to the measured corpus and evaluate it honestly on held-out splits.
+"""Fit risk model v2 to the measured corpus and evaluate it on held-out data sources and architecture families.
 
-    python study/fit.py            # writes cnnlint/data/risk_model.json and study/evaluation.{json,md}
+    pip install -e ".[study]"
+    python study/fit.py        # writes cnnlint/data/risk_model.json, study/evaluation.{json,md}, study/probes.jsonl
 
-Features come from the same reader, graph and analysis code the linter runs
-(each corpus record stores its model's config JSON), so the fitted model sees
-exactly what ``cnnlint`` sees.  The model is a ridge regression of the
-measured accuracy gap on standardized features; its ridge strength is chosen
-by cross-validation *inside* each training split.  Intervals are the 10th and
-90th percentiles of out-of-fold residuals (nominal 80 %).
+Inputs.  Every run of ``study/corpus`` (v1: digits and MNIST-1D, 10 classes) and ``study/corpus-v2`` (five
+sources, 2-10 classes, label noise).  Static features come from cnnlint's own reader, graph and analysis code on
+the run's saved config (``cnnlint.risk.features``), so the model sees exactly what ``cnnlint`` sees.  Data probes
+(``cnnlint.probes.probe_arrays``) are computed on the run's own training subset, regenerated from its seeds, and
+cached in ``study/probes.jsonl``.
 
-Evaluation (never fitting on the test split):
-* held out by dataset: fit on digits, test on MNIST-1D, and the reverse;
-* held out by architecture family: fit on two of plain / vgg / residual, test on the third.
-Against baselines fitted on the same training split: parameter count alone,
-params / n, training-set size alone, and the number of rule findings.
+Model.  Per variant (with and without probes), three scikit-learn ``HistGradientBoostingRegressor`` models with
+``interaction_cst="no_interactions"`` (every tree uses one feature, so the model is a sum of one step function
+per feature: a GAM) and monotone constraints from ``cnnlint.risk.FEATURES``: the point estimate (squared error)
+and the 10 % and 90 % quantiles.  The interval is conformalized: the quantile band is widened (or narrowed) by the
+80th percentile of the conformity scores of runs from data sources held out of the fit, so coverage is measured
+under a change of data source, the situation of a user.  The step functions are read off the fitted models
+exactly (at sklearn's own bin thresholds) and written to JSON; ``cnnlint.risk`` evaluates them in pure Python.
+
+Evaluation (nothing is fitted on the split it is scored on): leave-one-source-out and leave-one-family-out, with
+and without probes, against baselines fitted on the same training split: n alone and params / n alone (isotonic
+regressions), probes alone (the same GAM on the probe features), and the v1 ridge model that cnnlint shipped
+before (``study/baselines/risk_model_v1.json``; it was fitted on the v1 corpus, so on digits and MNIST-1D it has
+seen part of the test runs: an advantage, not a handicap).
 """
 
 from __future__ import annotations
@@ -21,233 +29,413 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import sys
+import warnings
 from pathlib import Path
 
-import numpy as np
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # scikit-learn's tree fits thrash on a busy 2-core machine
+
+import numpy as np  # noqa: E402
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
-
-from cnnlint.rules import select_rules  # noqa: E402
+sys.path.insert(0, str(HERE))
 
 from cnnlint.analysis import analyze  # noqa: E402
 from cnnlint.findings import Dataset  # noqa: E402
-from cnnlint.pipeline import LintSettings, lint_source, model_graph  # noqa: E402
+from cnnlint.pipeline import model_graph  # noqa: E402
 from cnnlint.readers import raw_from_dict  # noqa: E402
-from cnnlint.risk import features  # noqa: E402
+from cnnlint.risk import FEATURES, FEATURES_BY_NAME, StepFunction, features  # noqa: E402
 
 OUT_MODEL = HERE.parent / "cnnlint" / "data" / "risk_model.json"
-ALPHAS = (0.01, 0.1, 1.0, 3.0, 10.0, 30.0, 100.0)
+PROBES = HERE / "probes.jsonl"
+V1_MODEL = HERE / "baselines" / "risk_model_v1.json"
 GAP_THRESHOLD = 0.10
+COVERAGE = 0.8
+STATIC = tuple(f.name for f in FEATURES if not f.needs_probes)
+WITH_PROBES = tuple(f.name for f in FEATURES)
+PROBE_ONLY = ("log_classes", "knn_error", "linear_error")
+HGB = dict(max_iter=300, learning_rate=0.05, max_leaf_nodes=6, min_samples_leaf=20, l2_regularization=1.0,
+           early_stopping=False, random_state=0)  # fmt: skip
 
 
-def load_corpus() -> tuple[list[dict], str]:
-    records, digest = [], hashlib.sha256()
-    for path in sorted((HERE / "corpus").glob("runs-*.jsonl")):
-        for line in path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if "skipped" in record or "gap" not in record:
-                continue
-            records.append(record)
-    records.sort(key=lambda r: r["id"])
-    for r in records:
-        digest.update(f"{r['id']}:{r['gap']}".encode())
-    return records, digest.hexdigest()[:12]
+# ---- the corpus -----------------------------------------------------------------------------
 
 
-def featurize(records: list[dict]) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
-    rows, extras = [], {"params": [], "n": [], "findings": []}
-    settings = LintSettings(tuple(select_rules()))
-    for r in records:
-        raw = raw_from_dict(r["config"], source=f"corpus#{r['id']}")
-        dataset = Dataset(samples=r["spec"]["n"], classes=10)
-        facts = analyze(model_graph(raw))
-        rows.append(features(facts, dataset))
-        report = lint_source(raw, dataset, settings)
+def load_runs() -> list[dict]:
+    runs = []
+    for corpus, folder in (("v1", "corpus"), ("v2", "corpus-v2")):
+        for path in sorted((HERE / folder).glob("runs-*.jsonl")):
+            for line in path.read_text().splitlines():
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue  # a line cut by an interrupted run
+                if "gap" in record:
+                    record["corpus"] = corpus
+                    runs.append(record)
+    unique = {(r["corpus"], r["id"]): r for r in runs}
+    return [unique[key] for key in sorted(unique)]
+
+
+def run_key(run: dict) -> str:
+    return f"{run['corpus']}:{run['id']}"
+
+
+class Pools:
+    """The data each run was trained on, regenerated from its seeds (for the probes)."""
+
+    def __init__(self) -> None:
+        self._pools: dict[str, tuple] = {}
+
+    def training_subset(self, run: dict) -> tuple[np.ndarray, np.ndarray]:
+        spec = run["spec"]
+        if run["corpus"] == "v1":
+            x_pool, y_pool = self._pool("v1-" + spec["dataset"])[:2]
+            pick = np.random.RandomState(spec["seed"]).permutation(len(y_pool))[: spec["n"]]
+            return x_pool[pick], y_pool[pick]
+        import generate
+
+        x, y, *_ = generate.draw_data(spec, {spec["dataset"]: self._pool(spec["dataset"])})
+        return x, y
+
+    def _pool(self, name: str) -> tuple:
+        if name not in self._pools:
+            if name.startswith("v1-"):
+                import generate_v1
+
+                self._pools[name] = {"v1-digits": generate_v1.load_digits,
+                                     "v1-mnist1d": generate_v1.load_mnist1d}[name]()  # fmt: skip
+            else:
+                import sources
+
+                self._pools[name] = (*sources.load_pool(name), "")
+        return self._pools[name]
+
+
+def load_probe_cache() -> dict[str, dict]:
+    cache = {}
+    if PROBES.exists():
+        for line in PROBES.read_text().splitlines():
+            entry = json.loads(line)
+            cache[entry["key"]] = entry
+    return cache
+
+
+def probe_all(runs: list[dict]) -> dict[str, dict]:
+    from cnnlint.probes import probe_arrays
+
+    cache, pools = load_probe_cache(), Pools()
+    missing = [r for r in runs if run_key(r) not in cache]
+    for i, run in enumerate(missing):
+        x, y = pools.training_subset(run)
+        probes = probe_arrays(x, y)
+        entry = {"key": run_key(run), "knn_accuracy": probes.knn_accuracy, "linear_accuracy": probes.linear_accuracy,
+                 "duplicate_fraction": probes.duplicate_fraction, "probed": probes.probed}  # fmt: skip
+        cache[entry["key"]] = entry
+        with open(PROBES, "a") as stream:
+            stream.write(json.dumps(entry) + "\n")
+        if i % 50 == 0:
+            print(f"probes: {i + 1}/{len(missing)}", file=sys.stderr, flush=True)
+    return cache
+
+
+class _Probes:
+    """The probe values ``cnnlint.risk.features`` reads, from the cache."""
+
+    def __init__(self, entry: dict) -> None:
+        self.knn_accuracy = entry["knn_accuracy"]
+        self.linear_accuracy = entry["linear_accuracy"]
+
+
+def featurize(runs: list[dict], probes: dict[str, dict]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    rows, extras = [], {"params": [], "n": [], "v1_features": []}
+    for run in runs:
+        facts = analyze(model_graph(raw_from_dict(run["config"], source=f"corpus#{run_key(run)}")))
+        dataset = Dataset(samples=run["spec"]["n"], classes=run["spec"].get("classes", 10))
+        values = features(facts, dataset, _Probes(probes[run_key(run)]))  # type: ignore[arg-type]
+        rows.append([values[name] for name in WITH_PROBES])
         extras["params"].append(facts.trainable_params)
-        extras["n"].append(r["spec"]["n"])
-        extras["findings"].append(sum(1 for f in report.findings if f.severity != "info"))
-    names = list(rows[0])
-    return names, np.array([[row[n] for n in names] for row in rows]), {k: np.array(v, float) for k, v in extras.items()}
+        extras["n"].append(run["spec"]["n"])
+        extras["v1_features"].append(v1_features(facts, dataset))
+    x = np.array(rows, dtype=float)
+    return x, {k: np.array(v, dtype=float) for k, v in extras.items()}
 
 
-# ---- the model ----------------------------------------------------------------------------
+# ---- the model ------------------------------------------------------------------------------
 
 
-class Ridge:
-    def __init__(self, alpha: float) -> None:
-        self.alpha = alpha
+def _gam(names: tuple[str, ...], loss: str = "squared_error", quantile: float | None = None):
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> Ridge:
-        self.mean = x.mean(0)
-        self.scale = x.std(0)
-        self.scale[self.scale < 1e-9] = 1.0
-        z = (x - self.mean) / self.scale
-        self.intercept = y.mean()
-        a = z.T @ z + self.alpha * np.eye(z.shape[1])
-        self.coef = np.linalg.solve(a, z.T @ (y - self.intercept))
-        return self
+    kwargs = dict(HGB, loss=loss, monotonic_cst=[FEATURES_BY_NAME[n].direction for n in names],
+                  interaction_cst="no_interactions")  # fmt: skip
+    if quantile is not None:
+        kwargs["quantile"] = quantile
+    return HistGradientBoostingRegressor(**kwargs)
+
+
+class Tables:
+    """An exported additive model, evaluated with numpy (the same arithmetic as ``cnnlint.risk.Additive``)."""
+
+    def __init__(self, exported: dict, names: tuple[str, ...]) -> None:
+        self.exported, self.names = exported, names
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.intercept + ((x - self.mean) / self.scale) @ self.coef
+        out = np.full(len(x), self.exported["intercept"], dtype=float)
+        for j, name in enumerate(self.names):
+            shape = self.exported["shapes"][name]
+            values = np.asarray(shape["values"])
+            out += values[np.searchsorted(shape["breaks"], x[:, j], side="left")] - self.exported["averages"][name]
+        return out
 
 
-def folds(n: int, k: int, seed: int = 0) -> list[np.ndarray]:
-    order = np.random.RandomState(seed).permutation(n)
-    return [order[i::k] for i in range(k)]
+def fit_tables(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, quantile: float | None = None) -> Tables:
+    """One additive monotone model as exported tables.
+
+    Squared error: sklearn's monotone constraints hold exactly.  Quantile loss: sklearn recomputes leaf values
+    after growing each tree, which can break a monotone constraint by a little, so each table of a quantile
+    model is projected onto the monotone functions (``sklearn.isotonic``, weighted by the training runs per
+    step) before it is used or shipped.
+    """
+    model = _gam(names) if quantile is None else _gam(names, "quantile", quantile)
+    model.fit(x, y)
+    exported = export_additive(model, names, x, project=quantile is not None)
+    return Tables(exported, names)
 
 
-def out_of_fold(x: np.ndarray, y: np.ndarray, alpha: float, k: int = 5) -> np.ndarray:
-    pred = np.empty_like(y)
-    for test in folds(len(y), k):
-        train = np.setdiff1d(np.arange(len(y)), test)
-        pred[test] = Ridge(alpha).fit(x[train], y[train]).predict(x[test])
-    return pred
+class Gam3:
+    """Point estimate and conformalized 10 %-90 % band, each an additive monotone model."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.margin = 0.0
+
+    def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> Gam3:
+        self.point = fit_tables(self.names, x, y)
+        self.low = fit_tables(self.names, x, y, 0.1)
+        self.high = fit_tables(self.names, x, y, 0.9)
+        if groups is not None and len(set(groups)) > 1:
+            self.margin = conformal_margin(self.names, x, y, groups)
+        return self
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return band(self.point.predict(x), self.low.predict(x), self.high.predict(x), self.margin)
 
 
-def choose_alpha(x: np.ndarray, y: np.ndarray) -> float:
-    return min(ALPHAS, key=lambda a: float(np.mean(np.abs(out_of_fold(x, y, a) - y))))
+def band(point: np.ndarray, low: np.ndarray, high: np.ndarray, margin: float) -> tuple[np.ndarray, ...]:
+    gap = np.clip(point, 0, 1)
+    return gap, np.minimum(np.clip(low - margin, 0, 1), gap), np.maximum(np.clip(high + margin, 0, 1), gap)
 
 
-def fit_with_interval(x: np.ndarray, y: np.ndarray) -> tuple[Ridge, float, float]:
-    alpha = choose_alpha(x, y)
-    residuals = y - out_of_fold(x, y, alpha)
-    low, high = np.percentile(residuals, [10, 90])
-    return Ridge(alpha).fit(x, y), float(low), float(high)
+def conformal_margin(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
+    """CQR margin from leave-one-group-out conformity scores: the band covers 80 % of unseen-source runs."""
+    scores = []
+    for held in sorted(set(groups)):
+        train, test = groups != held, groups == held
+        low = fit_tables(names, x[train], y[train], 0.1).predict(x[test])
+        high = fit_tables(names, x[train], y[train], 0.9).predict(x[test])
+        scores.append(np.maximum(low - y[test], y[test] - high))
+    return float(np.quantile(np.concatenate(scores), COVERAGE))
 
 
-# ---- metrics ------------------------------------------------------------------------------
+def step_function(model, names: tuple[str, ...], j: int, reference: np.ndarray) -> StepFunction:
+    """Feature ``j``'s shape function, read at sklearn's own bin thresholds (exact for an additive model)."""
+    thresholds = np.asarray(model._bin_mapper.bin_thresholds_[j], dtype=float)
+    points = np.append(thresholds, thresholds[-1] + 1.0 if len(thresholds) else reference[j])
+    grid = np.repeat(reference[None, :], len(points), axis=0)
+    grid[:, j] = points
+    values = model.predict(grid) - model.predict(reference[None, :])[0]
+    breaks, kept = [], [float(values[0])]
+    for threshold, value in zip(thresholds, values[1:]):
+        if abs(value - kept[-1]) > 1e-12:
+            breaks.append(float(threshold))
+            kept.append(float(value))
+    return StepFunction(tuple(breaks), tuple(kept))
 
 
-def kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
-    da = np.sign(a[:, None] - a[None, :])
-    db = np.sign(b[:, None] - b[None, :])
-    concordant = (da * db).sum() / 2
-    ties_a = (da != 0).sum() / 2
-    ties_b = (db != 0).sum() / 2
-    return float(concordant / math.sqrt(ties_a * ties_b)) if ties_a and ties_b else float("nan")
+def project_monotone(name: str, shape: StepFunction, column: np.ndarray) -> StepFunction:
+    direction = FEATURES_BY_NAME[name].direction
+    if not direction or len(shape.values) < 2:
+        return shape
+    from sklearn.isotonic import IsotonicRegression
+
+    counts = np.bincount(np.searchsorted(shape.breaks, column, side="left"), minlength=len(shape.values))
+    steps = np.arange(len(shape.values))
+    fitted = IsotonicRegression(increasing=direction > 0).fit(steps, shape.values, sample_weight=counts + 1e-6)
+    return StepFunction(shape.breaks, tuple(float(v) for v in fitted.predict(steps)))
 
 
-def ranks(v: np.ndarray) -> np.ndarray:
-    order = np.argsort(v, kind="mergesort")
-    r = np.empty(len(v))
-    r[order] = np.arange(len(v))
-    for value in np.unique(v):  # average ranks of ties
-        mask = v == value
-        r[mask] = r[mask].mean()
-    return r
+def export_additive(model, names: tuple[str, ...], x: np.ndarray, project: bool = False) -> dict:
+    reference = np.median(x, axis=0)
+    base = float(model.predict(reference[None, :])[0])
+    shapes, averages = {}, {}
+    for j, name in enumerate(names):
+        shape = step_function(model, names, j, reference)
+        if project:
+            shape = project_monotone(name, shape, x[:, j])
+        check_monotone(name, shape)
+        shapes[name] = {"breaks": list(shape.breaks), "values": [round(v, 6) for v in shape.values]}
+        averages[name] = float(np.mean([shape(v) for v in x[:, j]]))
+    exported = {"intercept": round(base + sum(averages.values()), 6), "shapes": shapes,
+                "averages": {k: round(v, 6) for k, v in averages.items()}}  # fmt: skip
+    if not project:
+        check_export(model, names, x, exported)
+    return exported
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
+def check_monotone(name: str, shape: StepFunction) -> None:
+    direction = FEATURES_BY_NAME[name].direction
+    steps = np.diff(shape.values) * direction
+    if direction and (steps < -1e-9).any():
+        raise SystemExit(f"{name}: the fitted shape function is not monotone ({direction:+d})")
 
 
-def auroc(score: np.ndarray, label: np.ndarray) -> float:
-    pos, neg = label.sum(), (~label).sum()
-    if not pos or not neg:
-        return float("nan")
-    r = ranks(score)
-    return float((r[label].sum() - pos * (pos - 1) / 2) / (pos * neg))
+def check_export(model, names: tuple[str, ...], x: np.ndarray, exported: dict) -> None:
+    from cnnlint.risk import Additive
+
+    additive = Additive(exported["intercept"], {n: StepFunction(tuple(s["breaks"]), tuple(s["values"]))
+                                                for n, s in exported["shapes"].items()}, exported["averages"])  # fmt: skip
+    ours = np.array([additive.predict(dict(zip(names, row))) for row in x])
+    worst = float(np.max(np.abs(ours - model.predict(x))))
+    if worst > 1e-4:
+        raise SystemExit(f"exported tables differ from the fitted model by {worst:.2g}")
 
 
-def metrics(pred: np.ndarray, y: np.ndarray, low: float | None = None, high: float | None = None) -> dict:
+def export_variant(gam: Gam3, x: np.ndarray) -> dict:
+    return {
+        "features": list(gam.names),
+        "point": gam.point.exported,
+        "low": gam.low.exported,
+        "high": gam.high.exported,
+        "margin": [round(gam.margin, 6), round(gam.margin, 6)],
+        "ranges": {n: [round(float(x[:, j].min()), 6), round(float(x[:, j].max()), 6)] for j, n in enumerate(gam.names)},
+        "medians": {n: round(float(np.median(x[:, j])), 6) for j, n in enumerate(gam.names)},
+    }
+
+
+# ---- baselines ------------------------------------------------------------------------------
+
+
+def v1_features(facts, dataset: Dataset) -> list[float]:
+    """The v1 model's inputs, as cnnlint 0.1 computed them (for the baseline only)."""
+    n, classes = dataset.samples, dataset.classes or 10
+    lpps = math.log10(max(facts.trainable_params, 1) / n)
+    return [lpps, lpps * lpps, math.log10(max(n / classes, 1)), facts.head_share or 0.0, float(facts.depth),
+            math.log2(facts.width or 1), float(facts.largest_kernel or 1),
+            float(bool(facts.dropout_layers or facts.noise_layers)), float(bool(facts.norm_layers)),
+            float(facts.has_weight_penalty), float(bool(facts.augment_layers))]  # fmt: skip
+
+
+def v1_predict(rows: np.ndarray) -> np.ndarray:
+    model = json.loads(V1_MODEL.read_text())
+    z = (rows - np.array(model["mean"])) / np.array(model["scale"])
+    return np.clip(model["intercept"] + z @ np.array(model["coef"]), 0, 1)
+
+
+def baselines(x: np.ndarray, y: np.ndarray, extras: dict, train: np.ndarray, test: np.ndarray) -> dict:
+    from sklearn.isotonic import IsotonicRegression
+
+    log_n = np.log10(extras["n"])
+    ratio = np.log10(extras["params"] / extras["n"])
+    out = {
+        "n alone": IsotonicRegression(increasing=False, out_of_bounds="clip").fit(log_n[train], y[train])
+        .predict(log_n[test]),
+        "params / n alone": IsotonicRegression(out_of_bounds="clip").fit(ratio[train], y[train]).predict(ratio[test]),
+    }
+    cols = [WITH_PROBES.index(n) for n in PROBE_ONLY]
+    out["probes alone"] = _gam(PROBE_ONLY).fit(x[train][:, cols], y[train]).predict(x[test][:, cols])
+    out["v1 model (shipped before)"] = v1_predict(extras["v1_features"][test])
+    return out
+
+
+# ---- evaluation -----------------------------------------------------------------------------
+
+
+def columns(names: tuple[str, ...]) -> list[int]:
+    return [WITH_PROBES.index(n) for n in names]
+
+
+def fit_variant(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Gam3:
+    """Fitted on the runs where every feature of the variant is known (probes can be missing for tiny data)."""
+    known = ~np.isnan(x[:, columns(names)]).any(axis=1)
+    return Gam3(names).fit(x[known][:, columns(names)], y[known], groups[known])
+
+
+def predict_like_cnnlint(probed: Gam3, static: Gam3, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """With probes where they are known, else the static variant: what ``cnnlint.risk.assess`` does."""
+    known = ~np.isnan(x[:, columns(WITH_PROBES)]).any(axis=1)
+    out = [np.empty(len(x)) for _ in range(3)]
+    for rows, gam in ((known, probed), (~known, static)):
+        if rows.any():
+            for target, part in zip(out, gam.predict(x[rows][:, columns(gam.names)])):
+                target[rows] = part
+    return tuple(out)
+
+
+def metrics(pred: np.ndarray, low: np.ndarray | None, high: np.ndarray | None, y: np.ndarray) -> dict:
+    from scipy.stats import kendalltau
+    from sklearn.metrics import mean_absolute_error, roc_auc_score
+
+    positive = y > GAP_THRESHOLD
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tau = kendalltau(pred, y).statistic
     out = {
         "n": int(len(y)),
-        "kendall_tau": round(kendall_tau(pred, y), 3),
-        "spearman_rho": round(spearman(pred, y), 3),
-        "auroc_gap_gt_0.10": round(auroc(pred, y > GAP_THRESHOLD), 3),
-        "mae": round(float(np.mean(np.abs(pred - y))), 4),
+        "kendall_tau": None if np.isnan(tau) else round(float(tau), 3),
+        "auroc_gap_gt_0.10": round(float(roc_auc_score(positive, pred)), 3) if 0 < positive.sum() < len(y) else None,
+        "mae": round(float(mean_absolute_error(y, pred)), 4),
     }
     if low is not None and high is not None:
-        out["interval_coverage"] = round(float(np.mean((y >= pred + low) & (y <= pred + high))), 3)
+        out["interval_coverage"] = round(float(np.mean((y >= low) & (y <= high))), 3)
+        out["interval_width"] = round(float(np.mean(high - low)), 3)
     return out
 
 
-def baseline_predictions(extras: dict[str, np.ndarray], train: np.ndarray, test: np.ndarray, y: np.ndarray) -> dict:
-    """Each naive predictor as a one-feature linear fit on the training split."""
-    signals = {
-        "parameter count": np.log10(extras["params"]),
-        "params / n": np.log10(extras["params"] / extras["n"]),
-        "training-set size": np.log10(extras["n"]),
-        "number of rule findings": extras["findings"],
-    }
-    out = {}
-    for name, s in signals.items():
-        model = Ridge(1e-6).fit(s[train, None], y[train])
-        out[name] = model.predict(s[test, None])
-    return out
-
-
-def evaluate_split(name: str, x, y, extras, train, test) -> dict:
-    model, low, high = fit_with_interval(x[train], y[train])
-    pred = model.predict(x[test])
-    result = {"split": name, "risk model": metrics(pred, y[test], low, high)}
-    for base, bpred in baseline_predictions(extras, train, test, y).items():
-        result[base] = metrics(bpred, y[test])
-    return result
-
-
-def cross_validated(x, y, extras, k: int = 5) -> dict:
-    """Random 5-fold cross-validation (both datasets, all families): the in-distribution reference point."""
-    pred = np.empty_like(y)
-    base = {name: np.empty_like(y) for name in ("parameter count", "params / n", "training-set size",
-                                                "number of rule findings")}  # fmt: skip
-    covered = np.zeros(len(y), bool)
-    for test in folds(len(y), k, seed=1):
-        train = np.setdiff1d(np.arange(len(y)), test)
-        model, low, high = fit_with_interval(x[train], y[train])
-        pred[test] = model.predict(x[test])
-        covered[test] = (y[test] >= pred[test] + low) & (y[test] <= pred[test] + high)
-        for name, bpred in baseline_predictions(extras, train, test, y).items():
-            base[name][test] = bpred
-    result = {"split": "random 5-fold cross-validation", "risk model": metrics(pred, y)}
-    result["risk model"]["interval_coverage"] = round(float(covered.mean()), 3)
-    for name, bpred in base.items():
-        result[name] = metrics(bpred, y)
+def evaluate_split(name: str, x, y, extras, groups, train, test) -> dict:
+    print(f"evaluating: {name}", file=sys.stderr, flush=True)
+    result = {"split": name}
+    static = fit_variant(STATIC, x[train], y[train], groups[train])
+    probed = fit_variant(WITH_PROBES, x[train], y[train], groups[train])
+    result["v2 with probes"] = metrics(*predict_like_cnnlint(probed, static, x[test]), y[test])
+    result["v2 without probes"] = metrics(*static.predict(x[test][:, columns(STATIC)]), y[test])
+    for label, pred in baselines(x, y, extras, train, test).items():
+        result[label] = metrics(pred, None, None, y[test])
     return result
 
 
 def main() -> int:
-    records, version = load_corpus()
-    if len(records) < 50:
-        print(f"only {len(records)} models in the corpus; run study/generate.py first", file=sys.stderr)
+    runs = load_runs()
+    if len(runs) < 100:
+        print(f"only {len(runs)} runs in the corpus; run study/generate.py first", file=sys.stderr)
         return 2
-    names, x, extras = featurize(records)
-    y = np.array([r["gap"] for r in records])
-    datasets = np.array([r["spec"]["dataset"] for r in records])
-    families = np.array([r["spec"]["family"] for r in records])
-    splits = []
-    for held in ("digits", "mnist1d"):
-        splits.append(evaluate_split(f"held-out dataset: {held}", x, y, extras,
-                                     np.where(datasets != held)[0], np.where(datasets == held)[0]))  # fmt: skip
-    for held in ("plain", "vgg", "residual"):
-        splits.append(evaluate_split(f"held-out family: {held}", x, y, extras,
-                                     np.where(families != held)[0], np.where(families == held)[0]))  # fmt: skip
-    splits.append(cross_validated(x, y, extras))
-
-    model, low, high = fit_with_interval(x, y)
-    OUT_MODEL.parent.mkdir(exist_ok=True)
+    probes = probe_all(runs)
+    x, extras = featurize(runs, probes)
+    y = np.array([r["gap"] for r in runs])
+    sources = np.array([r["spec"]["dataset"] for r in runs])
+    families = np.array([r["spec"]["family"] for r in runs])
+    splits = [evaluate_split(f"held-out source: {s}", x, y, extras, sources, sources != s, sources == s)
+              for s in sorted(set(sources))]  # fmt: skip
+    splits += [evaluate_split(f"held-out family: {f}", x, y, extras, sources, families != f, families == f)
+               for f in sorted(set(families))]  # fmt: skip
+    version = hashlib.sha256("".join(f"{run_key(r)}:{r['gap']}" for r in runs).encode()).hexdigest()[:12]
+    variants = {}
+    for label, names in (("with_probes", WITH_PROBES), ("static", STATIC)):
+        known = ~np.isnan(x[:, columns(names)]).any(axis=1)
+        variants[label] = export_variant(fit_variant(names, x, y, sources), x[known][:, columns(names)])
     OUT_MODEL.write_text(json.dumps({
-        "version": f"corpus-{version}-n{len(records)}",
+        "version": f"v2-{version}-n{len(runs)}",
         "target": "train accuracy - held-out accuracy",
-        "features": names,
-        "mean": model.mean.round(6).tolist(),
-        "scale": model.scale.round(6).tolist(),
-        "coef": model.coef.round(6).tolist(),
-        "intercept": round(float(model.intercept), 6),
-        "alpha": model.alpha,
-        "residual_quantiles": [round(low, 4), round(high, 4)],
-        "interval_coverage_target": 0.8,
-        "feature_min": x.min(0).round(6).tolist(),
-        "feature_max": x.max(0).round(6).tolist(),
-        "corpus_models": len(records),
-    }, indent=2) + "\n")  # fmt: skip
-    evaluation = {"version": version, "models": len(records), "splits": splits,
-                  "coefficients": dict(zip(names, model.coef.round(4).tolist()))}  # fmt: skip
+        "family": "additive monotone gradient-boosted step functions (scikit-learn HistGradientBoostingRegressor, "
+                  "interaction_cst='no_interactions'), conformalized 10-90 % quantile band",
+        "interval_coverage_target": COVERAGE,
+        "corpus_runs": len(runs),
+        "variants": variants,
+    }, indent=1) + "\n")  # fmt: skip
+    counts = {s: int((sources == s).sum()) for s in sorted(set(sources))}
+    evaluation = {"version": version, "runs": len(runs), "runs_per_source": counts, "splits": splits}
     (HERE / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
     (HERE / "evaluation.md").write_text(markdown_table(evaluation))
     print(markdown_table(evaluation))
@@ -255,16 +443,17 @@ def main() -> int:
 
 
 def markdown_table(evaluation: dict) -> str:
-    lines = [f"Corpus: {evaluation['models']} trained models (version {evaluation['version']}).", "",
-             "| Split | Predictor | Kendall τ | Spearman ρ | AUROC (gap > 0.10) | MAE | 80 % interval coverage |",
+    per_source = ", ".join(f"{k} {v}" for k, v in evaluation["runs_per_source"].items())
+    lines = [f"Corpus: {evaluation['runs']} trained runs ({per_source}; version {evaluation['version']}).", "",
+             "| Held out | Predictor | Kendall τ | AUROC (gap > 0.10) | MAE | 80 % interval coverage | mean width |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for split in evaluation["splits"]:
         for predictor, m in split.items():
             if predictor == "split":
                 continue
-            cov = m.get("interval_coverage")
-            lines.append(f"| {split['split']} (n={m['n']}) | {predictor} | {m['kendall_tau']} | {m['spearman_rho']} | "
-                         f"{m['auroc_gap_gt_0.10']} | {m['mae']} | {'' if cov is None else cov} |")  # fmt: skip
+            lines.append(f"| {split['split'].split(': ')[1]} (n={m['n']}) | {predictor} | {m['kendall_tau']} | "
+                         f"{m['auroc_gap_gt_0.10']} | {m['mae']} | {m.get('interval_coverage', '')} | "
+                         f"{m.get('interval_width', '')} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,7 @@
 # Run study/generate.py on a GPU machine for a fixed wall-clock window, many workers sharing the one GPU,
 # then gather the runs into one compressed file.
 #
-#   KERAS_BACKEND=jax bash study/gpu_batch.sh WORKERS START_SECONDS KILL_SECONDS OUTDIR [COUNT]
+#   KERAS_BACKEND=jax [MIX=1] bash study/gpu_batch.sh WORKERS START_SECONDS KILL_SECONDS OUTDIR [COUNT]
 #
 # Workers start no new run after START_SECONDS and are killed at KILL_SECONDS (a run cut there is lost, not
 # half-written: each run is one line appended when it ends). The pools that need packages (mnist1d, scikit-image)
@@ -10,11 +10,13 @@
 set -uo pipefail
 workers=${1:-16}; start_s=${2:-380}; kill_s=${3:-450}; out=${4:-/tmp/out}; count=${5:-3000}
 cd "$(dirname "$0")/.."
-export XLA_PYTHON_CLIENT_PREALLOCATE=false TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
+export XLA_PYTHON_CLIENT_PREALLOCATE=false TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1 XLA_FLAGS="--xla_gpu_autotune_level=0 ${XLA_FLAGS:-}"
 work=/tmp/corpus-gpu; mkdir -p "$work" "$out"
 deadline=$(( $(date +%s) + start_s ))
 for ((w = 0; w < workers; w++)); do
-  timeout "$kill_s" python3 study/generate.py --mode gpu --count "$count" --workers "$workers" --worker "$w" \
+  backend=$KERAS_BACKEND
+  [[ -n "${MIX:-}" && $((w % 2)) == 1 ]] && backend=torch  # MIX=1: odd workers use torch (no compile step)
+  KERAS_BACKEND=$backend timeout "$kill_s" python3 study/generate.py --mode gpu --count "$count" --workers "$workers" --worker "$w" \
     --deadline "$deadline" --out "$work" --host gpu >"$work/log-$w.txt" 2>&1 &
 done
 wait

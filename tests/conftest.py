@@ -67,12 +67,27 @@ def save_tf_keras(model, folder: Path, name: str, savedmodel: bool = True) -> di
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the real ``cnnlint`` entry point in a subprocess."""
+    """Run the real ``cnnlint`` entry point of this checkout in a subprocess.
+
+    PYTHONPATH names the checkout: from another folder, ``-m cnnlint`` would otherwise find whatever cnnlint is
+    installed (an editable install of another worktree, say).
+    """
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     return subprocess.run(
         [sys.executable, "-m", "cnnlint", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "PYTHONPATH": path, **(env or {})},
         timeout=120,
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that build or load models with Keras carry the ``keras`` marker, so ``-m "not keras"`` is the suite
+    that needs no TensorFlow (the Keras parity tests are the rest)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})  # request.getfixturevalue("k3") cases
+        used = set(getattr(item, "fixturenames", ())) | {v for v in params.values() if isinstance(v, str)}
+        if {"k3", "tfk"} & used:
+            item.add_marker(pytest.mark.keras)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -74,7 +75,8 @@ def test_html_report_shows_learning_curves(tiny, tmp_path):
     out = tmp_path / "confirm.html"
     assert confirm(folder, "--format", "html", "-o", str(out)).returncode == 0
     html = out.read_text()
-    assert "Confirm run: learning curves" in html and html.count("<polyline") >= 4
+    assert "Confirm run: learning curves" in html and html.count("<polyline") >= 6
+    assert "Gap: measured, then forecast to epoch 50" in html and "<polygon" in html  # the forecast's band
 
 
 def test_lambda_is_refused_without_trust_code(tiny):
@@ -143,3 +145,54 @@ def test_ctrl_c_leaves_no_half_written_output(tiny, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert not out.exists() and not list(tmp_path.glob("*.tmp"))
+
+
+def test_full_epochs_trains_the_fraction_and_prints_a_forecast_and_verdict(tiny):
+    folder, _ = tiny
+    result = run_cli("confirm", str(folder / "tiny.keras"), "--data", str(folder / "data.npz"), "--full-epochs", "50",
+                     "--no-early-stop")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "trained 10 epochs of a 50-epoch run" in out and "(assumed)" not in out
+    assert re.search(r"forecast: gap at epoch 50 -?\d\.\d{3} \(80 % interval -?\d\.\d{3} to -?\d\.\d{3}\)", out), out
+    # a verdict, or (in a build whose risk model file is missing) the forecast with no estimate to compare
+    assert re.search(r"^((confirmed|over-predicted|under-predicted|inconclusive): |forecast gap at epoch 50 .*no "
+                     r"static estimate to compare)", out, re.M), out  # fmt: skip
+    assert "forecast gap (80 % band) at epoch" in out
+
+
+def test_forecast_in_json_and_markdown_and_early_stop_accounting(tiny):
+    folder, _ = tiny
+    args = ("--full-epochs", "20", "--fraction", "0.5", "--samples", "120")
+    result = run_cli("confirm", str(folder / "tiny.keras"), "--data", str(folder / "data.npz"), *args, "--format",
+                     "json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    c = json.loads(result.stdout)["models"][0]["confirm"]
+    assert c["planned_epochs"] == 10 and c["full_epochs"] == 20 and 2 <= c["epochs_run"] <= 10
+    f = c["forecast"]
+    assert f["full_epochs"] == 20 and f["epochs_done"] == c["epochs_run"]
+    assert f["interval"][0] <= f["gap"] <= f["interval"][1] and f["path"][-1]["epoch"] == 20
+    if c["stopped_early"]:
+        assert c["budget_saved"] == pytest.approx(1 - c["epochs_run"] / 10, abs=1e-3)
+        assert any("saved" in note for note in c["notes"])
+    else:
+        assert c["epochs_run"] == 10 and c["budget_saved"] == 0
+    md = run_cli("confirm", str(folder / "tiny.keras"), "--data", str(folder / "data.npz"), *args, "--format",
+                 "markdown").stdout  # fmt: skip
+    assert "**Confirm run**" in md and "| 20 (forecast) |" in md
+
+
+def test_no_full_epochs_assumes_a_default_and_says_so(tiny):
+    folder, _ = tiny
+    result = confirm(folder)
+    assert result.returncode == 0, result.stderr
+    assert "epoch run (assumed)" in result.stdout and "pass --full-epochs" in result.stdout
+
+
+def test_full_epochs_from_the_config(tmp_path, monkeypatch):
+    from cnnlint.commands import _config_full_epochs
+
+    (tmp_path / "cnnlint.toml").write_text('full-epochs = 40\n[[models]]\npath = "big/*.keras"\nfull-epochs = 90\n')
+    monkeypatch.chdir(tmp_path)
+    assert _config_full_epochs(str(tmp_path / "big" / "m.keras")) == 90
+    assert _config_full_epochs(str(tmp_path / "small.keras")) == 40

@@ -53,3 +53,49 @@ def test_readme_opens_with_the_two_commands():
     blocks = re.findall(r"```bash\n(.*?)\n```", README, re.S)[:2]
     assert "pip install . && cnnlint examples/" in blocks[0]
     assert "python -m pytest" in blocks[1]
+
+
+def test_tests_depend_on_nothing_outside_the_repository():
+    """A fresh clone runs the suite with nothing beside it: no test reads a path above the checkout."""
+    outside = re.compile(r"REPO\.parent|\.\./|[\"']\.\.[\"']|/work/|shared/schemas|shared/seed")
+    offenders = [f"{path.name}:{number}" for path in sorted((REPO / "tests").glob("*.py")) if path.name != "test_readme.py"
+                 for number, line in enumerate(path.read_text().splitlines(), 1) if outside.search(line)]  # fmt: skip
+    assert offenders == []
+
+
+def test_readme_opens_by_saying_what_cnnlint_is():
+    opening = README.split("\n\n")[1]
+    assert opening.startswith("cnnlint ") and opening.rstrip().endswith(".") and "```" not in opening
+    assert README.index(opening) < README.index("```")
+
+
+def test_readme_commands_say_how_long_they_take():
+    before_blocks = re.split(r"```bash\n.*?\n```", README, flags=re.S)[:2]
+    for text in before_blocks:
+        paragraph = text.strip().split("\n\n")[-1]
+        assert re.search(r"about \d+ (seconds|minutes) on a 2-core machine", paragraph), paragraph
+
+
+def test_readme_counts_the_examples_and_points_at_nothing_outside():
+    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+    count = re.search(r"lint the (\w+) example models in `examples/`", README).group(1)
+    assert words[count] == len(list((REPO / "examples").glob("*.keras")))
+    for name in (REPO / "examples").glob("*.keras"):
+        assert f"`{name.stem}`" in README.split("---")[0]  # each example is described
+    assert "../shared" not in README and "shared/seed" not in README
+    assert "TensorFlow CPU" not in README
+
+
+def test_readme_quick_test_command_names_a_real_extra_and_marker():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: cnnlint depends on tomli there
+        import tomli as tomllib
+
+    command = re.search(r'`(pip install -e "\.\[([\w-]+)\]" && python -m pytest -m "not (\w+)")`', README)
+    assert command, "the README gives the quick test command"
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    extras = project["project"]["optional-dependencies"]
+    assert command.group(2) in extras and not any("tensorflow" in r or "keras" in r for r in extras[command.group(2)])
+    markers = project["tool"]["pytest"]["ini_options"]["markers"]
+    assert any(marker.startswith(f"{command.group(3)}:") for marker in markers)

@@ -16,8 +16,15 @@ from tests.conftest import REPO, run_cli
 ALL = LintSettings(tuple(select_rules()))
 
 
+FIXTURES = REPO / "tests" / "fixtures" / "rule_models"
+#: the configs of the small models below, written by tests/fixtures/rule_models/make_rule_models.py
+MODELS: dict[str, dict] = json.loads((FIXTURES / "rule_models.json").read_text())
+
+
 def lint(model, samples=None, classes=None, augmented=False):
-    raw = raw_from_dict(json.loads(model.to_json()), source=model.name)
+    """Lint a model of the fixture file (by name) or a live Keras model."""
+    config = MODELS[model] if isinstance(model, str) else json.loads(model.to_json())
+    raw = raw_from_dict(config, source=model if isinstance(model, str) else model.name)
     report = lint_source(raw, Dataset(samples, classes, augmented), ALL)
     assert report.error is None, report.error
     return report
@@ -27,73 +34,46 @@ def codes(report) -> set[str]:
     return {f.code for f in report.findings}
 
 
-def seq(k3, *stack, shape=(28, 28, 1), compile_with=None):
-    model = k3.Sequential([k3.Input(shape), *stack])
-    if compile_with is not None:
-        model.compile(optimizer=compile_with, loss="sparse_categorical_crossentropy")
-    return model
-
-
-def convs(k3, n, filters=16, **kw):
-    return [k3.layers.Conv2D(filters, 3, padding="same", activation="relu", **kw) for _ in range(n)]
-
-
-def head(k3, classes=10):
-    return [k3.layers.GlobalAveragePooling2D(), k3.layers.Dense(classes, activation="softmax")]
-
-
 def test_every_rule_has_documentation_sections():
     for rule in RULES.values():
         for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead"):
             assert section in rule.doc, (rule.code, section)
 
 
-def test_deep_network(k3):
-    deep = seq(k3, *convs(k3, 16), *head(k3))
-    shallow = seq(k3, *convs(k3, 4), *head(k3))
-    assert "C101" in codes(lint(deep, samples=1000))
-    assert "C101" not in codes(lint(shallow, samples=1000))
-    assert "C101" not in codes(lint(deep, samples=1_000_000))  # the same network is fine with more data
+def test_deep_network():
+    assert "C101" in codes(lint("deep16", samples=1000))
+    assert "C101" not in codes(lint("shallow4", samples=1000))
+    assert "C101" not in codes(lint("deep16", samples=1_000_000))  # the same network is fine with more data
 
 
-def test_deep_network_needs_samples(k3):
-    report = lint(seq(k3, *convs(k3, 16), *head(k3)))
+def test_deep_network_needs_samples():
+    report = lint("deep16")
     assert "C101" not in codes(report) and "C101" in report.needs_samples
 
 
-def test_wasted_depth(k3):
-    L = k3.layers
-    stride2 = [L.Conv2D(8, 3, strides=2, padding="same") for _ in range(3)]
-    wasteful = seq(k3, *stride2, *convs(k3, 6, filters=8), *head(k3), shape=(16, 16, 1))
-    lean = seq(k3, *stride2, *convs(k3, 1, filters=8), *head(k3), shape=(16, 16, 1))
-    report = lint(wasteful)
+def test_wasted_depth():
+    report = lint("wasteful_depth")
     assert "C102" in codes(report)
     finding = next(f for f in report.findings if f.code == "C102")
     assert finding.evidence["layers_after"] >= 4
-    assert "C102" not in codes(lint(lean))
+    assert "C102" not in codes(lint("lean_depth"))
 
 
-def test_wide_layers(k3):
-    wide = seq(k3, *convs(k3, 2, filters=256), *head(k3))
-    narrow = seq(k3, *convs(k3, 2, filters=32), *head(k3))
-    report = lint(wide, samples=1000)
+def test_wide_layers():
+    report = lint("wide256", samples=1000)
     finding = next(f for f in report.findings if f.code == "C103")
     assert finding.evidence["width"] == 256 and len(finding.layers) == 2
-    assert "C103" not in codes(lint(narrow, samples=1000))
+    assert "C103" not in codes(lint("narrow32", samples=1000))
 
 
-def test_large_kernel_priced_and_stem_excused(k3):
-    L = k3.layers
-    big = seq(k3, L.Conv2D(16, 3), L.Conv2D(32, 7, name="big"), *head(k3))
-    report = lint(big)
+def test_large_kernel_priced_and_stem_excused():
+    report = lint("big_kernel")
     finding = next(f for f in report.findings if f.code == "C104")
     assert finding.layers == ("big",)
     # 7x7: 7*7*16*32 + 32 = 25120; three 3x3: 9*16*32 + 2*9*32*32 + 3*32 = 23136
     assert finding.evidence["params"] == 25120 and finding.evidence["stacked_params"] == 23136
-    stem = seq(k3, L.Conv2D(16, 7, strides=2, name="stem"), L.Conv2D(16, 3), *head(k3))
-    assert "C104" not in codes(lint(stem))
-    small = seq(k3, L.Conv2D(16, 3), L.Conv2D(32, 3), *head(k3))
-    assert "C104" not in codes(lint(small))
+    assert "C104" not in codes(lint("stem_kernel"))
+    assert "C104" not in codes(lint("small_kernel"))
 
 
 def test_two_3x3_price_matches_the_classic_28_percent():
@@ -103,90 +83,73 @@ def test_two_3x3_price_matches_the_classic_28_percent():
     assert layers == 2 and round(1 - params / (25 * 64 * 64), 2) == 0.28
 
 
-def test_dense_head_dominance(k3):
-    L = k3.layers
-    flat = seq(k3, *convs(k3, 2, filters=16), L.Flatten(), L.Dense(512, activation="relu"), L.Dense(10))
-    report = lint(flat)
+def test_dense_head_dominance():
+    report = lint("flat_head")
     finding = next(f for f in report.findings if f.code == "C105")
     assert finding.evidence["pooled_params"] == 16 * 512 + 512
     assert "GlobalAveragePooling2D" in finding.fix
-    pooled = seq(k3, *convs(k3, 2, filters=16), *head(k3))
-    assert "C105" not in codes(lint(pooled))
+    assert "C105" not in codes(lint("pooled_head"))
 
 
-def test_capacity_vs_data_severity_follows_regularization(k3):
-    L = k3.layers
-    bare = seq(k3, *convs(k3, 2, filters=64), L.Flatten(), L.Dense(64), L.Dense(10))
-    finding = next(f for f in lint(bare, samples=500).findings if f.code == "C106")
+def test_capacity_vs_data_severity_follows_regularization():
+    finding = next(f for f in lint("bare_capacity", samples=500).findings if f.code == "C106")
     assert finding.severity == "warning" and finding.evidence["params_per_label"] > 1
-    regular = seq(k3, *convs(k3, 2, filters=64, kernel_regularizer="l2"), L.BatchNormalization(), L.Dropout(0.3),
-                  L.Flatten(), L.Dense(64), L.Dense(10))  # fmt: skip
-    assert next(f for f in lint(regular, samples=500).findings if f.code == "C106").severity == "info"
-    assert "C106" not in codes(lint(bare, samples=1_000_000))
+    assert next(f for f in lint("regular_capacity", samples=500).findings if f.code == "C106").severity == "info"
+    assert "C106" not in codes(lint("bare_capacity", samples=1_000_000))
 
 
-@pytest.mark.parametrize(
-    "code, fixed_stack",
-    [
-        ("R201", lambda k3: [k3.layers.Dropout(0.3)]),
-        ("R202", lambda k3: [k3.layers.BatchNormalization()]),
-        ("R203", lambda k3: [k3.layers.Dense(10, kernel_regularizer=k3.regularizers.L2(1e-4))]),
-        ("R204", lambda k3: [k3.layers.RandomFlip("horizontal")]),
-    ],
-)
-def test_missing_regularization_rules(k3, code, fixed_stack):
-    plain = seq(k3, *convs(k3, 2), k3.layers.Flatten(), k3.layers.Dense(10))
-    fixed = seq(k3, *fixed_stack(k3), *convs(k3, 2), k3.layers.Flatten(), k3.layers.Dense(10))
-    assert code in codes(lint(plain, samples=1000))
-    assert code not in codes(lint(fixed, samples=1000))
-    assert code not in codes(lint(plain, samples=10_000_000))  # the data dwarfs the model
+@pytest.mark.parametrize("code", ["R201", "R202", "R203", "R204"])
+def test_missing_regularization_rules(code):
+    assert code in codes(lint("plain", samples=1000))
+    assert code not in codes(lint(f"plain_with_{code}_fix", samples=1000))
+    assert code not in codes(lint("plain", samples=10_000_000))  # the data dwarfs the model
 
 
-def test_weight_decay_in_compile_config_counts_as_a_penalty(k3):
-    plain = seq(k3, *convs(k3, 2), k3.layers.Flatten(), k3.layers.Dense(10), compile_with="adam")
-    decayed = seq(k3, *convs(k3, 2), k3.layers.Flatten(), k3.layers.Dense(10),
-                  compile_with=k3.optimizers.AdamW(weight_decay=1e-4))  # fmt: skip
-    # to_json carries no optimizer; the saved file does
-    assert "R203" in codes(lint(plain, samples=1000))
-    report_plain, report_decayed = (_lint_saved(m, 1000) for m in (plain, decayed))
-    assert "R203" in codes(report_plain) and "R203" not in codes(report_decayed)
+def test_weight_decay_in_compile_config_counts_as_a_penalty():
+    assert "R203" in codes(lint("plain_adam", samples=1000))
+    assert "R203" not in codes(lint("plain_adamw", samples=1000))
 
 
-def _lint_saved(model, samples, tmp=Path("/tmp")):
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp())
-    path = folder / "m.keras"
-    model.save(path)
-    return lint_source(path, Dataset(samples), ALL)
+def test_augmented_flag_clears_augmentation_rule():
+    assert "R204" not in codes(lint("plain", samples=1000, augmented=True))
 
 
-def test_augmented_flag_clears_augmentation_rule(k3):
-    plain = seq(k3, *convs(k3, 2), k3.layers.Flatten(), k3.layers.Dense(10))
-    assert "R204" not in codes(lint(plain, samples=1000, augmented=True))
-
-
-def test_high_dropout_rate(k3):
-    high = seq(k3, *convs(k3, 1), k3.layers.Dropout(0.8, name="drop"), *head(k3))
-    finding = next(f for f in lint(high).findings if f.code == "R205")
+def test_high_dropout_rate():
+    finding = next(f for f in lint("high_dropout").findings if f.code == "R205")
     assert finding.layers == ("drop",) and "rate=0.2" in finding.fix
-    assert "R205" not in codes(lint(seq(k3, *convs(k3, 1), k3.layers.Dropout(0.5), *head(k3))))
+    assert "R205" not in codes(lint("half_dropout"))
 
 
-def test_dropout_before_batchnorm(k3):
-    L = k3.layers
-    bad = seq(k3, L.Conv2D(8, 3), L.Dropout(0.2, name="d"), L.BatchNormalization(name="bn"), *head(k3))
-    finding = next(f for f in lint(bad).findings if f.code == "R206")
+def test_dropout_before_batchnorm():
+    finding = next(f for f in lint("dropout_before_bn").findings if f.code == "R206")
     assert finding.layers == ("d", "bn")
-    good = seq(k3, L.Conv2D(8, 3), L.BatchNormalization(), L.Dropout(0.2), *head(k3))
-    assert "R206" not in codes(lint(good))
+    assert "R206" not in codes(lint("bn_before_dropout"))
 
 
-def test_few_samples_per_class(k3):
-    model = seq(k3, *convs(k3, 2), *head(k3), shape=(128, 128, 3))
-    finding = next(f for f in lint(model, samples=500).findings if f.code == "D301")
+def test_few_samples_per_class():
+    finding = next(f for f in lint("large_images", samples=500).findings if f.code == "D301")
     assert finding.evidence["samples_per_class"] == 50.0
-    assert "D301" not in codes(lint(model, samples=50_000))
+    assert "D301" not in codes(lint("large_images", samples=50_000))
+
+
+def test_fixture_models_are_what_keras_builds(k3):
+    """Keras parity: every stored config lints like the model Keras builds today from make_rule_models.py."""
+    import sys
+
+    sys.path.insert(0, str(FIXTURES))
+    try:
+        import make_rule_models
+    finally:
+        sys.path.remove(str(FIXTURES))
+    fresh = make_rule_models.build_all(k3)
+    assert set(fresh) == set(MODELS)
+    for name, config in fresh.items():
+        for samples in (None, 1000):
+            now, stored = lint_source(raw_from_dict(config), Dataset(samples), ALL), lint(name, samples=samples)
+            assert (now.graph.trainable_params, now.graph.non_trainable_params) == (
+                stored.graph.trainable_params, stored.graph.non_trainable_params), name  # fmt: skip
+            assert [(f.code, f.layers, f.severity) for f in now.findings] == [
+                (f.code, f.layers, f.severity) for f in stored.findings], name  # fmt: skip
 
 
 def lint_with_data(x, y) -> set[str]:

@@ -12,7 +12,7 @@ from cnnlint.rules import RULES
 from cnnlint.analysis import analyze
 from cnnlint.config import OPTION_TYPES
 from cnnlint.findings import Dataset
-from cnnlint.levels import FAIL_ON_CHOICES, SEVERITIES
+from cnnlint.levels import FAIL_ON_CHOICES, SEVERITIES, SEVERITY_CHOICES
 from cnnlint.pipeline import model_graph
 from cnnlint.readers import read_model
 from cnnlint.risk import features
@@ -87,7 +87,7 @@ def test_every_feature_a_rule_explains_is_a_risk_feature():
 def test_cli_and_config_choices_come_from_the_registries():
     assert tuple(OPTION_TYPES["format"].choices) == tuple(FORMATS)  # type: ignore[attr-defined]
     assert set(CONFIRM_FORMATS) <= set(FORMATS)
-    assert tuple(OPTION_TYPES["severity"].choices) == SEVERITIES  # type: ignore[attr-defined]
+    assert tuple(OPTION_TYPES["severity"].choices) == SEVERITY_CHOICES  # type: ignore[attr-defined]
     assert tuple(OPTION_TYPES["fail-on"].choices) == FAIL_ON_CHOICES  # type: ignore[attr-defined]
 
 

@@ -62,7 +62,7 @@ ZOO: dict[str, Callable] = {"mlp": _mlp, "digits": _digits, "large_kernel_flatte
 def _stated(report: ModelReport) -> tuple[str, int]:
     """The suggested code and its parameter count, as the HTML report shows them."""
     page = FORMATS["html"]([report], RenderOptions())
-    code = re.search(r"<pre><code>(.*?)</code></pre>", page, re.S)
+    code = re.search(r"<pre[^>]*><code>(.*?)</code></pre>", page, re.S)
     params = re.search(r'class="suggested-params">([\d,]+) parameters', page)
     assert code is not None and params is not None, "the report has no suggested code with a parameter count"
     return html.unescape(code.group(1)), int(params.group(1).replace(",", ""))

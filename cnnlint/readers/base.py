@@ -122,9 +122,23 @@ def require_model_dict(obj: Any, *, what: str, where: str) -> dict[str, Any]:
             where=where,
             hint="expected the JSON written by model.save() or model.to_json()",
         )
+    obj = with_keras20_sequential(obj)
     if not isinstance(obj.get("config"), dict):
         raise ModelError(f"{what} has no 'config' object", where=where)
     return obj
+
+
+def with_keras20_sequential(model: dict[str, Any]) -> dict[str, Any]:
+    """Keras 2.0 and 2.1 saved a Sequential's config as a bare list of layers; give it today's shape.
+
+    ``{"class_name": "Sequential", "config": [layers]}`` becomes ``{..., "config": {"name": ..., "layers": [...]}}``.
+    The input shape stays where those versions kept it, on the first layer's ``batch_input_shape``, which the graph
+    reads for a Sequential without an InputLayer. Returns a new dict; the reader's dict is not changed.
+    """
+    if model.get("class_name") != "Sequential" or not isinstance(model.get("config"), list):
+        return model
+    name = model.get("name") if isinstance(model.get("name"), str) else "sequential"
+    return {**model, "config": {"name": name, "layers": model["config"]}}
 
 
 def is_lfs_pointer(head: bytes) -> bool:
