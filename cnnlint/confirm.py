@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -495,10 +496,12 @@ def forecast_path(forecaster: Any, history: dict[str, list[float]], k: int, full
 
 def _result(report: Any, m: _Measured, the_plan: _Plan, stopped_early: bool, forecaster: Any,
             probe: dict[str, Any] | None) -> ConfirmResult:  # fmt: skip
+    from cnnlint.forecast import measured_gaps
+
     history = m.history
     k = len(history["loss"])
     gap = m.train_acc - m.val_acc
-    gaps = [a - b for a, b in zip(history.get("accuracy", []), history.get("val_accuracy", []))]
+    gaps = measured_gaps(history)
     trend = _slope(gaps[-5:])
     converged = k >= 3 and abs(_slope(history["loss"][-3:])) < 0.01
     risk = report.risk
@@ -585,14 +588,17 @@ def sparkline(values: list[float], low: float, high: float) -> str:
 
 def curve_lines(result: ConfirmResult) -> list[str]:
     """The measured curves as sparklines and the gap's forecast continuation as numbers."""
+    from cnnlint.forecast import measured_gaps
+
     h = result.history
-    gaps = [a - b for a, b in zip(h.get("accuracy", []), h.get("val_accuracy", []))]
+    gaps = measured_gaps(h)
     if not gaps:
         return []
     lines = [f"curves, epochs 1 to {len(gaps)} (accuracy 0 to 1; gap {min(gaps):+.2f} to {max(gaps):+.2f}):",
              f"  train accuracy       {sparkline(h['accuracy'], 0, 1)}",
              f"  validation accuracy  {sparkline(h['val_accuracy'], 0, 1)}",
-             f"  gap                  {sparkline(gaps, min(gaps), max(gaps))}"]  # fmt: skip
+             f"  gap{' (inference mode)' if 'train_eval_accuracy' in h else '                 '} "
+             f"{sparkline(gaps, min(gaps), max(gaps))}"]  # fmt: skip
     if result.forecast:
         steps = " · ".join(f"{p['epoch']}: {p['gap']:.2f} ({p['low']:.2f} to {p['high']:.2f})"
                            for p in result.forecast["path"])  # fmt: skip
@@ -627,3 +633,15 @@ def render_text(result: ConfirmResult) -> str:
 
 def progress_wanted() -> bool:
     return sys.stderr.isatty()
+
+
+class _CallableModule(types.ModuleType):
+    """``cnnlint.confirm`` is the API function, but importing this submodule (the API itself does) rebinds the
+    package's attribute to the module; so the module answers calls as the function does, and a second
+    ``cnnlint.confirm(...)`` works."""
+
+    def __call__(self, model_or_path: Any, x: Any, y: Any, **options: Any) -> Any:
+        return confirm_arrays(model_or_path, x, y, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -80,7 +80,7 @@ def curve_features(history: dict[str, Sequence[float]], epochs_done: int, full_e
         "gap": gaps[-1],
         "train_progress": (acc[-1] - chance) / scale,
         "val_progress": (val_acc[-1] - chance) / scale,
-        "best_val_progress": (max(val_acc) - chance) / scale,
+        "val_below_best": (max(val_acc) - val_acc[-1]) / scale,
         "loss": loss[-1] / nats,
         "val_loss": val_loss[-1] / nats,
         "loss_gap": (val_loss[-1] - loss[-1]) / nats,
@@ -120,6 +120,12 @@ def _eval_features(history: dict[str, Sequence[float]], k: int, val_acc: list[fl
         "eval_train_acc": acc[-1],
         "eval_loss_gap": (float(history["val_loss"][k - 1]) - loss[-1]) / nats,
     }
+
+
+def measured_gaps(history: dict[str, Sequence[float]]) -> list[float]:
+    """Train - validation accuracy per epoch; inference-mode train accuracy where confirm measured it."""
+    train = history.get("train_eval_accuracy") or history.get("accuracy", [])
+    return [float(a) - float(b) for a, b in zip(train, history.get("val_accuracy", []))]
 
 
 def gap_now(features: dict[str, float]) -> float:

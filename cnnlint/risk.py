@@ -9,7 +9,10 @@ feature each, with monotone constraints), so that
 * more training data never raises the estimate, and removing dropout, a weight penalty, augmentation or
   normalization never lowers it: the constraints are part of the fit, and ``study/fit.py`` checks the exported
   tables;
-* far outside the study's range a step function stays at its last value: it saturates instead of extrapolating.
+* far outside the study's range a step function stays at its last value: it saturates instead of extrapolating;
+* beyond the study's range on the side where risk rises (more parameters or depth than any studied run, fewer
+  samples), the held value is optimistic, so such a model is never rated "low";
+* the sum is on a log scale (``LogLink``): effects multiply, which is how a gap behaves.
 
 Two variants are stored: one with the data probes (``cnnlint.probes``) and one without, whose interval is wider
 because it knows less.  The 10 % and 90 % quantiles are additive models of the same kind, widened by a margin
@@ -54,11 +57,6 @@ class Feature:
     needs_probes: bool = False
 
 
-def _input_size(facts: Facts) -> float | None:
-    shape = [d for d in (facts.input_shape or ())[1:] if d]
-    return math.log10(math.prod(shape)) if shape else None
-
-
 def _probe_error(value: float | None) -> float | None:
     return None if value is None else 1.0 - value
 
@@ -69,8 +67,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("log_classes", "classes", lambda f, d, p: math.log10(class_count(d, f)), lambda v: 10**v, direction=+1),
     Feature("log_params", "trainable parameters", lambda f, d, p: math.log10(max(f.trainable_params, 1)),
             lambda v: 10**v, direction=+1),
-    Feature("depth", "depth (weighted layers)", lambda f, d, p: float(f.depth)),
-    Feature("log_input_size", "input values per example", lambda f, d, p: _input_size(f), lambda v: 10**v),
+    Feature("depth", "depth (weighted layers)", lambda f, d, p: float(f.depth), direction=+1),
     Feature("dropout", "dropout", lambda f, d, p: float(bool(f.dropout_layers or f.noise_layers)),
             direction=-1, binary=True),
     Feature("weight_penalty", "weight penalty", lambda f, d, p: float(f.has_weight_penalty),
@@ -148,17 +145,29 @@ class StepFunction:
 
 @dataclass(frozen=True)
 class Additive:
-    """``intercept + sum of shape functions``; a feature's contribution is measured from its study average."""
+    """``intercept + sum of shape functions`` on the link scale; a feature's term is measured from its study
+    average, so a term is the push of that feature away from a typical run."""
 
     intercept: float
     shapes: dict[str, StepFunction]
     averages: dict[str, float]
 
-    def contributions(self, x: dict[str, float]) -> dict[str, float]:
+    def terms(self, x: dict[str, float]) -> dict[str, float]:
         return {name: shape(x[name]) - self.averages[name] for name, shape in self.shapes.items()}
 
     def predict(self, x: dict[str, float]) -> float:
-        return self.intercept + sum(self.contributions(x).values())
+        return self.intercept + sum(self.terms(x).values())
+
+
+@dataclass(frozen=True)
+class LogLink:
+    """The models are fitted to ``log(max(gap, 0) + offset)``: effects multiply, so more data shrinks a large
+    gap a lot and a small one a little, and every estimate stays in a sensible range."""
+
+    offset: float
+
+    def to_gap(self, z: float) -> float:
+        return math.exp(z) - self.offset
 
 
 @dataclass(frozen=True)
@@ -169,6 +178,7 @@ class Variant:
     high: Additive
     margin_low: float
     margin_high: float
+    link: LogLink
     ranges: dict[str, tuple[float, float]]
     medians: dict[str, float]
 
@@ -194,6 +204,7 @@ def _variant(data: dict[str, Any]) -> Variant:
         high=_additive(data["high"]),
         margin_low=float(data["margin"][0]),
         margin_high=float(data["margin"][1]),
+        link=LogLink(float(data["link"]["offset"])),
         ranges={k: (float(v[0]), float(v[1])) for k, v in data["ranges"].items()},
         medians={k: float(v) for k, v in data["medians"].items()},
     )
@@ -233,14 +244,19 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     if variant is None:
         return None
     x = {name: float(values[name]) for name in variant.names}  # type: ignore[arg-type]
-    gap = _clip(variant.point.predict(x))
-    low = min(_clip(variant.low.predict(x) - variant.margin_low), gap)
-    high = max(_clip(variant.high.predict(x) + variant.margin_high), gap)
+    to_gap = variant.link.to_gap
+    gap = _clip(to_gap(variant.point.predict(x)))
+    low = min(_clip(to_gap(variant.low.predict(x) - variant.margin_low)), gap)
+    high = max(_clip(to_gap(variant.high.predict(x) + variant.margin_high)), gap)
     outside = [name for name in variant.names
                if not variant.ranges[name][0] <= x[name] <= variant.ranges[name][1]]  # fmt: skip
-    notes = _notes(variant, outside, probes)
+    optimistic = [name for name in outside if _beyond_on_the_risky_side(variant, name, x[name])]
+    level = level_of(gap)
+    if optimistic and level == RISK_LEVELS[0]:
+        level = RISK_LEVELS[1]
+    notes = _notes(variant, outside, probes, optimistic)
     return Risk(
-        level=level_of(gap),
+        level=level,
         gap=round(gap, 4),
         interval=(round(low, 4), round(high, 4)),
         factors=_factors(variant, x, findings),
@@ -252,12 +268,28 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     )
 
 
+def _beyond_on_the_risky_side(variant: Variant, name: str, value: float) -> bool:
+    """Past the study's range where risk rises (more parameters or depth than studied, fewer samples): there the
+    held value is a lower bound of what the trend says, so a "low" rating would claim more than was measured."""
+    low, high = variant.ranges[name]
+    direction = FEATURES_BY_NAME[name].direction
+    return (direction > 0 and value > high) or (direction < 0 and value < low)
+
+
 def _clip(gap: float) -> float:
     return min(max(gap, 0.0), 1.0)
 
 
+def contributions(variant: Variant, x: dict[str, float]) -> dict[str, float]:
+    """Each feature's push on the predicted gap: the estimate minus the estimate with that one feature at the
+    study's typical value (on the link scale, its term set to 0)."""
+    z = variant.point.predict(x)
+    gap = variant.link.to_gap(z)
+    return {name: gap - variant.link.to_gap(z - term) for name, term in variant.point.terms(x).items()}
+
+
 def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | None) -> tuple[Factor, ...]:
-    pushes = sorted(variant.point.contributions(x).items(), key=lambda kv: -kv[1])
+    pushes = sorted(contributions(variant, x).items(), key=lambda kv: -kv[1])
     return tuple(
         Factor(name, round(x[name], 4), round(push, 4),
                codes_explaining(name, findings or []), variant.medians.get(name))
@@ -266,7 +298,7 @@ def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | No
     )  # fmt: skip
 
 
-def _notes(variant: Variant, outside: list[str], probes: DataProbes | None) -> list[str]:
+def _notes(variant: Variant, outside: list[str], probes: DataProbes | None, optimistic: list[str]) -> list[str]:
     notes = []
     if probes is None:
         notes.append("no data given: the estimate knows only the model, n and the classes, so its interval is wide; "
@@ -276,6 +308,10 @@ def _notes(variant: Variant, outside: list[str], probes: DataProbes | None) -> l
     if outside:
         labels = ", ".join(FEATURES_BY_NAME[name].label for name in outside)
         notes.append(f"outside the study's range ({labels}): the estimate is held at the nearest studied value")
+    if optimistic:
+        labels = ", ".join(FEATURES_BY_NAME[name].label for name in optimistic)
+        notes.append(f"beyond the study on the side that raises risk ({labels}): the held value may be too low, so "
+                     "the model is not rated low")  # fmt: skip
     return notes
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cnnlint.analysis import Facts
+from cnnlint.forecast import measured_gaps
 from cnnlint.graph import ModelGraph
 
 MAX_BARS = 48
@@ -115,12 +116,6 @@ def capacity_split(graph: ModelGraph, facts: Facts) -> list[Segment]:
         segments.append(Segment(label, params, share, start))
         start += share
     return segments
-
-
-def measured_gaps(history: dict[str, list[float]]) -> list[float]:
-    """Train - validation accuracy per epoch; inference-mode train accuracy where confirm measured it."""
-    train = history.get("train_eval_accuracy") or history.get("accuracy", [])
-    return [a - b for a, b in zip(train, history.get("val_accuracy", []))]
 
 
 def forecast_chart(confirm: dict | None, width: float = 700, height: float = 180) -> dict | None:

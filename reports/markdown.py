@@ -27,7 +27,7 @@ def confirm_rows(confirm: dict | None, most: int = 12) -> list[dict]:
     """Rows of the confirm table: measured epochs (thinned to ``most``, last kept), then the forecast path."""
     if not confirm or not confirm.get("history"):
         return []
-    from cnnlint.reports.charts import measured_gaps
+    from cnnlint.forecast import measured_gaps
 
     history = confirm["history"]
     gaps = measured_gaps(history)

@@ -1,7 +1,8 @@
 """Fit risk model v2 to the measured corpus and evaluate it on held-out data sources and architecture families.
 
     pip install -e ".[study]"
-    python study/fit.py        # writes cnnlint/data/risk_model.json, study/evaluation.{json,md}, study/probes.jsonl
+    python study/fit.py   # writes cnnlint/data/risk_model.json, study/evaluation.{json,md}, study/probes.jsonl
+                          # and the table between README.md's risk-evaluation markers
 
 Inputs.  Every run of ``study/corpus`` (v1: digits and MNIST-1D, 10 classes) and ``study/corpus-v2`` (five
 sources, 2-10 classes, label noise).  Static features come from cnnlint's own reader, graph and analysis code on
@@ -12,7 +13,7 @@ cached in ``study/probes.jsonl``.
 Model.  Per variant (with and without probes), three scikit-learn ``HistGradientBoostingRegressor`` models with
 ``interaction_cst="no_interactions"`` (every tree uses one feature, so the model is a sum of one step function
 per feature: a GAM) and monotone constraints from ``cnnlint.risk.FEATURES``: the point estimate (squared error)
-and the 10 % and 90 % quantiles.  The interval is conformalized: the quantile band is widened (or narrowed) by the
+and the 10 % and 90 % quantiles, all fitted to log(max(gap, 0) + 0.02), so that effects multiply.  The interval is conformalized: the quantile band is widened (or narrowed) by the
 80th percentile of the conformity scores of runs from data sources held out of the fit, so coverage is measured
 under a change of data source, the situation of a user.  The step functions are read off the fitted models
 exactly (at sklearn's own bin thresholds) and written to JSON; ``cnnlint.risk`` evaluates them in pure Python.
@@ -53,6 +54,8 @@ PROBES = HERE / "probes.jsonl"
 V1_MODEL = HERE / "baselines" / "risk_model_v1.json"
 GAP_THRESHOLD = 0.10
 COVERAGE = 0.8
+#: the models are fitted to log(max(gap, 0) + LINK_OFFSET) (cnnlint.risk.LogLink)
+LINK_OFFSET = 0.02
 STATIC = tuple(f.name for f in FEATURES if not f.needs_probes)
 WITH_PROBES = tuple(f.name for f in FEATURES)
 PROBE_ONLY = ("log_classes", "knn_error", "linear_error")
@@ -213,24 +216,34 @@ class Gam3:
         self.margin = 0.0
 
     def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> Gam3:
-        self.point = fit_tables(self.names, x, y)
-        self.low = fit_tables(self.names, x, y, 0.1)
-        self.high = fit_tables(self.names, x, y, 0.9)
+        z = to_link(y)
+        self.point = fit_tables(self.names, x, z)
+        self.low = fit_tables(self.names, x, z, 0.1)
+        self.high = fit_tables(self.names, x, z, 0.9)
         if groups is not None and len(set(groups)) > 1:
-            self.margin = conformal_margin(self.names, x, y, groups)
+            self.margin = conformal_margin(self.names, x, z, groups)
         return self
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return band(self.point.predict(x), self.low.predict(x), self.high.predict(x), self.margin)
 
 
+def to_link(gap: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(gap, 0.0) + LINK_OFFSET)
+
+
+def to_gap(z: np.ndarray) -> np.ndarray:
+    return np.clip(np.exp(z) - LINK_OFFSET, 0, 1)
+
+
 def band(point: np.ndarray, low: np.ndarray, high: np.ndarray, margin: float) -> tuple[np.ndarray, ...]:
-    gap = np.clip(point, 0, 1)
-    return gap, np.minimum(np.clip(low - margin, 0, 1), gap), np.maximum(np.clip(high + margin, 0, 1), gap)
+    gap = to_gap(point)
+    return gap, np.minimum(to_gap(low - margin), gap), np.maximum(to_gap(high + margin), gap)
 
 
 def conformal_margin(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
-    """CQR margin from leave-one-group-out conformity scores: the band covers 80 % of unseen-source runs."""
+    """CQR margin (on the link scale) from leave-one-group-out conformity scores: the band covers 80 % of the
+    runs of a data source that the quantile models did not see."""
     scores = []
     for held in sorted(set(groups)):
         train, test = groups != held, groups == held
@@ -310,6 +323,7 @@ def export_variant(gam: Gam3, x: np.ndarray) -> dict:
         "low": gam.low.exported,
         "high": gam.high.exported,
         "margin": [round(gam.margin, 6), round(gam.margin, 6)],
+        "link": {"kind": "log", "offset": LINK_OFFSET},
         "ranges": {n: [round(float(x[:, j].min()), 6), round(float(x[:, j].max()), 6)] for j, n in enumerate(gam.names)},
         "medians": {n: round(float(np.median(x[:, j])), 6) for j, n in enumerate(gam.names)},
     }
@@ -438,8 +452,19 @@ def main() -> int:
     evaluation = {"version": version, "runs": len(runs), "runs_per_source": counts, "splits": splits}
     (HERE / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
     (HERE / "evaluation.md").write_text(markdown_table(evaluation))
+    update_readme(markdown_table(evaluation))
     print(markdown_table(evaluation))
     return 0
+
+
+def update_readme(table: str) -> None:
+    """Replace the table between the README's risk-evaluation markers."""
+    readme = HERE.parent / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- risk-evaluation -->\n", "<!-- risk-evaluation-end -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        readme.write_text(head + start + table + end + rest.split(end, 1)[1], encoding="utf-8")
 
 
 def markdown_table(evaluation: dict) -> str:

@@ -1,6 +1,7 @@
 """Fit the gap forecaster to the corpus's learning curves and evaluate it on held-out data sources.
 
-    python study/fit_forecast.py   # writes cnnlint/data/forecast_model.json and study/forecast_evaluation.{json,md}
+    python study/fit_forecast.py   # writes cnnlint/data/forecast_model.json, study/forecast_evaluation.{json,md}
+                                   # and the evaluation table in README.md
 
 Every ``study/corpus*/runs-*.jsonl`` record with per-epoch ``curves`` is one
 full run of E epochs (its own length; corpus v1 stops early at 99 % training
@@ -13,7 +14,8 @@ k to the run's final measured gap (train - held-out accuracy, inference mode).
 Model: scikit-learn's HistGradientBoostingRegressor with the quantile loss at
 0.1, 0.5 and 0.9, monotone in the gap's current slope (see MONOTONE); the 80 %
 interval is widened by a conformal margin (conformalized quantile regression,
-Romano et al. 2019) from 5-fold out-of-fold scores grouped by run.  The trees
+Romano et al. 2019) from out-of-fold scores, the folds grouped by data source
+(by run where the training split has one source).  The trees
 are exported as node arrays and ``cnnlint.forecast`` walks them in pure Python;
 this script checks that the export reproduces scikit-learn's predictions.
 
@@ -57,7 +59,8 @@ BOOSTING = {"max_iter": 150, "learning_rate": 0.05, "max_leaf_nodes": 8, "min_sa
 #: Weight of a run's settled rows (its own short runs weigh 1 together).
 SETTLED_WEIGHT = 0.5
 SETTLED_EPOCHS = 6
-MONOTONE = {"gap_slope": 1, "eval_gap_slope": 1, "gap_linear": 1, "val_acc_slope": -1}
+MONOTONE = {"gap_slope": 1, "eval_gap_slope": 1, "gap_linear": 1, "gap_curvature": 1, "val_acc_slope": -1, "val_below_best": 1,
+            "val_loss_slope": 1, "val_loss_above_min": 1, "loss_gap": 1, "eval_loss_gap": 1}
 TARGETS = {"tau_20": 0.8, "coverage": (0.7, 0.9)}
 #: The runs whose curves include inference-mode training accuracy, as ``cnnlint confirm`` measures it.
 EVAL_BLOCK = "runs with train-eval curves"
@@ -142,9 +145,12 @@ def fit_quantiles(x: np.ndarray, y: np.ndarray, w: np.ndarray, names: list[str])
 
 
 def conformal_margin(x: np.ndarray, y: np.ndarray, w: np.ndarray, groups: np.ndarray, names: list[str]) -> float:
-    """CQR: the weighted 80 % quantile of out-of-fold scores max(low - y, y - high), folds grouped by run."""
+    """CQR: the weighted 80 % quantile of out-of-fold scores max(low - y, y - high).
+
+    ``groups`` are data sources where the training split has several (a user's data is a new source), else runs.
+    """
     scores = np.zeros(len(y))
-    for train, test in GroupKFold(n_splits=5).split(x, y, groups):
+    for train, test in GroupKFold(n_splits=min(5, len(set(groups)))).split(x, y, groups):
         models = fit_quantiles(x[train], y[train], w[train], names)
         scores[test] = np.maximum(models["q10"].predict(x[test]) - y[test], y[test] - models["q90"].predict(x[test]))
     order = np.argsort(scores)
@@ -156,7 +162,9 @@ def fit(runs: list[dict]) -> tuple[dict[str, HistGradientBoostingRegressor], flo
     rows, y, w, groups = training_rows(runs)
     names = used_features(rows)
     x = matrix(rows, names)
-    return fit_quantiles(x, y, w, names), conformal_margin(x, y, w, groups, names), names
+    sources = np.array([runs[i]["source"] for i in groups])
+    calibration = sources if len(set(sources)) >= 2 else groups
+    return fit_quantiles(x, y, w, names), conformal_margin(x, y, w, calibration, names), names
 
 
 # ---- export ----------------------------------------------------------------------------------
@@ -280,6 +288,18 @@ def verdict_lines(results: dict) -> list[str]:
     return lines
 
 
+def update_readme(evaluation: str) -> None:
+    """Put the table and the target lines between the README's forecast-evaluation markers."""
+    readme = HERE.parent / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- forecast-evaluation -->\n", "<!-- forecast-evaluation-end -->"
+    if start not in text or end not in text:
+        return
+    body = evaluation.split("\n", 2)[2].strip()  # without the page title
+    head, rest = text.split(start, 1)
+    readme.write_text(head + start + body + "\n" + end + rest.split(end, 1)[1])
+
+
 def main() -> int:
     runs, digest = load_runs()
     results = evaluate(runs)
@@ -293,6 +313,7 @@ def main() -> int:
     OUT_MODEL.write_text(json.dumps(exported, separators=(",", ":")) + "\n")
     OUT_EVAL.with_suffix(".json").write_text(json.dumps({"meta": meta, **results}, indent=2) + "\n")
     OUT_EVAL.with_suffix(".md").write_text(markdown(results, meta))
+    update_readme(markdown(results, meta))
     print(OUT_EVAL.with_suffix(".md").read_text())
     print(f"wrote {OUT_MODEL} ({OUT_MODEL.stat().st_size // 1024} KiB, margin {margin:.3f}, {len(names)} features)")
     return 0

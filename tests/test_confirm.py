@@ -117,6 +117,9 @@ def test_device_gpu_without_gpu_is_one_line(tiny, backend):
 
 def test_api_confirm_with_arrays(tiny, k3):
     import cnnlint
+    import cnnlint.confirm  # rebinds the package's attribute to the submodule, as the API's first call does
+
+    assert callable(cnnlint.confirm)
 
     folder, _ = tiny
     with np.load(folder / "data.npz") as d:

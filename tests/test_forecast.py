@@ -47,11 +47,20 @@ def test_a_flat_curve_forecasts_near_its_current_gap(forecaster, train, val):
     assert abs(f.gap - now) < 0.01 * (FULL - EPOCHS) / 2
 
 
+def falling_val(train: float, val: float) -> dict[str, list[float]]:
+    return curves([train] * EPOCHS, [val + 0.02 * (EPOCHS - 1 - i) for i in range(EPOCHS)])
+
+
+def rising_train(train: float, val: float) -> dict[str, list[float]]:
+    return curves([train - 0.015 * (EPOCHS - 1 - i) for i in range(EPOCHS)], [val] * EPOCHS)
+
+
+@pytest.mark.parametrize("widening", [falling_val, rising_train])
 @pytest.mark.parametrize("train, val", [(0.9, 0.8), (0.99, 0.9), (0.8, 0.7)])
-def test_a_still_widening_gap_forecasts_wider(forecaster, train, val):
-    """Same accuracies now as the flat curve, but validation accuracy fell by 0.02 per epoch to get there."""
-    widening = curves([train] * EPOCHS, [val + 0.02 * (EPOCHS - 1 - i) for i in range(EPOCHS)])
-    f = forecaster.forecast(widening, EPOCHS, FULL, classes=10)
+def test_a_still_widening_gap_forecasts_wider(forecaster, widening, train, val):
+    """Same accuracies now as the flat curve, but the gap got there by widening (validation accuracy falling, or
+    training accuracy rising while validation stays)."""
+    f = forecaster.forecast(widening(train, val), EPOCHS, FULL, classes=10)
     steady = forecaster.forecast(flat(train, val), EPOCHS, FULL, classes=10)
     assert f.gap > train - val
     assert f.gap > steady.gap
