@@ -3,9 +3,11 @@
     pip install "modelscan[tensorflow,h5py]"      # in any environment that puts `modelscan` on PATH
     python benchmarks/compare_modelscan.py [--modelscan PATH]
 
-Builds nine small files (one clean model, eight hostile ones; needs keras and
-h5py), runs `modelscan -p FILE` and `cnnlint FILE --select S` on each, and
-prints what each tool reported.
+Builds small files (one clean model, eight hostile ones made with keras and
+h5py, and the hostile files of issue 15 from `tests/hostile_corpus.py`:
+polyglots, payloads hidden deep or in compile settings, SavedModel nodes,
+HDF5 links and external storage, userblocks), runs `modelscan -p FILE` and
+`cnnlint FILE --select S` on each, and prints what each tool reported.
 """
 
 from __future__ import annotations
@@ -53,7 +55,10 @@ def build(out: Path) -> list[Path]:
     with h5py.File(out / "external_link.h5", "a") as handle:
         handle["model_weights"]["evil"] = h5py.ExternalLink("/etc/secret.h5", "/data")
     shutil.copy(ROOT / "examples" / "example2_plain.keras", out / "clean.keras")
-    return sorted(out.iterdir())  # fmt: skip
+    from tests.hostile_corpus import dangerous
+
+    dangerous(out)
+    return sorted(p for p in out.iterdir() if p.name != "secret.h5")  # fmt: skip
 
 
 def modelscan(tool: str, path: Path) -> str:
@@ -68,7 +73,10 @@ def modelscan(tool: str, path: Path) -> str:
 def cnnlint(path: Path) -> str:
     result = subprocess.run([sys.executable, "-m", "cnnlint", str(path), "--select", "S", "--format", "json"],
                             capture_output=True, text=True)  # fmt: skip
-    codes = [f["code"] for m in json.loads(result.stdout)["models"] for f in m["findings"]]
+    models = json.loads(result.stdout)["models"]
+    if any(m["error"] for m in models):
+        return "refused as unreadable (exit 2)"
+    codes = [f["code"] for m in models for f in m["findings"]]
     return ", ".join(sorted(set(codes))) or "no findings"
 
 

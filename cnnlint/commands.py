@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from cnnlint.config import Config, find_config, load_config, named_config
-from cnnlint.errors import ConfigError
+from cnnlint.errors import ConfigError, printable
 from cnnlint.findings import Dataset
 from cnnlint.levels import NEVER, risk_rank, severity_rank
 from cnnlint.pipeline import LintSettings, ModelReport, lint_source
@@ -19,7 +19,7 @@ from cnnlint.pipeline import LintSettings, ModelReport, lint_source
 def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     from cnnlint.baseline import load_baseline, new_findings, write_baseline
     from cnnlint.discovery import discover
-    from cnnlint.output import write_atomic
+    from cnnlint.output import check_target, input_ids, write_report
     from cnnlint.reports import FORMATS, RenderOptions
     from cnnlint.reports.text import use_color
     from cnnlint.rules import select_rules
@@ -31,7 +31,18 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         _split(opts["ignore"]) or config.get("ignore"),
         _split(opts["extend_select"]) or config.get("extend-select"),
     )
-    sources, problems = discover(paths)
+    notes: list[str] = []
+    sources, problems = discover(paths, notes)
+    for note in notes:
+        click.echo(f"cnnlint: note: {printable(note)}", err=True)
+    baseline_path = opts["baseline"] or config.get("baseline")
+    # checked before linting: a report must never overwrite a model, the config or the baseline it read
+    inputs = input_ids([*sources, *([config_file] if config_file else [])])
+    if opts["write_baseline"]:
+        check_target(opts["write_baseline"], inputs)  # rewriting the configured baseline is its purpose
+    inputs |= input_ids([baseline_path] if baseline_path else [])
+    if opts["output"]:
+        check_target(opts["output"], inputs)
     settings = LintSettings(tuple(rules), config.rule_options, config.layer_ignores)
     probes, data_errors = _probe_all(sources, opts["data"], config)
     jobs = [
@@ -44,17 +55,16 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     reports += [ModelReport(path=source, dataset=Dataset(), error=message) for source, message in data_errors.items()]
     reports += [ModelReport(path=path, dataset=Dataset(), error=message, error_kind=kind) for path, message, kind in problems]
 
-    baseline_path = opts["baseline"] or config.get("baseline")
     if opts["write_baseline"]:
         count = write_baseline(opts["write_baseline"], reports)
-        click.echo(f"cnnlint: wrote {count} findings to baseline '{opts['write_baseline']}'", err=True)
+        click.echo(f"cnnlint: wrote {count} findings to baseline '{printable(opts['write_baseline'])}'", err=True)
     elif baseline_path:
         known = load_baseline(baseline_path)
         reports = [replace(r, findings=new_findings(r, known)) for r in reports]
 
     for report in reports:
         if report.error:
-            click.echo(f"cnnlint: error: {report.error}", err=True)
+            click.echo(f"cnnlint: error: {printable(report.error)}", err=True)
     fmt = opts["fmt"] or config.get("format", "text")
     render_options = RenderOptions(
         color=use_color(opts["no_color"], opts["output"]) and fmt == "text",
@@ -63,7 +73,7 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     )
     text = FORMATS[fmt](reports, render_options)
     if opts["output"]:
-        write_atomic(opts["output"], text)
+        write_report(opts["output"], text, inputs)
     else:
         click.echo(text, nl=False)
     return _exit_code(reports, opts, config)
@@ -204,22 +214,26 @@ def run_inspect(model: str, fmt: str) -> int:
 
 def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[str, Any]) -> int:
     from cnnlint.confirm import ConfirmOptions, confirm_path, progress_wanted, render_text
-    from cnnlint.output import write_atomic
+    from cnnlint.output import check_target, input_ids, write_report
     from cnnlint.reports import FORMATS, RenderOptions
+    from cnnlint.reports.base import safe_report
     from cnnlint.reports.text import risk_line
 
     if not Path(model).exists():
         raise ConfigError(f"no such file or folder: '{model}'")
+    inputs = input_ids([model, data])
+    if output:
+        check_target(output, inputs)
     if opts.get("full_epochs") is None:
         opts = {**opts, "full_epochs": _config_full_epochs(model)}
     options = ConfirmOptions(progress=progress_wanted() and fmt == "text" and output is None, **opts)
     report, result = confirm_path(model, data, options)
     if fmt == "text":
-        text = risk_line(report, RenderOptions()) + "\n" + render_text(result)
+        text = risk_line(safe_report(report), RenderOptions()) + "\n" + render_text(result)
     else:
         text = FORMATS[fmt]([report], RenderOptions())
     if output:
-        write_atomic(output, text)
+        write_report(output, text, inputs)
     else:
         click.echo(text, nl=False)
     return 0

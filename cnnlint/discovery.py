@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 from pathlib import Path
 
 from cnnlint.errors import ConfigError
@@ -18,10 +19,18 @@ MAX_FILES = 100_000
 NOT_FOUND, NO_MATCH, NO_MODELS = "not found", "no match", "no models"
 
 
-def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str, str]]]:
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # broken link or unreadable: let the reader report why
+
+
+def discover(paths: list[str], notes: list[str] | None = None) -> tuple[list[str], list[tuple[str, str, str]]]:
     """Model sources in a stable order, and (path, message, kind) for paths that name no model.
 
-    A bad path does not stop the others from being linted; the caller reports it.
+    A bad path does not stop the others from being linted; the caller reports it.  Files skipped in a folder
+    walk (FIFOs, devices, sockets: never opened, since reading a FIFO blocks) are added to ``notes``.
     """
     found: list[str] = []
     problems: list[tuple[str, str, str]] = []
@@ -37,7 +46,7 @@ def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str, str]]]:
             problems += more_problems
             continue
         if path.is_dir() and not is_model_folder(path):
-            models = _walk(path)
+            models = _walk(path, notes if notes is not None else [])
             if not models:
                 problems.append((raw, f"{raw}: no model files in this folder (looked for "
                                       f"{', '.join(MODEL_SUFFIXES)} and SavedModels)", NO_MODELS))  # fmt: skip
@@ -54,7 +63,7 @@ def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str, str]]]:
     return [p for p in found if not (p in seen or seen.add(p))], problems  # type: ignore[func-returns-value]
 
 
-def _walk(root: Path) -> list[str]:
+def _walk(root: Path, notes: list[str]) -> list[str]:
     models: list[str] = []
     for folder, dirs, files in os.walk(root, followlinks=False):
         here = Path(folder)
@@ -71,6 +80,9 @@ def _walk(root: Path) -> list[str]:
         dirs[:] = keep
         for name in sorted(files):
             path = here / name
+            if path.suffix.lower() in MODEL_SUFFIXES and not _is_regular(path):
+                notes.append(f"{path}: skipped, not a regular file (a FIFO, device or socket)")
+                continue
             if is_model_file(path):
                 models.append(str(path))
         if len(models) > MAX_FILES:

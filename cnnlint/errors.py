@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Characters a file or path must not put into a report: C0/C1 controls (newlines, CR, ESC), zero-width and
+#: bidi controls (U+200B-U+200F, U+202A-U+202E, U+2066-U+2069, U+061C), line and paragraph separators
+#: (U+2028, U+2029), word joiners and the BOM, and lone surrogates (from "\\udc80" in JSON or an undecodable
+#: file name), which no encoder accepts.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable(text: str) -> str:
-    """Escape control characters (newlines, ANSI escapes) that came from an untrusted file."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """The one sanitiser for strings from files and paths: unsafe characters become visible escapes.
+
+    Used by every output format (``reports.base.safe_report``), error lines and layer names.  The result has no
+    character that can end a line, reorder text, start a terminal escape or fail to encode as UTF-8.
+    """
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
 
 
 class CnnlintError(Exception):

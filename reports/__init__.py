@@ -21,7 +21,10 @@ def _lazy(module: str) -> Renderer:
     def render(reports: list[ModelReport], options: RenderOptions) -> str:
         from importlib import import_module
 
-        return import_module(f"cnnlint.reports.{module}").render(reports, options)
+        from cnnlint.reports.base import safe_report
+
+        # every format gets the same neutralised strings: nothing from a file or path reaches it raw
+        return import_module(f"cnnlint.reports.{module}").render([safe_report(r) for r in reports], options)
 
     return render
 

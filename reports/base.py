@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from cnnlint.reports.data_probes import probes_dict
 
 from cnnlint import __version__
+from cnnlint.errors import printable
 from cnnlint.levels import RISK_LEVELS, risk_rank, severity_rank
 
 if TYPE_CHECKING:  # the format registry (reports/__init__) stays light enough for the CLI's option types
@@ -23,6 +24,38 @@ class RenderOptions:
     color: bool = False
     verbose: bool = False
     quiet: bool = False
+
+
+def clean_data(value: Any) -> Any:
+    """``value`` with every string (keys too) passed through ``printable``; other values unchanged."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {clean_data(k): clean_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(clean_data(v) for v in value)
+    return value
+
+
+def safe_report(report: ModelReport) -> ModelReport:
+    """The report with every string that came from a file or a path neutralised: the boundary all formats share.
+
+    Paths (from the command line or a folder walk), error lines, findings (messages quote layer names, modules
+    and targets from the file) and confirm results.  Layer names in the graph are made printable where the
+    graph is built; the graph summary goes through ``clean_data`` in ``model_dict``.
+    """
+    findings = [
+        replace(f, message=printable(f.message), layers=tuple(printable(p) for p in f.layers),
+                evidence=clean_data(f.evidence), fix=printable(f.fix))
+        for f in report.findings
+    ]  # fmt: skip
+    return replace(
+        report,
+        path=printable(report.path),
+        error=printable(report.error) if report.error is not None else None,
+        findings=findings,
+        confirm=clean_data(report.confirm),
+    )
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
@@ -55,7 +88,7 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
 
     summary = None
     if report.graph is not None and report.facts is not None:
-        summary = graph_summary(report.graph, report.facts)
+        summary = clean_data(graph_summary(report.graph, report.facts))
         if not include_layers:
             summary.pop("layers")
     return {

@@ -28,8 +28,10 @@ from cnnlint.rules import (
     safety_external_file,
     safety_foreign_reference,
     safety_hdf5_link,
+    safety_incomplete_scan,
     safety_keras_api,
     safety_lambda,
+    safety_polyglot,
     wasted_depth,
     wide_layers,
 )
@@ -59,6 +61,8 @@ MODULES = (
     safety_external_file,
     safety_custom_object,
     safety_hdf5_link,
+    safety_polyglot,
+    safety_incomplete_scan,
 )
 
 RULES: dict[str, Rule] = {module.RULE.code: module.RULE for module in MODULES}

@@ -3,38 +3,88 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from cnnlint.errors import printable
 from cnnlint.layers import is_keras_module
 
-MAX_DEPTH = 200
-MAX_ITEMS = 2_000_000
+#: Containers visited per file.  The readers refuse JSON with more than ``MAX_JSON_CONTAINERS`` (250k), so a file
+#: never gets here; only an in-memory config (``cnnlint.check(dict)``) can, and then the scan says it stopped.
+MAX_ITEMS = 4_000_000
 
 
-def objects(config: Any) -> Iterator[tuple[str, dict]]:
-    """Every dict in the config with the path of the layer that holds it ("" for the model itself).
+@dataclass(frozen=True)
+class Scan:
+    """Every dict the file's configs hold, with the path of the layer holding it; ``complete`` if all were seen."""
 
-    Iterative, with depth and size caps, so a hostile config cannot exhaust the stack.
-    """
-    stack: list[tuple[Any, str, int, bool]] = [(config, "", 0, False)]
-    seen = 0
-    while stack and seen < MAX_ITEMS:
-        value, layer, depth, is_layer_entry = stack.pop()
-        seen += 1
-        if depth > MAX_DEPTH:
-            continue
+    objects: tuple[tuple[str, dict], ...]
+    complete: bool
+
+
+_LAST: list[tuple[Any, Scan]] = []  # the last scan: the safety rules each ask for the same file in turn
+
+
+def scan(source: Any) -> Scan:
+    """Scan a ``RawModel`` (every config Keras would deserialize from the file, in every view) or one config."""
+    if _LAST and _LAST[0][0] is source:
+        return _LAST[0][1]
+    found: list[tuple[str, dict]] = []
+    budget = [MAX_ITEMS]
+    complete = all(_walk(config, prefix, is_layer, found, budget) for prefix, config, is_layer in _configs(source))
+    result = Scan(tuple(found), complete)
+    _LAST[:] = [(source, result)]
+    return result
+
+
+def objects(source: Any) -> Iterator[tuple[str, dict]]:
+    """Every dict in ``source`` with the path of the layer that holds it ("" for the model itself)."""
+    return iter(scan(source).objects)
+
+
+def _configs(source: Any) -> Iterator[tuple[str, Any, bool]]:
+    """(layer prefix, config, whether the config is itself a layer entry) for everything Keras deserializes."""
+    from cnnlint.readers.base import RawModel
+
+    if not isinstance(source, RawModel):
+        yield "", source, False
+        return
+    for view in (source, *source.views):
+        prefix = "" if view is source else f"{view.format} view"
+        yield prefix, view.config, False
+        if view.compile_config is not None:  # loss, metrics, optimizer: deserialized by compile_from_config
+            yield _join(prefix, "compile_config"), view.compile_config, False
+        for extra in view.extra_configs:  # a SavedModel layer's own node metadata
+            yield prefix, extra, True
+
+
+def _walk(config: Any, prefix: str, is_layer: bool, found: list[tuple[str, dict]], budget: list[int]) -> bool:
+    """Iterative and depth-unlimited, so nesting hides nothing; False when the item budget ran out."""
+    stack: list[tuple[Any, str, bool]] = [(config, prefix, is_layer)]
+    push, pop, record = stack.append, stack.pop, found.append
+    left = budget[0]
+    while stack:
+        value, layer, is_layer_entry = pop()
+        left -= 1
+        if left < 0:
+            budget[0] = left
+            return False
         if isinstance(value, dict):
             if is_layer_entry:
                 layer = _join(layer, _entry_name(value))
-            yield layer, value
+            record((layer, value))
             for key, item in value.items():
                 if isinstance(item, list) and key == "layers":
-                    stack.extend((v, layer, depth + 2, True) for v in item)
+                    for entry in item:
+                        push((entry, layer, True))
                 elif isinstance(item, (dict, list)):
-                    stack.append((item, layer, depth + 1, False))
+                    push((item, layer, False))
         elif isinstance(value, list):
-            stack.extend((v, layer, depth + 1, False) for v in value if isinstance(v, (dict, list)))
+            for item in value:
+                if isinstance(item, (dict, list)):
+                    push((item, layer, False))
+    budget[0] = left
+    return True
 
 
 def _entry_name(entry: dict) -> str:
@@ -44,8 +94,14 @@ def _entry_name(entry: dict) -> str:
     return printable(name[:200]) if isinstance(name, str) else "?"
 
 
+MAX_PATH = 1_000
+
+
 def _join(prefix: str, name: str) -> str:
-    return f"{prefix}/{name}" if prefix else name
+    """``prefix/name``, keeping the last ``MAX_PATH`` characters: a path per nesting level must not grow the scan's
+    memory with the square of the depth."""
+    joined = f"{prefix}/{name}" if prefix else name
+    return joined if len(joined) <= MAX_PATH else "…" + joined[-(MAX_PATH - 1) :]
 
 
 def strings(config: Any) -> Iterator[tuple[str, str, str]]:

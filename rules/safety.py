@@ -8,7 +8,7 @@ from typing import Any
 from cnnlint.rules._scan import foreign_module, objects
 
 #: Layers whose config stores or names code that Keras runs when it rebuilds or calls them.
-CODE_LAYERS = ("Lambda", "TFOpLambda", "SlicingOpLambda", "TFSMLayer")
+CODE_LAYERS = ("Lambda", "TFOpLambda", "SlicingOpLambda", "TFSMLayer", "TorchModuleWrapper", "__lambda__")
 
 
 def unsafe_reasons(config: Any) -> list[str]:

@@ -33,7 +33,7 @@ from cnnlint.findings import Finding, Rule, RuleContext
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     for layer in ctx.graph.layers:
-        if layer.kind != "unknown" or layer.class_name in ("Lambda", "TFSMLayer"):
+        if layer.kind != "unknown" or layer.class_name in ("Lambda", "TFSMLayer", "TorchModuleWrapper"):
             continue
         origin = f" from '{layer.module}'" if layer.module else ""
         yield RULE.finding(

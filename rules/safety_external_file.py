@@ -41,13 +41,13 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     if ctx.raw is None:
         return
     seen: set[tuple[str, str]] = set()
-    for layer, obj in objects(ctx.raw.config):
+    for layer, obj in objects(ctx.raw):
         config = obj.get("config") if isinstance(obj.get("config"), dict) else {}
         if obj.get("class_name") == "TFSMLayer":
             yield _finding(layer, "TFSMLayer loads and runs a SavedModel from", str(config.get("filepath"))[:200])
         elif obj.get("class_name") in LOOKUPS and isinstance(config.get("vocabulary"), str):
             yield _finding(layer, f"{obj['class_name']} reads its vocabulary from", config["vocabulary"][:200])
-    for layer, key, value in strings(ctx.raw.config):
+    for layer, key, value in strings(ctx.raw):
         if URL.match(value) and (layer, value) not in seen:
             seen.add((layer, value))
             yield _finding(layer, f"'{key}' holds the URL", value[:200])

@@ -42,7 +42,7 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     if ctx.raw is None:
         return
     reported: set[tuple[str, str]] = set()
-    for layer, obj in objects(ctx.raw.config):
+    for layer, obj in objects(ctx.raw):
         module = foreign_module(obj)
         target = None
         if module is not None:

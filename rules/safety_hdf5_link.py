@@ -1,17 +1,23 @@
-"""HDF5 external links: the .h5 file points into other files.
+"""HDF5 links and datasets that reach outside the file, or alias inside it.
 
 ## What it does
-Lists HDF5 external links anywhere in a ``.h5`` model file.  cnnlint finds
-them without following them.
+Lists, anywhere in a legacy ``.h5`` model file and in the ``model.weights.h5``
+of a ``.keras`` file (zipped or unzipped): external links, soft links,
+datasets whose raw data is stored in external files, and virtual datasets
+mapped onto other files.  cnnlint finds them from metadata, without
+following any of them, and visits each group once (hard-link cycles cost
+nothing).
 
 ## Why is this bad?
-When Keras (through h5py) reads the weights, HDF5 resolves an external link
-by opening the file it names, which can be any path on the loading machine:
-loading then reads files the model's author chose, and legacy ``.h5`` loading
-ignored safe mode entirely (CVE-2025-9905).
+When Keras (through h5py) reads the weights, HDF5 opens the file an external
+link, external storage or virtual dataset names, which can be any path on the
+loading machine: loading then reads files the model's author chose, and legacy
+``.h5`` loading ignored safe mode entirely (CVE-2025-9905).  Soft links make
+one weight name read another object; older Keras and tf.keras follow them.
+Keras never writes any of these.
 
 ## Example
-``/model_weights/dense/kernel -> /etc/secrets.h5:/data``
+``/model_weights/dense/kernel -> external link to /etc/secrets.h5:/data``
 
 ## Use instead
 Re-save the model so that all data is inside the file; prefer the ``.keras`` format.
@@ -30,8 +36,8 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         return
     links = ctx.raw.external_links
     yield RULE.finding(
-        f"the HDF5 file has {len(links)} external link(s), e.g. '{links[0][:200]}'; reading the weights would open "
-        "the linked files",
+        f"the HDF5 data has {len(links)} link(s) or dataset(s) reaching outside the file or aliasing inside it, "
+        f"e.g. '{links[0][:200]}'; reading the weights would follow them",
         layers=["model"],
         evidence={"links": list(links[:20]), "count": len(links)},
         fix="do not load this file; re-save the model as .keras from a trusted source",
@@ -43,7 +49,7 @@ RULE = Rule(
     name="hdf5-external-link",
     severity="error",
     category="safety",
-    summary="HDF5 external links to other files",
+    summary="HDF5 external or soft links, external storage, virtual datasets",
     doc=__doc__ or "",
     check=check,
 )

@@ -40,7 +40,7 @@ DANGEROUS = ("get_file", "load_model", "load_weights", "enable_unsafe_deserializ
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     if ctx.raw is None:
         return
-    for layer, obj in objects(ctx.raw.config):
+    for layer, obj in objects(ctx.raw):
         module = obj.get("module") if isinstance(obj.get("module"), str) else ""
         name = obj.get("class_name")
         config = obj.get("config")

@@ -1,8 +1,15 @@
-"""A Lambda layer: Python code stored in the file.
+"""Code stored in the file: Lambda layers, lambda functions, pickled torch modules.
 
 ## What it does
-Finds ``Lambda`` layers.  Keras serializes a Lambda's function as marshalled
-Python bytecode (or a reference to a named function).
+Finds ``Lambda`` layers, any other serialized lambda function
+(``"class_name": "__lambda__"``, e.g. a loss or metric in ``compile_config``,
+which Keras deserializes when the model is compiled on load) and
+``TorchModuleWrapper`` layers.  Keras serializes a Lambda's function as
+marshalled Python bytecode (or a reference to a named function), and a
+``TorchModuleWrapper`` as a pickled torch module.  Every config the file
+carries is scanned: the model, its compile or training settings (``.keras``,
+legacy ``.h5`` and SavedModel), every SavedModel node, and every view of a
+file that is valid in two formats.
 
 ## Why is this bad?
 ``keras.models.load_model`` rebuilds the function, which runs the file's
@@ -36,9 +43,17 @@ from cnnlint.findings import Finding, Rule, RuleContext
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     if ctx.raw is None:
         return
-    for layer, obj in objects(ctx.raw.config):
+    lambda_layers: set[str] = set()
+    for layer, obj in objects(ctx.raw):
+        if obj.get("class_name") == "TorchModuleWrapper":
+            yield _torch_finding(layer)
+            continue
+        if obj.get("class_name") == "__lambda__" and not any(_within(layer, seen) for seen in lambda_layers):
+            yield _bytecode_finding(layer)
+            continue
         if obj.get("class_name") != "Lambda" or not isinstance(obj.get("config"), dict):
             continue
+        lambda_layers.add(layer)
         function = obj["config"].get("function")
         bytecode = "__lambda__" in str(function)[:200] or obj["config"].get("function_type") == "lambda"  # Keras 3 / 2
         stored = "marshalled bytecode" if bytecode else "a function reference"
@@ -52,12 +67,39 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         )
 
 
+def _within(layer: str, lambda_layer: str) -> bool:
+    return layer == lambda_layer or layer.startswith(lambda_layer + "/")
+
+
+def _bytecode_finding(layer: str) -> Finding:
+    where = layer or "model"
+    return RULE.finding(
+        f"'{where}' holds a serialized lambda function (marshalled Python bytecode); Keras rebuilds and runs it "
+        "when it deserializes this part (compile settings are deserialized on load): CVE-2024-3660",
+        layers=[where],
+        evidence={"stored": "marshalled bytecode"},
+        fix="use a built-in or registered loss/metric/function instead of a lambda, and re-save; never load this "
+        "file with safe_mode=False",
+    )
+
+
+def _torch_finding(layer: str) -> Finding:
+    where = layer or "model"
+    return RULE.finding(
+        f"TorchModuleWrapper '{where}' stores a pickled torch module; loading the file unpickles it, which runs "
+        "code chosen by the file's author",
+        layers=[where],
+        evidence={"stored": "pickled torch module"},
+        fix="rebuild the layer from Keras layers, or load only files whose author you trust",
+    )
+
+
 RULE = Rule(
     code="S401",
     name="lambda-layer",
     severity="error",
     category="safety",
-    summary="Lambda layer: code stored in the model file",
+    summary="Code stored in the model file: Lambda layers, lambda functions, pickled torch modules",
     doc=__doc__ or "",
     check=check,
 )

@@ -126,4 +126,4 @@ def test_mutation_fuzzer_smoke():
     result = subprocess.run([sys.executable, str(REPO / "fuzz" / "fuzz_models.py"), "--cases", "300", "--seed",
                              str(random.Random(0).randrange(10**6))], capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "0 unhandled exceptions" in result.stdout
+    assert "0 unhandled" in result.stdout

@@ -179,7 +179,7 @@ def test_confirm_refuses_foreign_references(tmp_path):
     assert unsafe_reasons(sequential(dense("ok"))) == []
 
 
-@pytest.mark.parametrize("rule", ["S401", "S402", "S403", "S404", "S405", "S406"])
+@pytest.mark.parametrize("rule", ["S401", "S402", "S403", "S404", "S405", "S406", "S407", "S408"])
 def test_safety_rules_are_registered(rule):
     from cnnlint.rules import RULES
 

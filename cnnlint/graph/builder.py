@@ -8,10 +8,11 @@ layers cnnlint cannot model are kept, marked, and carried through.
 
 from __future__ import annotations
 
+import heapq
 import math
 from typing import Any
 
-from cnnlint.errors import ModelError
+from cnnlint.errors import ModelError, printable
 from cnnlint.graph.keras_nodes import (
     MAX_NESTING,
     first_node_offset,
@@ -27,7 +28,9 @@ from cnnlint.layers import ShapeUnknown, build_spec, layer_kind
 from cnnlint.layers.base import Built, Cfg, MaybeShape
 from cnnlint.readers.base import RawModel
 
-MAX_LAYERS = 100_000
+#: The largest keras.applications model (NASNetLarge) has about 1,000 layers; 10,000 keeps the worst file
+#: within 2 s (each layer costs ~60 µs to build and check), and is refused before any is built.
+MAX_LAYERS = 10_000
 
 
 def build_graph(raw: RawModel) -> ModelGraph:
@@ -57,7 +60,7 @@ class _Builder:
             raise ModelError("model has no layers", where=self.where)
         graph = ModelGraph(
             name=name,
-            class_name=str(top.get("class_name")),
+            class_name=printable(str(top.get("class_name"))[:200]),
             source=self.raw.source,
             format=self.raw.format,
             keras_version=self.raw.keras_version,
@@ -89,7 +92,8 @@ class _Builder:
                 hint="cnnlint reads Sequential and Functional models",
             )
         if len(layers) + len(self.layers) > MAX_LAYERS:
-            raise ModelError(f"model has more than {MAX_LAYERS} layers", where=self.where)
+            raise ModelError(f"model has more than {MAX_LAYERS:,} layers (the largest Keras applications have about "
+                             "1,000)", where=self.where, hint="refusing to analyse it")  # fmt: skip
         trainable = trainable and config.get("trainable", True) is not False
         if entry.get("class_name") == "Sequential" or "input_layers" not in config:
             return self._expand_sequential(entry, layers, prefix, bound, trainable, depth, inputs_out)
@@ -191,28 +195,50 @@ class _Builder:
         return outputs
 
     def _run_pending(self, pending, entries, produced, prefix, trainable, depth, model_path) -> None:
-        while pending:
-            waiting = []
-            for lname, k, call in pending:
-                refs, hints = parse_call(call, f"{prefix}{lname}", self.where)
-                if all((r[0], r[1]) in produced for r in refs):
-                    inputs = [self._pick(produced[(r[0], r[1])], r[2], prefix + r[0]) for r in refs]
-                    produced[(lname, k)] = self._call(
-                        entries[lname], prefix, inputs, hints, trainable, depth, model_path
-                    )
-                else:
-                    waiting.append((lname, k, call))
-            if len(waiting) == len(pending):
-                lname, k, call = waiting[0]
-                refs, _ = parse_call(call, f"{prefix}{lname}", self.where)
-                missing = next(r for r in refs if (r[0], r[1]) not in produced)
-                why = "is not a layer of this model" if missing[0] not in entries else "is never computed (cyclic inputs)"
-                raise ModelError(
-                    f"layer '{prefix}{lname}' call {k} takes input '{missing[0]}' node {missing[1]}, which {why}",
-                    where=self.where,
-                    hint="the file's inbound_nodes are broken; re-save the model",
-                )
-            pending = waiting
+        """Run every call once its inputs exist: Kahn's topological sort, in Keras's order.
+
+        Keras walks the layer list again and again, running each call whose inputs exist; the order of calls
+        decides which call builds a shared layer.  This keeps that order (a call that becomes ready later in
+        the current pass runs in it, an earlier one in the next pass) without the passes: a chain listed in
+        reverse costs n log n, not n squared.
+        """
+        calls = [(lname, k, *parse_call(call, f"{prefix}{lname}", self.where)) for lname, k, call in pending]
+        missing: list[int] = []
+        waiting: dict[tuple[str, int], list[int]] = {}
+        this_pass: list[int] = []
+        for index, (_lname, _k, refs, _hints) in enumerate(calls):
+            needed = {(r[0], r[1]) for r in refs if (r[0], r[1]) not in produced}
+            missing.append(len(needed))
+            for key in needed:
+                waiting.setdefault(key, []).append(index)
+            if not needed:
+                this_pass.append(index)
+        next_pass: list[int] = []
+        done = 0
+        while this_pass or next_pass:
+            if not this_pass:
+                this_pass, next_pass = next_pass, []
+                heapq.heapify(this_pass)
+            index = heapq.heappop(this_pass)
+            lname, k, refs, hints = calls[index]
+            inputs = [self._pick(produced[(r[0], r[1])], r[2], prefix + r[0]) for r in refs]
+            produced[(lname, k)] = self._call(entries[lname], prefix, inputs, hints, trainable, depth, model_path)
+            done += 1
+            for dependent in waiting.pop((lname, k), ()):
+                missing[dependent] -= 1
+                if missing[dependent] == 0 and dependent > index:
+                    heapq.heappush(this_pass, dependent)
+                elif missing[dependent] == 0:
+                    next_pass.append(dependent)
+        if done < len(calls):
+            lname, k, refs, _hints = next(calls[i] for i in range(len(calls)) if missing[i] > 0)
+            absent = next(r for r in refs if (r[0], r[1]) not in produced)
+            why = "is not a layer of this model" if absent[0] not in entries else "is never computed (cyclic inputs)"
+            raise ModelError(
+                f"layer '{prefix}{lname}' call {k} takes input '{absent[0]}' node {absent[1]}, which {why}",
+                where=self.where,
+                hint="the file's inbound_nodes are broken; re-save the model",
+            )
 
     # ---- layers --------------------------------------------------------------------------
 
@@ -275,16 +301,17 @@ class _Builder:
         layer = Layer(
             path=path,
             name=path.rsplit("/", 1)[-1],
-            class_name=class_name,
-            module=module,
+            class_name=printable(class_name[:200]),  # every string a graph holds is safe to print
+            module=printable(module[:200]) if module is not None else None,
             kind=layer_kind(class_name, module),
             trainable=trainable and cfg.raw.get("trainable", True) is not False,
             model_path=model_path,
         )
         _describe(layer, cfg)
         if isinstance(cfg.raw.get("data_format"), str):
-            layer.data_format = cfg.raw["data_format"]
-        layer.options = {key: value for key, value in cfg.raw.items() if _plain(value)}
+            layer.data_format = printable(cfg.raw["data_format"][:80])
+        layer.options = {printable(key[:80]): printable(value) if isinstance(value, str) else value
+                         for key, value in cfg.raw.items() if _plain(value)}  # fmt: skip
         self.layers[path] = layer
         return layer
 
@@ -352,9 +379,9 @@ def _describe(layer: Layer, cfg: Cfg) -> None:
         layer.padding = raw["padding"]
     activation = raw.get("activation")
     if isinstance(activation, str):
-        layer.activation = activation
+        layer.activation = printable(activation[:80])
     elif isinstance(activation, dict) and isinstance(activation.get("class_name"), str):
-        layer.activation = activation["class_name"]
+        layer.activation = printable(activation["class_name"][:80])
     for key in ("rate", "stddev"):
         value = raw.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -366,7 +393,8 @@ def _describe(layer: Layer, cfg: Cfg) -> None:
             if reg is not None:
                 layer.regularizers[key[: -len("_regularizer")]] = reg
         elif key.endswith("_constraint") and value is not None:
-            layer.constraints[key[: -len("_constraint")]] = class_name_of(value) or "?"
+            name = printable(key[: -len("_constraint")][:80])
+            layer.constraints[name] = printable((class_name_of(value) or "?")[:80])
 
 
 def _plain(value: Any) -> bool:

@@ -154,10 +154,12 @@ class ModelGraph:
         return not self.uncounted_layers
 
     def layer(self, path: str) -> Layer:
-        for layer in self.layers:
-            if layer.path == path:
-                return layer
-        raise KeyError(path)
+        """The layer at ``path``; indexed once (a scan per call made analysing a 99,000-layer model quadratic)."""
+        index = self.__dict__.get("_by_path")
+        if index is None or index[0] != len(self.layers):
+            index = (len(self.layers), {layer.path: layer for layer in self.layers})
+            self.__dict__["_by_path"] = index
+        return index[1][path]
 
     def successors(self) -> dict[int, list[int]]:
         succ: dict[int, list[int]] = {n.id: [] for n in self.nodes}

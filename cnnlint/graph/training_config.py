@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from cnnlint.errors import printable
 from cnnlint.graph.model import CompileInfo, Loss, Regularizer
 
 
@@ -27,7 +28,7 @@ _REGULARIZER_DEFAULTS = {"l1": ("L1", 0.01, 0.0), "l2": ("L2", 0.0, 0.01), "l1_l
 def parse_regularizer(value: Any) -> Regularizer | None:
     if isinstance(value, str):
         kind, l1, l2 = _REGULARIZER_DEFAULTS.get(value.lower(), (value[:60], 0.0, 0.0))
-        return Regularizer(kind, l1, l2)
+        return Regularizer(printable(kind), l1, l2)
     if not isinstance(value, dict):
         return None
     name = class_name_of(value) or "?"
@@ -41,7 +42,7 @@ def parse_regularizer(value: Any) -> Regularizer | None:
     if kind == "Orthogonal":
         factor = config.get("factor", 0.01)
         l2 = float(factor) if isinstance(factor, (int, float)) and not isinstance(factor, bool) else 0.0
-    return Regularizer(kind, l1, l2)
+    return Regularizer(printable(kind), l1, l2)
 
 
 def parse_compile(config: dict | None, style: str) -> CompileInfo | None:
@@ -61,7 +62,7 @@ def parse_compile(config: dict | None, style: str) -> CompileInfo | None:
     if opt_name and opt_name.startswith("Custom>"):
         opt_name = opt_name[len("Custom>") :]
     return CompileInfo(
-        optimizer=opt_name[:60] if opt_name else None,
+        optimizer=printable(opt_name[:60]) if opt_name else None,
         learning_rate=lr,
         weight_decay=decay,
         losses=tuple(_losses(config.get("loss"))),
@@ -72,10 +73,10 @@ def _losses(value: Any, depth: int = 0) -> Iterator[Loss]:
     if depth > 4 or value is None:
         return
     if isinstance(value, str):
-        yield Loss(value[:80])
+        yield Loss(printable(value[:80]))
     elif isinstance(value, dict) and "class_name" in value:
         cfg = value.get("config") if isinstance(value.get("config"), dict) else {}
-        yield Loss(str(value.get("class_name"))[:80], _number(cfg.get("label_smoothing")) or 0.0)
+        yield Loss(printable(str(value.get("class_name"))[:80]), _number(cfg.get("label_smoothing")) or 0.0)
     elif isinstance(value, dict):
         for item in value.values():
             yield from _losses(item, depth + 1)

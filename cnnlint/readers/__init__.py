@@ -1,15 +1,21 @@
 """Readers: one module per file format, each returning the same ``RawModel``.
 
-``read_model(path)`` decides the format from the file's first bytes (not
-its name, which a pull request can choose freely) and hands it to that
-format's reader.  Adding a format means adding a module and one line to
-``FILE_FORMATS``, which also tells folder discovery which file names to pick up.
+``read_model(path)`` finds every format the file is valid as (a zip is found
+from its end, as ``zipfile.is_zipfile`` and Keras do; an HDF5 signature at 0 or
+after a userblock of 512, 1024, ... bytes, as HDF5 does), reads the file the way
+Keras would for its name, and reads every other view too: a polyglot (an HDF5
+file with a zip in its userblock or appended) is scanned as both, and flagged.
+Adding a format means adding a module and one line to ``FILE_FORMATS``, which
+also tells folder discovery which file names to pick up.
 """
 
 from __future__ import annotations
 
+import os
+import stat
+import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +33,14 @@ class FileFormat:
     suffixes: tuple[str, ...]  # the names a folder walk picks up
     #: for a suffix other files share (.json): does a walked file's head look like a model? (None: every file)
     claims: Callable[[bytes], bool] | None = None
+    name: str = ""  # RawModel.format of what it reads; names the views of a polyglot file
 
 
 #: Tried in order on a file's first bytes.
 FILE_FORMATS = (
-    FileFormat(keras_zip.sniff, keras_zip.read, (".keras",)),
-    FileFormat(h5.sniff, h5.read, (".h5", ".hdf5")),
-    FileFormat(json_file.sniff, json_file.read, (".json",), claims=json_file.looks_like_model),
+    FileFormat(keras_zip.sniff, keras_zip.read, (".keras",), name="keras"),
+    FileFormat(h5.sniff, h5.read, (".h5", ".hdf5"), name="h5"),
+    FileFormat(json_file.sniff, json_file.read, (".json",), claims=json_file.looks_like_model, name="json"),
 )
 
 #: How much of a walked file ``FileFormat.claims`` sees (a model's class_name can follow a long module path).
@@ -49,6 +56,9 @@ def read_model(path: str | Path) -> RawModel:
     try:
         if path.is_dir():
             return _read_folder(path)
+        if not stat.S_ISREG(os.stat(path).st_mode):  # opening a FIFO for reading would block forever
+            raise ModelError("not a regular file (a FIFO, device or socket)", where=where,
+                             hint="pass the model file itself")  # fmt: skip
         with open(path, "rb") as stream:
             head = stream.read(SNIFF_BYTES)
     except FileNotFoundError:
@@ -61,13 +71,54 @@ def read_model(path: str | Path) -> RawModel:
         raise ModelError("file is empty", where=where, hint="re-save or re-download the model")
     if is_lfs_pointer(head):
         raise lfs_error(where)
-    for fmt in FILE_FORMATS:
-        if fmt.sniff(head):
-            return fmt.read(path)
-    raise ModelError(
-        "not a Keras model file (expected a .keras zip, an HDF5 file or model JSON)",
-        where=where,
-    )
+    formats = _formats(path, head)
+    if not formats:
+        raise ModelError(
+            "not a Keras model file (expected a .keras zip, an HDF5 file or model JSON)",
+            where=where,
+        )
+    readers = {fmt.name: fmt.read for fmt in FILE_FORMATS}
+    raw = readers[formats[0]](path)
+    if len(formats) == 1:
+        return raw
+    views, problems = [], []
+    for other in formats[1:]:
+        try:
+            views.append(readers[other](path))
+        except ModelError as exc:
+            problems.append(f"{other} view: {exc.message}")
+    return replace(raw, formats=formats, views=tuple(views), incomplete=raw.incomplete + tuple(problems))
+
+
+def _formats(path: Path, head: bytes) -> tuple[str, ...]:
+    """Every container format the file is valid as, the one Keras's ``load_model`` picks for the name first.
+
+    Keras 3 and tf.keras take a ``.keras`` name as a zip when ``zipfile.is_zipfile`` says so (it looks at the
+    end of the file), an ``.h5``/``.hdf5`` name as HDF5; older tf.keras tries ``h5py.is_hdf5`` first.
+    """
+    found = []
+    if h5.sniff(head) or h5.signature_offset(path) is not None:
+        found.append("h5")
+    if keras_zip.sniff(head) or _is_zip(path):
+        found.append("keras")
+    if not found and json_file.sniff(head):
+        found.append("json")
+    if path.name.lower().endswith(".keras"):
+        found.sort(key=lambda name: name != "keras")
+    return tuple(found)
+
+
+def _is_zip(path: Path) -> bool:
+    """A zip whose directory parses and lists members: four bytes of weight data that happen to spell an
+    end-of-archive signature do not make a legacy .h5 a polyglot."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return False
+        keras_zip.check_central_directory(path, str(path))
+        with zipfile.ZipFile(path) as archive:
+            return bool(archive.namelist())
+    except (ModelError, *keras_zip.ZIP_ERRORS):
+        return False
 
 
 def raw_from_dict(config: Any, *, source: str = "<config>", compile_config: Any = None) -> RawModel:

@@ -20,6 +20,11 @@ from cnnlint.readers.weights import WeightsFile
 #: ``keras.applications`` config is about 3 MiB; 16 MiB leaves room for real
 #: models while keeping parse memory well under the 200 MiB budget.
 MAX_JSON_BYTES = 16 * 1024 * 1024
+#: Largest number of JSON objects and arrays accepted.  The largest ``keras.applications`` config (NASNetLarge)
+#: has 20k, a 10,000-layer model (the builder's cap) about 200k; each costs ~120 bytes parsed and a few µs to
+#: scan, so 16 MiB of ``[{},{},...]`` would take 800 MiB.  Counted on the bytes before parsing (brackets inside
+#: strings count too, erring on the safe side).
+MAX_JSON_CONTAINERS = 250_000
 #: Bytes read from the start of a file to decide its format.
 SNIFF_BYTES = 512
 
@@ -46,8 +51,17 @@ class RawModel:
     compile_style: str = "keras3"
     keras_version: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
-    #: HDF5 links that point outside the file (name -> target), found without following them
+    #: HDF5 links and datasets that reach outside the file or alias inside it (external and soft links,
+    #: external storage, virtual datasets), one line each, found without following them (readers/hdf5_audit.py)
     external_links: tuple[str, ...] = field(default_factory=tuple)
+    #: more raw JSON the file carries that Keras deserializes (SavedModel node metadata): scanned, not modelled
+    extra_configs: tuple[Any, ...] = field(default_factory=tuple)
+    #: the file's other readable formats (a polyglot: e.g. HDF5 with a zip in its userblock); see read_model
+    views: tuple[RawModel, ...] = field(default_factory=tuple)
+    #: every format the file is valid as, the one Keras would pick for its name first
+    formats: tuple[str, ...] = field(default_factory=tuple)
+    #: parts of the file the safety scan could not read to the end, and why
+    incomplete: tuple[str, ...] = field(default_factory=tuple)
     #: where the weights are, for counting layers the config cannot tell (read lazily, shapes only)
     weights: WeightsFile | None = None
     #: a live model's weights per layer path: (name, shape, trainable) each (``cnnlint.check(model)``)
@@ -81,6 +95,13 @@ def parse_json(data: bytes | str, *, what: str, where: str) -> Any:
         text = data
     if not text.strip():
         raise ModelError(f"{what} is empty", where=where, hint="re-save the model")
+    containers = text.count("{") + text.count("[")
+    if containers > MAX_JSON_CONTAINERS:
+        raise ModelError(
+            f"{what} holds {containers:,} JSON objects and arrays, over the limit of {MAX_JSON_CONTAINERS:,}",
+            where=where,
+            hint="refusing to parse it; the largest Keras applications have about 20,000",
+        )
     try:
         return json.loads(text)
     except RecursionError:

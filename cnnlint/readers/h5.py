@@ -8,11 +8,14 @@ model has a layer cnnlint cannot count from its config (``readers/weights.py``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from cnnlint.errors import ModelError
 from cnnlint.readers.base import MAX_JSON_BYTES, RawModel, parse_json, require_model_dict
+from cnnlint.readers.hdf5_audit import Audit, audit_file
+from cnnlint.readers.hdf5_header import vlen_total_length
 from cnnlint.readers.weights import WeightsFile
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -22,9 +25,25 @@ def sniff(head: bytes) -> bool:
     return head.startswith(HDF5_MAGIC)
 
 
+def signature_offset(path: Path) -> int | None:
+    """Where the HDF5 signature is: at 0 or after a userblock (512, 1024, 2048, ... bytes), as HDF5 searches."""
+    try:
+        with open(path, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            offset = 0
+            while offset + len(HDF5_MAGIC) <= size:
+                stream.seek(offset)
+                if stream.read(len(HDF5_MAGIC)) == HDF5_MAGIC:
+                    return offset
+                offset = 512 if offset == 0 else offset * 2
+    except OSError:
+        return None
+    return None
+
+
 def read(path: Path) -> RawModel:
     where = str(path)
-    attrs, links = _root_attributes(path, where)
+    attrs, audit = _root_attributes(path, where)
     if "model_config" not in attrs:
         raise ModelError(
             "HDF5 file has no 'model_config': it holds weights only, not a model",
@@ -47,23 +66,29 @@ def read(path: Path) -> RawModel:
         compile_config=training if isinstance(training, dict) else None,
         compile_style="keras2",
         keras_version=version if isinstance(version, str) else None,
-        external_links=links,
+        external_links=audit.links,
+        incomplete=(f"HDF5 objects: {audit.incomplete}",) if audit.incomplete else (),
         weights=WeightsFile(where, "legacy"),
     )
 
 
-def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], Audit]:
     import h5py  # imported here: only .h5 files need it
 
     wanted = ("model_config", "training_config", "keras_version")
     found: dict[str, Any] = {}
     try:
-        with h5py.File(path, "r") as handle:
+        with h5py.File(path, "r") as handle, open(path, "rb") as raw:
+            base = handle.id.get_create_plist().get_userblock()
+            header = h5py.h5o.get_info(handle.id).addr
             for name in wanted:
                 if name not in handle.attrs:
                     continue
-                found[name] = _attribute_text(handle.attrs.get_id(name), name, where)
-            links = _external_links(handle)
+                attr_id = handle.attrs.get_id(name)
+                if attr_id.get_type().get_class() == 3 and attr_id.get_type().is_variable_str():
+                    _check_vlen_size(vlen_total_length(raw, base, header, name), name, path, where)
+                found[name] = _attribute_text(attr_id, name, where)
+            audit = audit_file(handle)
     except ModelError:
         raise
     except Exception as exc:  # h5py raises many types for corrupt files
@@ -72,30 +97,17 @@ def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], tuple[str,
             where=where,
             hint="the file is truncated or corrupt; re-save the model",
         ) from None
-    return found, links
+    return found, audit
 
 
-MAX_LINKS_VISITED = 100_000
-
-
-def _external_links(handle: Any) -> tuple[str, ...]:
-    """Names of HDF5 external links anywhere in the file, found without resolving any link."""
-    import h5py
-
-    found: list[str] = []
-    stack, visited = [("", handle)], 0
-    while stack and visited < MAX_LINKS_VISITED:
-        prefix, group = stack.pop()
-        for name in group:
-            visited += 1
-            link = group.get(name, getlink=True)
-            if isinstance(link, h5py.ExternalLink):
-                found.append(f"{prefix}/{name} -> {link.filename}:{link.path}")
-            elif isinstance(link, h5py.HardLink):
-                item = group.get(name)
-                if isinstance(item, h5py.Group):
-                    stack.append((f"{prefix}/{name}", item))
-    return tuple(found)
+def _check_vlen_size(length: int | None, name: str, path: Path, where: str) -> None:
+    """Refuse a variable-length string over the JSON cap before reading it (its storage size says 16 bytes)."""
+    if length is None and os.path.getsize(path) > MAX_JSON_BYTES:
+        raise ModelError(f"attribute {name}: its size cannot be checked before reading it", where=where,
+                         hint="re-save the model with Keras")  # fmt: skip
+    if length is not None and length > MAX_JSON_BYTES:
+        raise ModelError(f"attribute {name} is {length:,} bytes, over the {MAX_JSON_BYTES // (1024 * 1024)} MiB limit",
+                         where=where, hint="refusing to read it; this is not a normal Keras architecture")  # fmt: skip
 
 
 def _attribute_text(attr_id: Any, name: str, where: str) -> str:
@@ -116,6 +128,9 @@ def _attribute_text(attr_id: Any, name: str, where: str) -> str:
         out = np.empty(attr_id.shape or (), dtype=f"S{kind.get_size()}")
     attr_id.read(out)
     value = out.item() if out.shape == () else out.ravel()[0]
+    if len(value) > MAX_JSON_BYTES:
+        raise ModelError(f"attribute {name} is {len(value)} bytes, over the "
+                         f"{MAX_JSON_BYTES // (1024 * 1024)} MiB limit", where=where)  # fmt: skip
     if isinstance(value, bytes):
         try:
             return value.decode("utf-8")

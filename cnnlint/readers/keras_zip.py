@@ -24,6 +24,7 @@ from cnnlint.readers.base import (
     read_capped,
     require_model_dict,
 )
+from cnnlint.readers.hdf5_audit import Audit, audit_weights
 from cnnlint.readers.weights import WeightsFile
 
 WEIGHTS_MEMBER = "model.weights.h5"
@@ -31,7 +32,7 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 MAX_ZIP_ENTRIES = 10_000
 MAX_CENTRAL_DIRECTORY = 4 * 1024 * 1024
 _EOCD = b"PK\x05\x06"
-_ZIP_ERRORS = (
+ZIP_ERRORS = (
     zipfile.BadZipFile,
     zlib.error,
     EOFError,
@@ -49,7 +50,7 @@ def sniff(head: bytes) -> bool:
 
 def read(path: Path) -> RawModel:
     where = str(path)
-    _check_central_directory(path, where)
+    check_central_directory(path, where)
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
@@ -68,13 +69,14 @@ def read(path: Path) -> RawModel:
             )
     except ModelError:
         raise
-    except _ZIP_ERRORS as exc:
+    except ZIP_ERRORS as exc:
         raise ModelError(
             f"truncated or corrupt .keras archive ({type(exc).__name__}: {exc})",
             where=where,
             hint="re-save or re-download the model",
         ) from None
-    return _raw_model(config, metadata, where, "keras", weights)
+    audit = audit_weights(where, WEIGHTS_MEMBER) if weights is not None else Audit()
+    return _raw_model(config, metadata, where, "keras", weights, audit)
 
 
 def read_folder(path: Path) -> RawModel:
@@ -85,10 +87,13 @@ def read_folder(path: Path) -> RawModel:
     metadata = _read_file_json(metadata_path, where) if metadata_path.is_file() else {}
     weights_path = path / WEIGHTS_MEMBER
     weights = WeightsFile(str(weights_path), "keras3") if weights_path.is_file() else None
-    return _raw_model(config, metadata, where, "keras-folder", weights)
+    audit = audit_weights(str(weights_path), None) if weights is not None else Audit()
+    return _raw_model(config, metadata, where, "keras-folder", weights, audit)
 
 
-def _raw_model(config: Any, metadata: Any, where: str, fmt: str, weights: WeightsFile | None) -> RawModel:
+def _raw_model(
+    config: Any, metadata: Any, where: str, fmt: str, weights: WeightsFile | None, audit: Audit
+) -> RawModel:
     config = require_model_dict(config, what="config.json", where=where)
     metadata = metadata if isinstance(metadata, dict) else {}
     compile_config = config.get("compile_config")
@@ -101,11 +106,20 @@ def _raw_model(config: Any, metadata: Any, where: str, fmt: str, weights: Weight
         compile_style="keras3",
         keras_version=version if isinstance(version, str) else None,
         weights=weights,
+        external_links=audit.links,
+        incomplete=(audit.incomplete,) if audit.incomplete else (),
     )
 
 
 def _read_member_json(archive: zipfile.ZipFile, name: str, where: str) -> Any:
     info = archive.getinfo(name)
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        # zipfile caps the output of inflate only: one bzip2 or lzma chunk can expand to gigabytes
+        raise ModelError(
+            f"{name} is compressed with method {info.compress_type} (Keras writes stored or deflated members)",
+            where=where,
+            hint="refusing to decompress it; re-save the model with Keras",
+        )
     if info.file_size > MAX_JSON_BYTES:
         raise ModelError(
             f"{name} claims {info.file_size} bytes, over the "
@@ -128,7 +142,26 @@ def _read_file_json(path: Path, where: str) -> Any:
     return parse_json(data, what=path.name, where=where)
 
 
-def _check_central_directory(path: Path, where: str) -> None:
+_ZIP64_LOCATOR = struct.Struct("<4sIQI")
+_ZIP64_RECORD = struct.Struct("<4sQHHIIQQQQ")
+
+
+def _zip64_directory(tail: bytes, eocd_at: int) -> tuple[int, int] | None:
+    """(entries, directory size) from the zip64 end record, when the archive has one in the tail we read.
+
+    A zip64 record outside the tail means a directory far larger than any .keras model's: count it as huge.
+    """
+    locator_at = eocd_at - _ZIP64_LOCATOR.size
+    if locator_at < 0 or tail[locator_at : locator_at + 4] != b"PK\x06\x07":
+        return None
+    record_at = locator_at - _ZIP64_RECORD.size
+    if record_at < 0 or tail[record_at : record_at + 4] != b"PK\x06\x06":
+        return (2**63, 2**63)
+    fields = _ZIP64_RECORD.unpack(tail[record_at : locator_at])
+    return fields[7], fields[8]
+
+
+def check_central_directory(path: Path, where: str) -> None:
     """Refuse archives whose directory is absurdly large before zipfile reads it."""
     try:
         size = os.path.getsize(path)
@@ -146,8 +179,9 @@ def _check_central_directory(path: Path, where: str) -> None:
             hint="re-save or re-download the model",
         )
     entries, cd_size = struct.unpack("<xxxxxxxxxxHI", tail[at : at + 16])
-    if entries == 0xFFFF or cd_size == 0xFFFFFFFF:
-        return  # zip64: zipfile reads the 64-bit record; sizes are checked below
+    zip64 = _zip64_directory(tail, at)
+    if zip64 is not None:
+        entries, cd_size = zip64  # what zipfile will use: the 64-bit record's counts
     if entries > MAX_ZIP_ENTRIES or cd_size > MAX_CENTRAL_DIRECTORY:
         raise ModelError(
             f"archive lists {entries} entries ({cd_size} bytes of directory); "

@@ -2,9 +2,13 @@
 
 ``keras_metadata.pb`` is a ``SavedMetadata`` protobuf: repeated ``nodes``
 (field 1), each with ``node_path`` (3), ``identifier`` (4) and a JSON
-``metadata`` string (5).  The node at path ``root`` holds ``model_config`` and
-``training_config``.  The wire format is decoded by hand, so neither
-TensorFlow nor protobuf is needed.
+``metadata`` string (5).  The model node (node 0, which tf.keras loads as the
+model; normally the one at path ``root``) holds ``model_config`` and
+``training_config``.  tf.keras rebuilds every layer from its *own* node's
+metadata, so every node's metadata is parsed and handed to the safety scan
+(``RawModel.extra_configs``).  All metadata together is capped at
+``MAX_JSON_BYTES``.  The wire format is decoded by hand, so neither TensorFlow
+nor protobuf is needed.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from cnnlint.errors import ModelError
-from cnnlint.readers.base import RawModel, parse_json, read_capped, require_model_dict
+from cnnlint.readers.base import MAX_JSON_BYTES, RawModel, parse_json, read_capped, require_model_dict
 
-MAX_METADATA_BYTES = 64 * 1024 * 1024
+#: the .pb holds nothing but the nodes' metadata JSON (and short paths), so the JSON cap bounds it too
+MAX_METADATA_BYTES = MAX_JSON_BYTES + 1024 * 1024
 
 
 #: The files that make a folder a SavedModel (pre-commit passes them one by one; discovery lints their folder).
@@ -42,12 +47,14 @@ def read(path: Path) -> RawModel:
             data = read_capped(stream, MAX_METADATA_BYTES, what="keras_metadata.pb", where=where)
     except OSError as exc:
         raise ModelError(f"cannot read keras_metadata.pb: {exc.strerror or exc}", where=where) from None
-    root = _root_metadata(data, where)
-    meta = parse_json(root, what="keras_metadata.pb root metadata", where=where)
-    try:
-        meta = _decode_tuples(meta)
-    except RecursionError:
-        raise ModelError("keras_metadata.pb is nested too deeply", where=where) from None
+    nodes = _node_metadata(data, where)
+    if not nodes:
+        raise ModelError("keras_metadata.pb has no model entry", where=where)
+    if sum(len(text) for _, text in nodes) > MAX_JSON_BYTES:
+        raise ModelError(f"keras_metadata.pb holds more than {MAX_JSON_BYTES // (1024 * 1024)} MiB of metadata",
+                         where=where, hint="refusing to parse it; this is not a normal Keras model")  # fmt: skip
+    parsed = [_parse_node(text, path, where) for path, text in nodes]
+    meta = parsed[0]  # node 0 is what tf.keras loads as the model
     if not isinstance(meta, dict):
         raise ModelError("keras_metadata.pb root metadata is not an object", where=where)
     model_config = meta.get("model_config")
@@ -63,7 +70,17 @@ def read(path: Path) -> RawModel:
         compile_config=training if isinstance(training, dict) else None,
         compile_style="keras2",
         keras_version=version if isinstance(version, str) else None,
+        # node 0's other keys (its own class_name and config) are scanned too; its model_config is the graph
+        extra_configs=({k: v for k, v in meta.items() if k not in ("model_config", "training_config")}, *parsed[1:]),
     )
+
+
+def _parse_node(text: bytes, path: bytes, where: str) -> Any:
+    what = f"keras_metadata.pb metadata of node '{path.decode('utf-8', 'replace')[:80]}'"
+    try:
+        return _decode_tuples(parse_json(text, what=what, where=where))
+    except RecursionError:
+        raise ModelError(f"{what} is nested too deeply", where=where) from None
 
 
 def _decode_tuples(value: Any) -> Any:
@@ -77,21 +94,24 @@ def _decode_tuples(value: Any) -> Any:
     return value
 
 
-def _root_metadata(data: bytes, where: str) -> bytes:
+def _node_metadata(data: bytes, where: str) -> list[tuple[bytes, bytes]]:
+    """(node path, metadata JSON) of every node that has metadata, in file order."""
+    found = []
     try:
         for number, value in _fields(data):
             if number != 1 or not isinstance(value, bytes):
                 continue
             node = {n: v for n, v in _fields(value)}
-            if node.get(3) == b"root" and isinstance(node.get(5), bytes):
-                return node[5]
+            path, meta = node.get(3, b""), node.get(5)
+            if isinstance(meta, bytes) and meta.strip():
+                found.append((path if isinstance(path, bytes) else b"?", meta))
     except (IndexError, ValueError):
         raise ModelError(
             "keras_metadata.pb is corrupt (bad protobuf encoding)",
             where=where,
             hint="re-save the model",
         ) from None
-    raise ModelError("keras_metadata.pb has no root model entry", where=where)
+    return found
 
 
 def _varint(data: bytes, at: int) -> tuple[int, int]:

@@ -68,7 +68,7 @@ def read_groups(source: WeightsFile, listed: Iterable[str], counted: Iterable[st
         return None
     walker = _Walker(h5py)
     try:
-        with _open(source) as stream, h5py.File(stream, "r") as handle:
+        with open_weights(source) as stream, h5py.File(stream, "r") as handle:
             root = handle.id if source.layout == "keras3" else walker.open_path(handle.id, "model_weights")
             if root is None:
                 return None
@@ -133,7 +133,7 @@ class _Walker:
                 self.datasets(self.h5g.open(group, raw_name), f"{prefix}{name}/", depth + 1, out)
 
 
-def _open(source: WeightsFile) -> io.RawIOBase:
+def open_weights(source: WeightsFile) -> io.RawIOBase:
     if source.member is None:
         return open(source.path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller's `with`
     handle = open(source.path, "rb", buffering=0)  # noqa: SIM115

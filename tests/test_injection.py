@@ -1,0 +1,90 @@
+"""Strings from files and paths reach no output format raw: no forged lines, no bidi tricks, no crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from cnnlint.errors import printable
+from tests.conftest import REPO, run_cli
+
+#: a newline that forges a GitHub workflow command, CR, ESC, bidi override, line separator, lone surrogate
+HOSTILE = "x\n::error title=forged::pwned\r\x1b[31m\u202e\u2028\udc80"
+UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+FORMATS = ["text", "json", "sarif", "github", "markdown", "html"]
+
+
+def hostile_model(folder: Path) -> Path:
+    """A .keras file whose name and layer names carry every hostile character (a surrogate-escaped byte too)."""
+    config = {"module": "keras", "class_name": "Sequential", "config": {"name": HOSTILE, "layers": [
+        {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [None, 8], "name": "in"}},
+        {"module": "keras.layers", "class_name": "Lambda", "config": {"name": HOSTILE, "function": "f"}},
+        {"module": "keras.layers", "class_name": "Dense", "config": {"name": "d" + HOSTILE, "units": 2}},
+    ]}}  # fmt: skip
+    name = os.fsdecode(b"m\n::error title=forged::x\xff\xe2\x80\xae.keras")
+    path = folder / name
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", json.dumps(config))  # ensure_ascii keeps the surrogate as \\udc80
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("inject")
+    good = Path(shutil.copy(REPO / "examples" / "example2_plain.keras", folder / "good.keras"))
+    return [hostile_model(folder), good]
+
+
+def test_printable_escapes_every_unsafe_character():
+    out = printable(HOSTILE)
+    assert not UNSAFE.search(out) and "\n" not in out
+    assert "\\u202e" in out and "\\udc80" in out and "\\x1b" in out
+    out.encode("utf-8")  # encodable
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_format_passes_hostile_strings(models, fmt, tmp_path):
+    result = run_cli(*map(str, models), "--format", fmt, "--select", "S,R")
+    assert result.returncode == 1, result.stderr  # S401 on the hostile file, and both files reported
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    out = result.stdout
+    assert not UNSAFE.search(out), repr(UNSAFE.search(out))
+    assert not any(line.startswith("::error title=forged") for line in out.splitlines())
+    assert "good.keras" in out  # the other file's results are not lost
+    written = tmp_path / f"report.{fmt}"
+    assert run_cli(*map(str, models), "--format", fmt, "-o", str(written)).returncode == 1
+    assert not UNSAFE.search(written.read_text(encoding="utf-8"))
+
+
+def test_markdown_rows_stay_whole(models):
+    out = run_cli(*map(str, models), "--format", "markdown").stdout
+    rows = [line for line in out.splitlines() if line.startswith("|")]
+    assert rows and all(line.endswith("|") for line in rows)
+
+
+def test_error_lines_on_stderr_are_neutralised(tmp_path):
+    missing = tmp_path / "no\n::error::forged\u202e.keras"
+    result = run_cli(str(missing))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert not UNSAFE.search(result.stderr.strip())
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_inspect_output_is_neutralised(tmp_path, fmt):
+    config = {"module": "keras", "class_name": "Sequential", "config": {"name": HOSTILE, "layers": [
+        {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [None, 8], "name": "in"}},
+        {"module": "evil\n::error::x", "class_name": "Evil" + HOSTILE, "config": {"name": HOSTILE}},
+        {"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "units": 2,
+                                                                    "activation": "relu" + HOSTILE}},
+    ]}}  # fmt: skip
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(config))
+    result = run_cli("inspect", str(path), "--format", fmt)
+    assert result.returncode == 0, result.stderr
+    assert not UNSAFE.search(result.stdout) and "\n::error" not in result.stdout

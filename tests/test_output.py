@@ -1,0 +1,149 @@
+"""`-o PATH`: atomic over regular files, written through to devices and FIFOs, never over an input file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from cnnlint.errors import ConfigError
+from cnnlint.output import input_ids, write_report
+from tests.conftest import REPO, run_cli
+
+EXAMPLE = REPO / "examples" / "example2_plain.keras"
+
+
+@pytest.fixture
+def model(tmp_path) -> Path:
+    return Path(shutil.copy(EXAMPLE, tmp_path / "m.keras"))
+
+
+def assert_refused(result, model: Path, original: bytes) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert model.read_bytes() == original
+
+
+def test_output_naming_the_model_is_refused(model):
+    original = model.read_bytes()
+    result = run_cli(str(model), "-o", str(model))
+    assert_refused(result, model, original)
+    assert "files being read" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["symlink", "hardlink"])
+def test_output_naming_the_model_through_a_link_is_refused(model, kind):
+    original = model.read_bytes()
+    link = model.with_name("alias.keras")
+    (os.symlink if kind == "symlink" else os.link)(model, link)
+    assert_refused(run_cli(str(model.parent), "-o", str(link)), model, original)
+
+
+def test_output_inside_a_linted_model_folder_is_refused(tmp_path):
+    folder = tmp_path / "unzipped"
+    folder.mkdir()
+    import zipfile
+
+    with zipfile.ZipFile(EXAMPLE) as archive:
+        archive.extract("config.json", folder)
+    config = folder / "config.json"
+    original = config.read_bytes()
+    assert_refused(run_cli(str(folder), "-o", str(config)), config, original)
+
+
+def test_symlink_is_written_through_and_kept(model, tmp_path):
+    report = tmp_path / "reports" / "r.json"
+    report.parent.mkdir()
+    report.write_text("old")
+    link = tmp_path / "latest.json"
+    link.symlink_to(report)
+    assert run_cli(str(model), "--format", "json", "-o", str(link)).returncode in (0, 1)
+    assert link.is_symlink() and json.loads(report.read_text())["models"][0]["path"] == str(model)
+
+
+def test_dangling_symlink_creates_its_target(model, tmp_path):
+    link = tmp_path / "latest.json"
+    link.symlink_to(tmp_path / "new.json")
+    assert run_cli(str(model), "--format", "json", "-o", str(link)).returncode in (0, 1)
+    assert link.is_symlink() and json.loads((tmp_path / "new.json").read_text())["models"]
+
+
+def test_regular_file_is_replaced_atomically_keeping_its_mode(tmp_path):
+    target = tmp_path / "r.txt"
+    target.write_text("old")
+    target.chmod(0o640)
+    inode = target.stat().st_ino
+    write_report(str(target), "new\n")
+    assert target.read_text() == "new\n" and stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert target.stat().st_ino != inode  # replaced, not rewritten in place
+    assert [p.name for p in tmp_path.iterdir()] == ["r.txt"]  # no temporary file left
+
+
+def test_fifo_is_written_through(model, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = run_cli(str(model), "--format", "json", "-o", str(fifo))
+    reader.join(timeout=60)
+    assert result.returncode in (0, 1), result.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert json.loads(received[0])["models"][0]["path"] == str(model)
+
+
+def test_character_device_is_written_through(model):
+    assert run_cli(str(model), "-o", "/dev/null").returncode in (0, 1)
+    assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+
+
+@pytest.mark.parametrize("target", ["-", "/dev/stdout"])
+def test_stdout_targets(model, target):
+    result = run_cli(str(model), "--format", "json", "-o", target)
+    assert result.returncode in (0, 1) and json.loads(result.stdout)["models"]
+
+
+@pytest.mark.skipif(not Path("/proc/version").exists(), reason="needs /proc")
+def test_unwritable_target_is_one_line(model):
+    result = run_cli(str(model), "-o", "/proc/version")
+    assert result.returncode == 2 and "cannot write '/proc/version'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "internal error" not in result.stderr
+
+
+def test_folder_target_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="folder"):
+        write_report(str(tmp_path), "x")
+
+
+def test_input_ids_cover_files_inside_folders(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x").write_text("1")
+    inner = os.stat(tmp_path / "a" / "x")
+    assert (inner.st_dev, inner.st_ino) in input_ids([tmp_path])
+    with pytest.raises(ConfigError, match="being read"):
+        write_report(str(tmp_path / "a" / "x"), "report", input_ids([tmp_path / "a"]))
+
+
+def test_baseline_target_naming_the_model_is_refused(model):
+    original = model.read_bytes()
+    assert_refused(run_cli(str(model), "--write-baseline", str(model)), model, original)
+
+
+def test_output_naming_the_baseline_read_is_refused(model, tmp_path):
+    baseline = tmp_path / "baseline.json"
+    assert run_cli(str(model), "--write-baseline", str(baseline)).returncode in (0, 1)
+    original = baseline.read_bytes()
+    assert_refused(run_cli(str(model), "--baseline", str(baseline), "-o", str(baseline)), baseline, original)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_full_device_stays_a_device_and_fails_in_one_line(model):
+    result = run_cli(str(model), "-o", "/dev/full")
+    assert result.returncode == 2 and "cannot write '/dev/full'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert stat.S_ISCHR(os.lstat("/dev/full").st_mode)
