@@ -125,7 +125,7 @@ def test_riskiest_first_orders_by_gap_within_a_level():
 
 def test_the_html_index_is_in_that_order():
     rows = index_rows(run_cli(str(EXAMPLES), "--format", "html", "--samples", "2000").stdout)
-    keys = [(LEVEL_RANK[level], -gap, path) for path, level, gap in rows]
+    keys = [(LEVEL_RANK[level], -gap) for _, level, gap in rows]  # shown gaps are rounded: ties keep any order
     assert keys == sorted(keys)
 
 
