@@ -125,7 +125,7 @@ def build_model(spec: dict, input_shape: tuple, classes: int):
         if (i + 1) % spec["pool_every"] == 0 and length >= 4:
             x = pool(2)(x)
             length //= 2
-        width = min(width * spec["growth"], 512)
+        width = min(width * spec["growth"], spec.get("width_cap", 512))
     if spec["head"] == "gap":
         x = (layers.GlobalAveragePooling2D if two_d else layers.GlobalAveragePooling1D)()(x)
     else:

@@ -32,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
@@ -103,59 +105,10 @@ def sample_spec(index: int) -> dict:
 
 
 def build_model(spec: dict, input_shape: tuple, classes: int = 10):
-    import keras
-    from keras import layers
+    """v1's networks are v2's (``generate.build_model``) with the width capped at 256 filters."""
+    from generate import build_model as build_v2
 
-    two_d = spec["dataset"] == "digits"
-    conv = layers.Conv2D if two_d else layers.Conv1D
-    pool = layers.MaxPooling2D if two_d else layers.MaxPooling1D
-    reg = keras.regularizers.L2(spec["l2"]) if spec["l2"] else None
-    inputs = keras.Input(input_shape)
-    x = inputs
-    if spec["augment"]:
-        if two_d:
-            x = layers.RandomTranslation(0.1, 0.1)(x)
-            x = layers.RandomZoom(0.1)(x)
-        else:
-            x = layers.GaussianNoise(0.1)(x)
-    width = spec["base_width"]
-    length = input_shape[0]
-    def conv_bn_relu(x, width):
-        x = conv(width, spec["kernel"], padding="same", kernel_regularizer=reg, use_bias=not spec["batchnorm"])(x)
-        if spec["batchnorm"]:
-            x = layers.BatchNormalization()(x)
-        return layers.Activation("relu")(x)
-
-    for i in range(spec["depth"]):
-        if spec["family"] == "plain":
-            x = conv_bn_relu(x, width)
-        elif spec["family"] == "vgg":
-            x = conv_bn_relu(conv_bn_relu(x, width), width)
-        else:  # residual block with a 1x1 projection shortcut
-            shortcut = conv(width, 1, padding="same", kernel_regularizer=reg)(x)
-            x = layers.Add()([conv_bn_relu(conv_bn_relu(x, width), width), shortcut])
-        if (i + 1) % spec["pool_every"] == 0 and length >= 4:
-            x = pool(2)(x)
-            length //= 2
-        width = min(width * spec["growth"], 256)
-    if spec["head"] == "gap":
-        x = (layers.GlobalAveragePooling2D if two_d else layers.GlobalAveragePooling1D)()(x)
-    else:
-        x = layers.Flatten()(x)
-    if spec["dropout"]:
-        x = layers.Dropout(spec["dropout"])(x)
-    if spec["dense_units"]:
-        x = layers.Dense(spec["dense_units"], activation="relu", kernel_regularizer=reg)(x)
-        if spec["dropout"]:
-            x = layers.Dropout(spec["dropout"])(x)
-    outputs = layers.Dense(classes, activation="softmax", kernel_regularizer=reg)(x)
-    model = keras.Model(inputs, outputs)
-    if spec["optimizer"] == "adamw":
-        optimizer = keras.optimizers.AdamW(1e-3, weight_decay=spec["weight_decay"])
-    else:
-        optimizer = keras.optimizers.Adam(1e-3)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+    return build_v2({**spec, "width_cap": 256}, input_shape, classes)
 
 
 class _StopRule:
@@ -185,17 +138,9 @@ class _StopRule:
 
 
 def flops_per_example(model) -> int:
-    """Multiply-adds of the convolution and dense kernels for one example."""
-    import math
+    from generate import macs_per_example
 
-    total = 0
-    for layer in model.layers:
-        kernel = getattr(layer, "kernel", None)
-        if kernel is None:
-            continue
-        spatial = layer.output.shape[1:-1]
-        total += math.prod(kernel.shape) * math.prod(d or 1 for d in spatial)
-    return total
+    return macs_per_example(model)
 
 
 def train_one(spec: dict, data: dict, max_params: int) -> dict:
