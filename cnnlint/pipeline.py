@@ -84,7 +84,7 @@ def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintS
     report.findings = [f for f in findings if not _ignored(f, settings.layer_ignores)]
     report.needs_samples = [] if dataset.samples else [r.code for r in settings.rules if r.needs_samples]
     report.risk = assess(facts, dataset, report.findings, probes=dataset.probes)
-    report.smallest_low_risk_samples = smallest_low_risk_samples(facts, dataset)
+    report.smallest_low_risk_samples = smallest_low_risk_samples(facts, dataset, dataset.probes)
     return report
 
 
