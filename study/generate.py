@@ -255,9 +255,10 @@ def train_one(spec: dict, pools: dict, mode: str, device: str) -> dict | None:
     }
 
 
-def done_ids() -> set[int]:
+def done_ids(folder: Path = CORPUS) -> set[int]:
+    """Ids of the runs recorded in ``folder``; a line cut by a kill is skipped, so that run is retrained."""
     ids = set()
-    for path in CORPUS.glob("runs-*.jsonl"):
+    for path in folder.glob("runs-*.jsonl"):
         for line in path.read_text().splitlines():
             try:
                 ids.add(json.loads(line)["id"])
@@ -312,8 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in sources.SOURCES:
         pool = sources.load_pool(name)
         pools[name] = (*pool, sources.digest(*pool))
-    done = done_ids() | {json.loads(line)["id"] for p in args.out.glob("runs-*.jsonl")
-                         for line in p.read_text().splitlines() if line.endswith("}")}  # fmt: skip
+    done = done_ids() | done_ids(args.out)
     out = args.out / f"runs-{args.host}-{args.worker}.jsonl"
     for index in range(args.start, args.count):
         if index % args.workers != args.worker or index in done:

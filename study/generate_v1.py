@@ -186,14 +186,9 @@ def train_one(spec: dict, data: dict, max_params: int) -> dict:
 
 
 def done_ids() -> set[int]:
-    ids = set()
-    for path in CORPUS.glob("runs-*.jsonl"):
-        for line in path.read_text().splitlines():
-            try:
-                ids.add(json.loads(line)["id"])
-            except (ValueError, KeyError):
-                continue  # a line cut by an interrupted run; it is retrained
-    return ids
+    from generate import done_ids as recorded_ids
+
+    return recorded_ids(CORPUS)
 
 
 def main(argv: list[str] | None = None) -> int:
