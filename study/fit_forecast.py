@@ -62,8 +62,12 @@ SETTLED_EPOCHS = 6
 MONOTONE = {"gap_slope": 1, "eval_gap_slope": 1, "gap_linear": 1, "gap_curvature": 1, "val_acc_slope": -1, "val_below_best": 1,
             "val_loss_slope": 1, "val_loss_above_min": 1, "loss_gap": 1, "eval_loss_gap": 1}
 TARGETS = {"tau_20": 0.8, "coverage": (0.7, 0.9)}
-#: The runs whose curves include inference-mode training accuracy, as ``cnnlint confirm`` measures it.
-EVAL_BLOCK = "runs with train-eval curves"
+#: The runs made the way ``cnnlint confirm`` runs: a fixed epoch budget (no stopping rule) and curves that include
+#: inference-mode training accuracy.  The targets are judged on these; the v1 runs stopped themselves early (at
+#: 99 % training accuracy or a plateau), so "the gap at epoch E" of a v1 run is the gap where a stopping rule
+#: fired, not the end of the fixed-length run a user asks about with --full-epochs.
+EVAL_BLOCK = "confirm's protocol (fixed budget, inference-mode curves)"
+ALL_BLOCK = "all runs, incl. v1 runs that stopped early"
 
 
 def load_runs() -> tuple[list[dict], str]:
@@ -246,10 +250,10 @@ def _scores(forecast, low, high, naive, final, which, has_eval) -> dict:
             "mean_width": round(float(np.mean(high[mask] - low[mask])), 3),
         }
 
-    blocks = {"all": block(np.ones(len(final), bool))}
-    if 3 <= has_eval.sum() < len(final):
-        blocks[EVAL_BLOCK] = block(has_eval)
-    return {**blocks, **{s: block(which == s) for s in sorted(set(which))}}
+    blocks = {EVAL_BLOCK: block(has_eval)}
+    blocks.update({f"{s} (confirm's protocol)": block(has_eval & (which == s)) for s in sorted(set(which[has_eval]))})
+    blocks[ALL_BLOCK] = block(np.ones(len(final), bool))
+    return blocks
 
 
 def markdown(results: dict, meta: dict) -> str:
@@ -272,14 +276,16 @@ def markdown(results: dict, meta: dict) -> str:
 
 
 def verdict_lines(results: dict) -> list[str]:
-    at20 = results["fractions"]["0.2"]["all"]
+    at20 = results["fractions"]["0.2"][EVAL_BLOCK]
     low, high = TARGETS["coverage"]
     lines = []
     if at20["tau"] >= TARGETS["tau_20"]:
         lines.append(f"Target τ ≥ {TARGETS['tau_20']} at 20 % of the epochs: met ({at20['tau']:.3f}).")
     else:
         lines.append(f"Target τ ≥ {TARGETS['tau_20']} at 20 % of the epochs: **missed** by "
-                     f"{TARGETS['tau_20'] - at20['tau']:.3f} (τ {at20['tau']:.3f}).")  # fmt: skip
+                     f"{TARGETS['tau_20'] - at20['tau']:.3f} (τ {at20['tau']:.3f}; the gap observed at that point: "
+                     f"{at20['tau_naive']:.3f}).")  # fmt: skip
+    lines[-1] = f"On {EVAL_BLOCK}: {lines[-1]}"
     if low <= at20["coverage"] <= high:
         lines.append(f"Target coverage {low:.0%}–{high:.0%}: met ({at20['coverage']:.0%}).")
     else:
@@ -308,7 +314,7 @@ def main() -> int:
     rows, *_ = training_rows(runs)
     worst = check_export(exported, models, matrix(rows, names))
     meta = {"corpus_digest": digest, "runs": len(runs), "sources": results["sources"],
-            "evaluation": {f: b["all"] for f, b in results["fractions"].items()}, "export_max_error": worst}  # fmt: skip
+            "evaluation": {f: b[EVAL_BLOCK] for f, b in results["fractions"].items()}, "export_max_error": worst}  # fmt: skip
     exported["meta"] = meta
     OUT_MODEL.write_text(json.dumps(exported, separators=(",", ":")) + "\n")
     OUT_EVAL.with_suffix(".json").write_text(json.dumps({"meta": meta, **results}, indent=2) + "\n")

@@ -19,6 +19,12 @@ the same rate) in the test pool, since a user's held-out labels come from the sa
 
 ``--mode cpu`` (default) skips runs whose cost (multiply-adds x examples x epochs) is over a CPU budget; they are
 not recorded, so a GPU machine can take them later.  Runs over 25 M parameters are recorded as skipped.
+
+``--replicates`` retrains runs already in the corpus with another training seed (same data, same labels, same
+architecture) into ``study/replicates/``; ``study/noise_ceiling.py`` compares the two gaps.  Two trainings of one
+spec disagree by seed noise alone, so their rank agreement bounds what any predictor of the gap can reach.
+
+    python study/generate.py --replicates 60 --start 1540 --host local   # 60 corpus runs from id 1540 on
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import sources  # noqa: E402
 
 CORPUS = Path(__file__).parent / "corpus-v2"
+REPLICATES = Path(__file__).parent / "replicates"
 SIZES = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 MAX_PARAMS = 25_000_000
 #: multiply-adds x training examples x epochs; over this a CPU worker leaves the run to a GPU machine
@@ -208,7 +215,8 @@ def train_one(spec: dict, pools: dict, mode: str, device: str) -> dict | None:
     import numpy as np
 
     x_train, y_train, x_test, y_test, drawn = draw_data(spec, pools)
-    keras.utils.set_random_seed(spec["seed"])
+    # a replicate keeps the data (same training subset, same flipped labels) and changes only the training seed
+    keras.utils.set_random_seed(spec["seed"] + spec.get("replicate", 0) * 1_000_003)
     model = build_model(spec, x_train.shape[1:], spec["classes"])
     params = int(model.count_params())
     if params > MAX_PARAMS:
@@ -267,6 +275,20 @@ def done_ids(folder: Path = CORPUS) -> set[int]:
     return ids
 
 
+def trained_ids(folder: Path = CORPUS) -> set[int]:
+    """Ids of the runs in ``folder`` that trained (not those recorded as skipped)."""
+    ids = set()
+    for path in folder.glob("runs-*.jsonl"):
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if "gap" in record:
+                ids.add(record["id"])
+    return ids
+
+
 def describe_device() -> str:
     import keras
 
@@ -300,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deadline", type=float, default=0, help="unix time after which no new run starts")
     parser.add_argument("--out", type=Path, default=CORPUS)
     parser.add_argument("--host", default=socket.gethostname().split(".")[0][:20])
+    parser.add_argument("--replicates", type=int, default=0,
+                        help="retrain this many corpus runs (in id order) with a second training seed")
     args = parser.parse_args(argv)
 
     if os.environ["KERAS_BACKEND"] == "tensorflow":
@@ -313,14 +337,23 @@ def main(argv: list[str] | None = None) -> int:
     for name in sources.SOURCES:
         pool = sources.load_pool(name)
         pools[name] = (*pool, sources.digest(*pool))
-    done = done_ids() | done_ids(args.out)
+    if args.replicates:
+        args.out = REPLICATES if args.out == CORPUS else args.out
+        args.out.mkdir(parents=True, exist_ok=True)
+        done = done_ids(args.out)
+        indices = [i for i in sorted(trained_ids()) if i >= args.start][: args.replicates]
+    else:
+        done = done_ids() | done_ids(args.out)
+        indices = list(range(args.start, args.count))
     out = args.out / f"runs-{args.host}-{args.worker}.jsonl"
-    for index in range(args.start, args.count):
+    for index in indices:
         if index % args.workers != args.worker or index in done:
             continue
         if args.deadline and time.time() > args.deadline:
             break
         spec = sample_spec(index)
+        if args.replicates:
+            spec["replicate"] = 1
         try:
             record = train_one(spec, pools, args.mode, device)
         except Exception as exc:  # one failed run must not stop the corpus; it is recorded and can be retried
