@@ -22,6 +22,9 @@ class Audit:
     links: tuple[str, ...] = ()
     #: why the walk stopped early; empty when every object was visited
     incomplete: str = ""
+    #: the file's structure is broken in a way HDF5 can loop or crash on (``readers/hdf5_walk.py``): it was not
+    #: opened with h5py, and must not be
+    malformed: bool = False
 
 
 def audit_file(handle: Any, prefix: str = "") -> Audit:
@@ -101,7 +104,7 @@ def audit_weights(path: str, member: str | None) -> Audit:
     try:
         with open_weights(WeightsFile(path, "keras3", member)) as stream:
             audit = fast_audit(stream, prefix=shown + ":")  # h5py-written files: no h5py/numpy import (~120 ms)
-            if audit is not None:
+            if audit is not None:  # a malformed file too: HDF5 could loop or crash on it, h5py never opens it
                 return audit
             import h5py  # anything the fast path does not fully understand: HDF5 itself decides
 
