@@ -4,11 +4,19 @@ Only the root attributes ``model_config``, ``training_config`` and
 ``keras_version`` are read here.  No dataset is opened and no link is followed;
 the ``model_weights`` group is listed later, for dataset shapes only, when the
 model has a layer cnnlint cannot count from its config (``readers/weights.py``).
+
+Before h5py opens the file, ``readers/hdf5_walk.py`` walks its structure in pure
+Python.  A structure it proves broken (a B-tree or heap free list that cycles,
+...: HDF5 can loop forever or crash on those) is never handed to h5py: the root
+attributes are read in pure Python too, the file is reported as not scanned
+(S408) and its weights are not listed.  A file the walk fully reads takes its
+audit from it; anything else is audited by h5py, as before.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +27,7 @@ from cnnlint.readers.hdf5_header import vlen_total_length
 from cnnlint.readers.weights import WeightsFile
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+ROOT_ATTRIBUTES = ("model_config", "training_config", "keras_version")
 
 
 def sniff(head: bytes) -> bool:
@@ -67,15 +76,33 @@ def read(path: Path) -> RawModel:
         compile_style="keras2",
         keras_version=version if isinstance(version, str) else None,
         external_links=audit.links,
-        incomplete=(f"HDF5 objects: {audit.incomplete}",) if audit.incomplete else (),
-        weights=WeightsFile(where, "legacy"),
+        incomplete=(_incomplete(audit),) if audit.incomplete else (),
+        weights=None if audit.malformed else WeightsFile(where, "legacy"),  # h5py must not list a malformed file
     )
 
 
+def _incomplete(audit: Audit) -> str:
+    return audit.incomplete if audit.malformed else f"HDF5 objects: {audit.incomplete}"
+
+
+def _precheck(path: Path) -> Audit | None:
+    """The pure-Python walk's audit (a malformed one included), or ``None`` when h5py must decide."""
+    from cnnlint.readers.hdf5_walk import fast_audit
+
+    try:
+        with open(path, "rb") as stream:
+            return fast_audit(stream)
+    except OSError:
+        return None
+
+
 def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], Audit]:
+    precheck = _precheck(path)
+    if precheck is not None and precheck.malformed:
+        return _attributes_without_h5py(path, where, precheck), precheck
     import h5py  # imported here: only .h5 files need it
 
-    wanted = ("model_config", "training_config", "keras_version")
+    wanted = ROOT_ATTRIBUTES
     found: dict[str, Any] = {}
     try:
         with h5py.File(path, "r") as handle, open(path, "rb") as raw:
@@ -88,7 +115,7 @@ def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], Audit]:
                 if attr_id.get_type().get_class() == 3 and attr_id.get_type().is_variable_str():
                     _check_vlen_size(vlen_total_length(raw, base, header, name), name, path, where)
                 found[name] = _attribute_text(attr_id, name, where)
-            audit = audit_file(handle)
+            audit = precheck if precheck is not None else audit_file(handle)
     except ModelError:
         raise
     except Exception as exc:  # h5py raises many types for corrupt files
@@ -98,6 +125,28 @@ def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], Audit]:
             hint="the file is truncated or corrupt; re-save the model",
         ) from None
     return found, audit
+
+
+def _attributes_without_h5py(path: Path, where: str, audit: Audit) -> dict[str, Any]:
+    """The root attributes of a malformed file, read in pure Python: h5py could loop forever or crash on it."""
+    from cnnlint.readers.hdf5_walk import Malformed, TooLarge, Unsupported, root_strings
+
+    try:
+        with open(path, "rb") as stream:
+            raw = root_strings(stream, ROOT_ATTRIBUTES, MAX_JSON_BYTES)
+    except TooLarge as exc:
+        raise ModelError(f"{exc}, over the {MAX_JSON_BYTES // (1024 * 1024)} MiB limit", where=where,
+                         hint="refusing to read it; this is not a normal Keras architecture") from None  # fmt: skip
+    except (Unsupported, Malformed, struct.error, ValueError, IndexError, OSError, OverflowError):
+        raise ModelError(f"cannot read HDF5 file: {audit.incomplete}", where=where,
+                         hint="the file is corrupt or crafted; do not load it with Keras") from None  # fmt: skip
+    found: dict[str, Any] = {}
+    for name, value in raw.items():
+        try:
+            found[name] = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ModelError(f"attribute {name} is not UTF-8 text", where=where) from None
+    return found
 
 
 def _check_vlen_size(length: int | None, name: str, path: Path, where: str) -> None:

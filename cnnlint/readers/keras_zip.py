@@ -105,7 +105,7 @@ def _raw_model(
         compile_config=compile_config if isinstance(compile_config, dict) else None,
         compile_style="keras3",
         keras_version=version if isinstance(version, str) else None,
-        weights=weights,
+        weights=None if audit.malformed else weights,  # h5py must not list a malformed weights file
         external_links=audit.links,
         incomplete=(audit.incomplete,) if audit.incomplete else (),
     )
