@@ -27,8 +27,9 @@ import numpy as np
 import pytest
 
 from cnnlint.readers import hdf5_walk
-from cnnlint.readers.hdf5_audit import Audit, audit_file, audit_weights
+from cnnlint.readers.hdf5_audit import Audit, audit_file
 from cnnlint.readers.hdf5_walk import explain, fast_audit
+from cnnlint.readers.keras_zip import audit_weights
 from tests.conftest import REPO
 from tests.hostile_corpus import h5_model, sequential
 

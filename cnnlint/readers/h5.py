@@ -10,7 +10,9 @@ Python.  A structure it proves broken (a B-tree or heap free list that cycles,
 ...: HDF5 can loop forever or crash on those) is never handed to h5py: the root
 attributes are read in pure Python too, the file is reported as not scanned
 (S408) and its weights are not listed.  A file the walk fully reads takes its
-audit from it; anything else is audited by h5py, as before.
+audit from it; anything else is read and audited by h5py in a child process with
+a time and memory cap (``readers/hdf5_isolate.py``), and a file HDF5 hangs or
+crashes on is reported like a malformed one.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def read(path: Path) -> RawModel:
         keras_version=version if isinstance(version, str) else None,
         external_links=audit.links,
         incomplete=(_incomplete(audit),) if audit.incomplete else (),
-        weights=None if audit.malformed else WeightsFile(where, "legacy"),  # h5py must not list a malformed file
+        weights=None if audit.malformed else WeightsFile(where, "legacy", isolated=audit.isolated),
     )
 
 
@@ -100,6 +102,37 @@ def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], Audit]:
     precheck = _precheck(path)
     if precheck is not None and precheck.malformed:
         return _attributes_without_h5py(path, where, precheck), precheck
+    if precheck is not None:
+        return h5py_root_attributes(path, where, precheck)  # the walk vouched for the file: h5py reads it here
+    from cnnlint.readers.hdf5_isolate import Isolated, run
+
+    try:  # the walk could not vouch for the file: h5py reads it in a child process
+        found = run("root", {"path": str(path), "where": where}, where)
+        if "error" in found:
+            raise ModelError(str(found["error"]), where=where, hint=str(found.get("hint") or ""))
+        attrs = {str(name): str(value) for name, value in found["attrs"].items()}
+        return attrs, Audit(tuple(str(line) for line in found["links"]), str(found["incomplete"]), isolated=True)
+    except Isolated as exc:  # HDF5 hung or crashed on it: reported like a malformed file
+        audit = Audit(incomplete=str(exc), malformed=True)
+    except (KeyError, TypeError, AttributeError) as exc:
+        audit = Audit(incomplete=f"{where}: unexpected answer from the HDF5 child process ({exc})"[:300],
+                      malformed=True)  # fmt: skip
+    try:
+        return _attributes_without_h5py(path, where, audit), audit
+    except ModelError as exc:  # a root the pure-Python reader does not parse: h5py reads the attributes only
+        error = exc
+    try:
+        found = run("root", {"path": str(path), "where": where, "audit": False}, where)
+        return {str(name): str(value) for name, value in found["attrs"].items()}, audit
+    except (Isolated, KeyError, TypeError, AttributeError):
+        raise error from None
+
+
+def h5py_root_attributes(
+    path: Path, where: str, precheck: Audit | None = None, audit: bool = True
+) -> tuple[dict[str, Any], Audit]:
+    """The root attributes and the audit through h5py, in this process (the child's, for a file the walk did
+    not vouch for, where ``precheck`` is ``None``; ``audit=False`` there: the attributes only)."""
     import h5py  # imported here: only .h5 files need it
 
     wanted = ROOT_ATTRIBUTES
@@ -115,7 +148,7 @@ def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], Audit]:
                 if attr_id.get_type().get_class() == 3 and attr_id.get_type().is_variable_str():
                     _check_vlen_size(vlen_total_length(raw, base, header, name), name, path, where)
                 found[name] = _attribute_text(attr_id, name, where)
-            audit = precheck if precheck is not None else audit_file(handle)
+            checked = precheck if precheck is not None else audit_file(handle) if audit else Audit()
     except ModelError:
         raise
     except Exception as exc:  # h5py raises many types for corrupt files
@@ -124,7 +157,7 @@ def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], Audit]:
             where=where,
             hint="the file is truncated or corrupt; re-save the model",
         ) from None
-    return found, audit
+    return found, checked
 
 
 def _attributes_without_h5py(path: Path, where: str, audit: Audit) -> dict[str, Any]:

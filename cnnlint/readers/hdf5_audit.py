@@ -25,6 +25,9 @@ class Audit:
     #: the file's structure is broken in a way HDF5 can loop or crash on (``readers/hdf5_walk.py``): it was not
     #: opened with h5py, and must not be
     malformed: bool = False
+    #: the walk could not vouch for the file and h5py read it in a child process: any later h5py read of it
+    #: (the weight listing) must run in one too
+    isolated: bool = False
 
 
 def audit_file(handle: Any, prefix: str = "") -> Audit:
@@ -93,23 +96,16 @@ def _more(found: list[str]) -> tuple[str, ...]:
     return (f"... and {len(found) - MAX_REPORTED} more",) if len(found) > MAX_REPORTED else ()
 
 
-def audit_weights(path: str, member: str | None) -> Audit:
-    """Audit a weights file: ``path`` itself, or the stored zip ``member`` inside it (read in place)."""
+def h5py_audit(path: str, member: str | None, shown: str) -> Audit:
+    """``audit_file`` on a weights file through h5py, in this process: only ever called in the child process."""
     import zipfile
 
-    from cnnlint.readers.hdf5_walk import fast_audit
+    import h5py
+
     from cnnlint.readers.weights import WeightsFile, open_weights
 
-    shown = member or path
     try:
-        with open_weights(WeightsFile(path, "keras3", member)) as stream:
-            audit = fast_audit(stream, prefix=shown + ":")  # h5py-written files: no h5py/numpy import (~120 ms)
-            if audit is not None:  # a malformed file too: HDF5 could loop or crash on it, h5py never opens it
-                return audit
-            import h5py  # anything the fast path does not fully understand: HDF5 itself decides
-
-            stream.seek(0)
-            with h5py.File(stream, "r") as handle:
-                return audit_file(handle, prefix=shown + ":")
+        with open_weights(WeightsFile(path, "keras3", member)) as stream, h5py.File(stream, "r") as handle:
+            return audit_file(handle, prefix=shown + ":")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, zipfile.BadZipFile) as exc:
         return Audit(incomplete=f"{shown} could not be read as HDF5 ({type(exc).__name__}: {exc})"[:300])

@@ -13,6 +13,7 @@ import os
 import struct
 import zipfile
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from cnnlint.readers.base import (
     read_capped,
     require_model_dict,
 )
-from cnnlint.readers.hdf5_audit import Audit, audit_weights
+from cnnlint.readers.hdf5_audit import Audit
 from cnnlint.readers.weights import WeightsFile
 
 WEIGHTS_MEMBER = "model.weights.h5"
@@ -105,10 +106,45 @@ def _raw_model(
         compile_config=compile_config if isinstance(compile_config, dict) else None,
         compile_style="keras3",
         keras_version=version if isinstance(version, str) else None,
-        weights=None if audit.malformed else weights,  # h5py must not list a malformed weights file
+        weights=_weights_after(weights, audit),
         external_links=audit.links,
         incomplete=(audit.incomplete,) if audit.incomplete else (),
     )
+
+
+def audit_weights(path: str, member: str | None) -> Audit:
+    """Audit a weights file: ``path`` itself, or the stored zip ``member`` inside it (read in place).
+
+    The pure-Python walk first; a file it cannot vouch for is audited by h5py in a child process
+    (``readers/hdf5_isolate.py``), and one HDF5 hangs or crashes on is reported like a malformed one.
+    """
+    from cnnlint.readers.hdf5_isolate import Isolated, run
+    from cnnlint.readers.hdf5_walk import fast_audit
+    from cnnlint.readers.weights import open_weights
+
+    shown = member or path
+    try:
+        with open_weights(WeightsFile(path, "keras3", member)) as stream:
+            audit = fast_audit(stream, prefix=shown + ":")  # h5py-written files: no h5py/numpy import (~120 ms)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, zipfile.BadZipFile) as exc:
+        return Audit(incomplete=f"{shown} could not be read as HDF5 ({type(exc).__name__}: {exc})"[:300])
+    if audit is not None:  # a malformed file too: HDF5 could loop or crash on it, h5py never opens it
+        return audit
+    try:  # anything the fast path does not fully understand: HDF5 itself decides, in a child process
+        found = run("audit", {"path": path, "member": member, "shown": shown}, shown)
+        return Audit(tuple(str(line) for line in found["links"]), str(found["incomplete"]), isolated=True)
+    except Isolated as exc:
+        return Audit(incomplete=str(exc), malformed=True)
+    except (KeyError, TypeError) as exc:
+        return Audit(incomplete=f"{shown}: unexpected answer from the HDF5 child process ({exc})"[:300],
+                     malformed=True)  # fmt: skip
+
+
+def _weights_after(weights: WeightsFile | None, audit: Audit) -> WeightsFile | None:
+    """h5py must not list a malformed weights file, and lists one the walk could not vouch for in a child process."""
+    if weights is None or audit.malformed:
+        return None
+    return replace(weights, isolated=True) if audit.isolated else weights
 
 
 def _read_member_json(archive: zipfile.ZipFile, name: str, where: str) -> Any:

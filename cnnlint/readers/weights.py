@@ -40,6 +40,8 @@ class WeightsFile:
     path: str
     layout: str
     member: str | None = None
+    #: the pure-Python walk could not vouch for the file: h5py reads it only in a child process
+    isolated: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,30 @@ def read_groups(source: WeightsFile, listed: Iterable[str], counted: Iterable[st
     ``listed`` groups come back with their child names only; ``counted`` ones also with every dataset below
     them.  Only these groups are visited, so a file padded with junk elsewhere costs nothing.  A missing
     group is left out of the answer.  Uses h5py's low-level API: about 10x faster per object than its
-    high-level one, which matters for the ``MAX_OBJECTS`` worst case.
+    high-level one, which matters for the ``MAX_OBJECTS`` worst case.  A file the pure-Python walk could not
+    vouch for (``source.isolated``) is read in a child process (``readers/hdf5_isolate.py``): no answer from it
+    (a hang, a crash) is "unreadable".
     """
+    listed, counted = list(listed), list(counted)
+    if not source.isolated:
+        return h5py_read_groups(source, listed, counted)
+    from cnnlint.readers.hdf5_isolate import Isolated, run
+
+    args = {"path": source.path, "layout": source.layout, "member": source.member, "listed": listed,
+            "counted": counted}  # fmt: skip
+    try:
+        found = run("groups", args, source.member or source.path)
+        if found is None:
+            return None
+        return {str(path): Group(tuple(str(name) for name in children),
+                                 tuple((str(name), tuple(int(d) for d in shape)) for name, shape in datasets))
+                for path, (children, datasets) in found.items()}  # fmt: skip
+    except (Isolated, AttributeError, ValueError, TypeError):
+        return None
+
+
+def h5py_read_groups(source: WeightsFile, listed: list[str], counted: list[str]) -> dict[str, Group] | None:
+    """``read_groups`` through h5py in this process (the child process's, for a file the walk did not vouch for)."""
     try:
         import h5py
     except ImportError:  # pragma: no cover - h5py is a dependency

@@ -1,0 +1,102 @@
+"""h5py work on a file the pure-Python walk cannot vouch for runs in a child process (readers/hdf5_isolate.py).
+
+A new-style root group (link messages, a v2 object header: the walk declines it) can hold an old-style group
+whose B-tree siblings cycle: the walk never sees the cycle and HDF5 loops on it for ever.  The lint must report
+such a file as not scanned (S408) after ``CNNLINT_HDF5_TIMEOUT`` seconds and go on with the other files; a valid
+file the walk declines must still be audited by h5py, in the child, exactly as in-process.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from cnnlint.readers import hdf5_isolate
+from cnnlint.readers.keras_zip import audit_weights
+from cnnlint.readers.weights import WeightsFile, h5py_read_groups, read_groups
+from tests.conftest import REPO
+from tests.hostile_corpus import sequential
+from tests.test_hdf5_walk import CUSTOM, PREFIX, fast, h5, keras_file, keras_like, loop_base, reference, sibling_cycle
+
+GOOD = REPO / "examples" / "example2_plain.keras"
+
+
+def new_root_cycle(container: str) -> bytes:
+    """A new-style root (``track_order``) holding old-style groups, one of them with a B-tree sibling cycle."""
+    if container == "keras":
+        data = h5(lambda handle: loop_base(handle, {}), track_order=True)
+        assert fast(data) is None  # the walk declines the root: only HDF5 would meet the cycle
+        return keras_file(sibling_cycle(data, {}))
+    dense = {"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "units": 2}}
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", track_order=True) as handle:
+        handle.attrs["model_config"] = json.dumps(sequential(dense, CUSTOM))
+        handle.attrs["keras_version"] = "2.15.0"
+        loop_base(handle.create_group("model_weights"), {})
+    assert fast(buffer.getvalue()) is None
+    return sibling_cycle(buffer.getvalue(), {})
+
+
+@pytest.mark.parametrize("container", ["keras", "h5"])
+def test_a_file_hdf5_hangs_on_is_not_scanned_and_the_others_are_linted(container, tmp_path):
+    bad = tmp_path / f"bad.{container}"
+    bad.write_bytes(new_root_cycle(container))
+    report = tmp_path / "report.json"
+    env = {**os.environ, "CNNLINT_CACHE_DIR": str(tmp_path / "cache"), "CNNLINT_HDF5_TIMEOUT": "3"}
+    result = subprocess.run([sys.executable, "-m", "cnnlint", str(bad), str(GOOD), "--samples", "1000", "--format",
+                             "json", "-o", str(report)], capture_output=True, text=True, timeout=90, env=env,
+                            cwd=REPO)  # fmt: skip  # a regression hangs: the timeout fails it
+    assert result.returncode == 1, result.stderr
+    models = {model["path"]: model for model in json.loads(report.read_text())["models"]}
+    errors = [f for f in models[str(bad)]["findings"] if f["code"] == "S408"]
+    assert len(errors) == 1 and errors[0]["severity"] == "error", models[str(bad)]
+    assert "HDF5 library did not finish reading" in errors[0]["message"], errors[0]["message"]
+    assert "within 3 s (hang or crash" in errors[0]["message"], errors[0]["message"]
+    good = models[str(GOOD)]
+    assert good["error"] is None and good["findings"], good
+    assert not [f for f in good["findings"] if f["code"] == "S408"]
+
+
+def latest(handle) -> None:
+    """Keras-like weights in new-style groups (the walk declines them), with links h5py must report."""
+    keras_like(handle)
+    handle["soft"] = h5py.SoftLink("/layers")
+    handle["outside"] = h5py.ExternalLink("other.h5", "/x")
+    handle.create_dataset("chunked", data=np.ones(100, "f4"), chunks=(10,), compression="gzip")
+
+
+@pytest.mark.parametrize("libver", ["latest", "earliest"])
+def test_a_valid_file_the_walk_declines_is_audited_in_the_child_as_in_process(libver, tmp_path):
+    data = h5(latest, libver=libver)
+    assert fast(data) is None
+    path = tmp_path / "model.weights.h5"
+    path.write_bytes(data)
+    audit = audit_weights(str(path), None)
+    expected = reference(data)
+    assert audit.isolated and not audit.malformed
+    assert audit.links == tuple(line.replace(PREFIX, f"{path}:", 1) for line in expected.links) and audit.links
+    assert audit.incomplete == expected.incomplete
+    source = WeightsFile(str(path), "keras3", isolated=True)
+    listed, counted = ["layers"], ["layers/dense_0", "many"]
+    in_process = h5py_read_groups(source, listed, counted)
+    assert in_process and read_groups(source, listed, counted) == in_process
+
+
+def test_a_child_that_fails_is_not_scanned(monkeypatch):
+    monkeypatch.setenv("CNNLINT_HDF5_TIMEOUT", "7")
+    with pytest.raises(hdf5_isolate.Isolated, match=r"reading x\.h5 within 7 s \(hang or crash; exit 1\)"):
+        hdf5_isolate.run("no such operation", {}, "x.h5")  # the child raises KeyError
+
+
+def test_the_child_caps_its_address_space():
+    code = "import resource; from cnnlint.readers.hdf5_child import _cap_memory; _cap_memory(); " \
+           "print(resource.getrlimit(resource.RLIMIT_AS)[0])"  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert int(result.stdout) <= hdf5_isolate.MEMORY_CAP, result.stderr
