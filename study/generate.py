@@ -25,6 +25,10 @@ architecture) into ``study/replicates/``; ``study/noise_ceiling.py`` compares th
 spec disagree by seed noise alone, so their rank agreement bounds what any predictor of the gap can reach.
 
     python study/generate.py --replicates 60 --start 1540 --host local   # 60 corpus runs from id 1540 on
+
+``--replicates N --min-steps S --max-n M`` retrains runs with n <= M with the same seed but for at least S optimizer
+steps (each epoch passes over the training set several times) into ``study/min-steps/``: what the fixed
+epoch budget (20-40 epochs, so 20-40 steps at n = 50) does to the gap of small-n runs.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import sources  # noqa: E402
 
 CORPUS = Path(__file__).parent / "corpus-v2"
 REPLICATES = Path(__file__).parent / "replicates"
+MIN_STEPS = Path(__file__).parent / "min-steps"
 SIZES = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 MAX_PARAMS = 25_000_000
 #: multiply-adds x training examples x epochs; over this a CPU worker leaves the run to a GPU machine
@@ -225,11 +230,17 @@ def train_one(spec: dict, pools: dict, mode: str, device: str) -> dict | None:
     if macs * spec["n"] * spec["epochs"] > CPU_BUDGET[mode]:
         return None  # left for a machine with a bigger budget
     batch = 128 if spec["n"] >= 5000 else 64
+    epochs = spec["epochs"]
+    # --min-steps: each epoch passes over the (shuffled) training set `passes` times, so a small-n run takes at
+    # least min_steps optimizer steps in its spec's number of epochs (one Keras epoch per curve point stays cheap)
+    passes = max(1, math.ceil(spec.get("min_steps", 0) / (epochs * math.ceil(len(y_train) / batch))))
+    x_fit, y_fit = (np.concatenate([x_train] * passes), np.concatenate([y_train] * passes)) if passes > 1 else (
+        x_train, y_train)  # fmt: skip
     sub = np.random.RandomState(0).permutation(len(y_train))[:TRAIN_EVAL]
     val = np.random.RandomState(1).permutation(len(y_test))[:VAL_EVAL]
     started = time.time()
     recorder = _EpochRecorder(x_train[sub], y_train[sub])
-    hist = model.fit(x_train, y_train, batch_size=batch, epochs=spec["epochs"], verbose=0, shuffle=True,
+    hist = model.fit(x_fit, y_fit, batch_size=batch, epochs=epochs, verbose=0, shuffle=True,
                      validation_data=(x_test[val], y_test[val]), validation_batch_size=EVAL_BATCH,
                      callbacks=[recorder])  # fmt: skip
     curves = {key: [round(float(v), 5) for v in hist.history[key]]
@@ -245,7 +256,8 @@ def train_one(spec: dict, pools: dict, mode: str, device: str) -> dict | None:
         "macs_per_example": macs,
         "input_shape": list(x_train.shape[1:]),
         "test_size": int(len(y_test)),
-        "epochs": spec["epochs"],
+        "epochs": epochs,
+        "passes_per_epoch": passes,
         "batch": batch,
         "train_acc": round(float(train_acc), 5),
         "test_acc": round(float(test_acc), 5),
@@ -322,6 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deadline", type=float, default=0, help="unix time after which no new run starts")
     parser.add_argument("--out", type=Path, default=CORPUS)
     parser.add_argument("--host", default=socket.gethostname().split(".")[0][:20])
+    parser.add_argument("--min-steps", type=int, default=0,
+                        help="with --replicates: train at least this many optimizer steps (more epochs at small n) "
+                             "into study/min-steps/, to measure what the fixed epoch budget does to small-n runs")
+    parser.add_argument("--max-n", type=int, default=10**9, help="with --replicates: only runs with n up to this")
     parser.add_argument("--replicates", type=int, default=0,
                         help="retrain this many corpus runs (in id order) with a second training seed")
     args = parser.parse_args(argv)
@@ -338,10 +354,12 @@ def main(argv: list[str] | None = None) -> int:
         pool = sources.load_pool(name)
         pools[name] = (*pool, sources.digest(*pool))
     if args.replicates:
-        args.out = REPLICATES if args.out == CORPUS else args.out
+        default_out = MIN_STEPS if args.min_steps else REPLICATES
+        args.out = default_out if args.out == CORPUS else args.out
         args.out.mkdir(parents=True, exist_ok=True)
         done = done_ids(args.out)
-        indices = [i for i in sorted(trained_ids()) if i >= args.start][: args.replicates]
+        indices = [i for i in sorted(trained_ids()) if i >= args.start and sample_spec(i)["n"] <= args.max_n]
+        indices = indices[: args.replicates]
     else:
         done = done_ids() | done_ids(args.out)
         indices = list(range(args.start, args.count))
@@ -352,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.deadline and time.time() > args.deadline:
             break
         spec = sample_spec(index)
-        if args.replicates:
+        if args.replicates and args.min_steps:
+            spec["min_steps"] = args.min_steps  # same seed: only the training length differs
+        elif args.replicates:
             spec["replicate"] = 1
         try:
             record = train_one(spec, pools, args.mode, device)

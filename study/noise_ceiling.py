@@ -1,7 +1,8 @@
 """How well can anything rank the measured gap?  Two trainings of the same spec, compared.
 
     python study/generate.py --replicates 60 --start 1540 --host local   # retrain corpus runs with a new seed
-    python study/noise_ceiling.py       # writes study/noise_ceiling.{json,md} and the table in study/README.md
+    python study/generate.py --replicates 60 --min-steps 600 --max-n 500 --start 1540   # the same runs, longer
+    python study/noise_ceiling.py       # writes study/noise_ceiling.{json,md}, training_length.md, study/README.md
 
 A replicate keeps a corpus run's data, labels, architecture and epochs and changes only the training seed
 (initial weights, shuffling, dropout masks).  The gap it ends with differs from the original's by seed noise
@@ -24,7 +25,7 @@ from scipy.stats import kendalltau
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from generate import CORPUS, REPLICATES  # noqa: E402
+from generate import CORPUS, MIN_STEPS, REPLICATES  # noqa: E402
 
 
 def load(folder: Path) -> dict[int, dict]:
@@ -40,9 +41,36 @@ def load(folder: Path) -> dict[int, dict]:
     return runs
 
 
-def pairs() -> list[tuple[dict, dict]]:
-    originals, replicates = load(CORPUS), load(REPLICATES)
-    return [(originals[i], replicates[i]) for i in sorted(replicates) if i in originals]
+def pairs(folder: Path = REPLICATES) -> list[tuple[dict, dict]]:
+    originals, others = load(CORPUS), load(folder)
+    return [(originals[i], others[i]) for i in sorted(others) if i in originals]
+
+
+def fits_training_set(run: dict) -> bool:
+    """Training accuracy (inference mode) within 5 % of the most its labels allow (1 - label noise)."""
+    return run["train_acc"] >= 0.95 * (1 - run["spec"].get("label_noise", 0.0))
+
+
+def training_length_table() -> str:
+    """Corpus runs against the same runs (same seed) trained for at least ``min_steps`` optimizer steps."""
+    matched = pairs(MIN_STEPS)
+    if not matched:
+        return ""
+    lines = ["| n | runs | optimizer steps (corpus -> longer) | fit their training set | mean gap | "
+             "mean gap change | Kendall τ between the two gaps |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for n in sorted({o["spec"]["n"] for o, _ in matched}):
+        group = [(o, r) for o, r in matched if o["spec"]["n"] == n]
+        a, b = np.array([o["gap"] for o, _ in group]), np.array([r["gap"] for _, r in group])
+        steps = [sorted({run["epochs"] * run.get("passes_per_epoch", 1) * -(-n // run["batch"]) for run in side})
+                 for side in zip(*group)]  # fmt: skip
+        fits = [np.mean([fits_training_set(run) for run in side]) for side in zip(*group)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tau = kendalltau(a, b).statistic if len(group) > 2 else float("nan")
+        lines.append(f"| {n} | {len(group)} | {steps[0][0]}-{steps[0][-1]} -> {steps[1][0]}-{steps[1][-1]} | "
+                     f"{fits[0]:.0%} -> {fits[1]:.0%} | {a.mean():.3f} -> {b.mean():.3f} | {np.mean(b - a):+.3f} | "
+                     f"{'' if np.isnan(tau) else round(float(tau), 2)} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def summary(matched: list[tuple[dict, dict]]) -> dict:
@@ -78,16 +106,21 @@ def main() -> int:
                      f"{row['share_differing_by_over_0.10']} |")  # fmt: skip
     table = "\n".join(lines) + "\n"
     (HERE / "noise_ceiling.md").write_text(table)
-    update_readme(table)
+    update_readme(table, "noise-ceiling")
     print(table)
+    length = training_length_table()
+    if length:
+        (HERE / "training_length.md").write_text(length)
+        update_readme(length, "training-length")
+        print(length)
     return 0
 
 
-def update_readme(table: str) -> None:
-    """Replace the table between study/README.md's noise-ceiling markers."""
+def update_readme(table: str, marker: str) -> None:
+    """Replace the table between study/README.md's ``marker`` comments."""
     readme = HERE / "README.md"
     text = readme.read_text(encoding="utf-8")
-    start, end = "<!-- noise-ceiling -->\n", "<!-- noise-ceiling-end -->"
+    start, end = f"<!-- {marker} -->\n", f"<!-- {marker}-end -->"
     if start in text and end in text:
         head, rest = text.split(start, 1)
         readme.write_text(head + start + table + end + rest.split(end, 1)[1], encoding="utf-8")
