@@ -100,3 +100,17 @@ def test_the_child_caps_its_address_space():
            "print(resource.getrlimit(resource.RLIMIT_AS)[0])"  # fmt: skip
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert int(result.stdout) <= hdf5_isolate.MEMORY_CAP, result.stderr
+
+
+def test_the_child_never_imports_from_the_working_directory(tmp_path, monkeypatch):
+    """CI lints a pull request's checkout: an h5py.py (or numpy.py) planted at its root must not run in the child."""
+    marker = tmp_path / "pwned"
+    for name in ("h5py", "numpy", "cnnlint"):
+        (tmp_path / f"{name}.py").write_text(f"open({str(marker)!r}, 'w').write({name!r})\n")
+    path = tmp_path / "model.weights.h5"
+    path.write_bytes(h5(latest, libver="latest"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # as `python -m cnnlint` run from that checkout would have it
+    audit = audit_weights(str(path), None)
+    assert audit.isolated and audit.links and not marker.exists()
+    assert str(tmp_path) not in json.loads(hdf5_isolate.child_command()[-1])

@@ -21,7 +21,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,22 @@ TIMEOUT_S = 20.0
 MEMORY_CAP = 2 << 30  # bytes of address space: h5py and numpy need ~0.5 GiB of it
 MAX_ANSWER = 16 << 20  # bytes of JSON read back
 MARK = "cnnlint-hdf5-child:"
+
+
+#: The child's first statement sets its import path; ``-I`` keeps PYTHON* variables, the user's site and, above
+#: all, the working directory off it.  CI lints a pull request's checkout: with ``python -m`` the child would
+#: import an ``h5py.py`` or ``numpy.py`` that the pull request put at the repository's root.
+CHILD_BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+              "from cnnlint.readers.hdf5_child import main; main()")  # fmt: skip
+
+
+def child_command() -> list[str]:
+    """The child's command line: this interpreter, isolated, with the parent's import path minus the working
+    directory, and this cnnlint first (so the child runs the same code as the parent, installed or not)."""
+    root = str(Path(__file__).resolve().parents[2])
+    here = {"", ".", os.getcwd()}
+    path = [root, *(p for p in sys.path if p not in here and p != root)]
+    return [sys.executable, "-I", "-c", CHILD_BOOT, json.dumps(path)]
 
 
 class Isolated(Exception):
@@ -47,20 +62,15 @@ def run(op: str, args: dict[str, Any], shown: str) -> Any:
     """``op``'s answer from a child process; ``Isolated`` (a one-line reason naming ``shown``) when none came."""
     limit = timeout_s()
     reason = f"HDF5 library did not finish reading {shown} within {limit:g} s (hang or crash{{}}): not scanned"
-    root = str(Path(__file__).resolve().parents[2])  # the parent's own cnnlint, wherever the command runs
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # fmt: skip  # thread pools reserve address space
-    with tempfile.TemporaryFile() as out:
-        try:
-            done = subprocess.run([sys.executable, "-m", "cnnlint.readers.hdf5_child"],
-                                  input=json.dumps({"op": op, "args": args}).encode(), stdout=out,
-                                  stderr=subprocess.DEVNULL, env=env, timeout=limit, check=False)  # fmt: skip
-        except subprocess.TimeoutExpired:  # the child is killed
-            raise Isolated(reason.format("")) from None
-        except OSError as exc:
-            raise Isolated(reason.format(f"; {type(exc).__name__}")) from None
-        out.seek(0)
-        text = out.read(MAX_ANSWER).decode("utf-8", "replace")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # thread pools reserve address space
+    try:
+        done = subprocess.run(child_command(), input=json.dumps({"op": op, "args": args}).encode(),
+                              capture_output=True, env=env, timeout=limit, check=False)  # fmt: skip
+    except subprocess.TimeoutExpired:  # the child is killed
+        raise Isolated(reason.format("")) from None
+    except OSError as exc:
+        raise Isolated(reason.format(f"; {type(exc).__name__}")) from None
+    text = done.stdout[:MAX_ANSWER].decode("utf-8", "replace")
     if done.returncode != 0:
         raise Isolated(reason.format(f"; exit {done.returncode}"))
     lines = [line for line in text.splitlines() if line.startswith(MARK)]
