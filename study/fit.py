@@ -43,6 +43,8 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import runs as run_files  # noqa: E402
+
 from cnnlint.analysis import analyze  # noqa: E402
 from cnnlint.findings import Dataset  # noqa: E402
 from cnnlint.pipeline import model_graph  # noqa: E402
@@ -69,15 +71,9 @@ HGB = dict(max_iter=300, learning_rate=0.05, max_leaf_nodes=6, min_samples_leaf=
 def load_runs() -> list[dict]:
     runs = []
     for corpus, folder in (("v1", "corpus"), ("v2", "corpus-v2")):
-        for path in sorted((HERE / folder).glob("runs-*.jsonl")):
-            for line in path.read_text().splitlines():
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue  # a line cut by an interrupted run
-                if "gap" in record:
-                    record["corpus"] = corpus
-                    runs.append(record)
+        for record in run_files.trained(HERE / folder):
+            record["corpus"] = corpus
+            runs.append(record)
     unique = {(r["corpus"], r["id"]): r for r in runs}
     return [unique[key] for key in sorted(unique)]
 

@@ -42,6 +42,9 @@ from sklearn.model_selection import GroupKFold  # noqa: E402
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import runs as run_files  # noqa: E402
 
 from cnnlint.forecast import MIN_EPOCHS, Forecaster, curve_features, gap_now  # noqa: E402
 
@@ -72,17 +75,12 @@ ALL_BLOCK = "all runs, incl. v1 runs that stopped early"
 
 def load_runs() -> tuple[list[dict], str]:
     runs, digest = [], hashlib.sha256()
-    for path in sorted(HERE.glob("corpus*/runs-*.jsonl")):
-        for line in path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line cut by an interrupted run
-            curves = record.get("curves") or {}
-            if "skipped" in record or "gap" not in record or len(curves.get("loss", [])) < MIN_EPOCHS + 1:
-                continue
-            record["source"] = record["spec"]["dataset"]
-            runs.append(record)
+    for record in run_files.trained(HERE, "corpus*/runs-*.jsonl"):
+        curves = record.get("curves") or {}
+        if "skipped" in record or len(curves.get("loss", [])) < MIN_EPOCHS + 1:
+            continue
+        record["source"] = record["spec"]["dataset"]
+        runs.append(record)
     runs.sort(key=lambda r: (r["source"], r["id"]))
     for r in runs:
         digest.update(f"{r['source']}:{r['id']}:{r['gap']}".encode())

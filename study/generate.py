@@ -47,6 +47,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, str(Path(__file__).parent))
 
+import runs  # noqa: E402
 import sources  # noqa: E402
 
 CORPUS = Path(__file__).parent / "corpus-v2"
@@ -276,29 +277,13 @@ def train_one(spec: dict, pools: dict, mode: str, device: str) -> dict | None:
 
 
 def done_ids(folder: Path = CORPUS) -> set[int]:
-    """Ids of the runs recorded in ``folder``; a line cut by a kill is skipped, so that run is retrained."""
-    ids = set()
-    for path in folder.glob("runs-*.jsonl"):
-        for line in path.read_text().splitlines():
-            try:
-                ids.add(json.loads(line)["id"])
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut by an interrupted run; it is retrained
-    return ids
+    """Ids of the runs recorded in ``folder``, trained or skipped; a line cut by a kill is retrained."""
+    return {record["id"] for record in runs.records(folder) if isinstance(record, dict) and "id" in record}
 
 
 def trained_ids(folder: Path = CORPUS) -> set[int]:
     """Ids of the runs in ``folder`` that trained (not those recorded as skipped)."""
-    ids = set()
-    for path in folder.glob("runs-*.jsonl"):
-        for line in path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if "gap" in record:
-                ids.add(record["id"])
-    return ids
+    return {record["id"] for record in runs.trained(folder)}
 
 
 def describe_device() -> str:

@@ -25,20 +25,12 @@ from scipy.stats import kendalltau
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
+import runs  # noqa: E402
 from generate import CORPUS, MIN_STEPS, REPLICATES  # noqa: E402
 
 
 def load(folder: Path) -> dict[int, dict]:
-    runs = {}
-    for path in sorted(folder.glob("runs-*.jsonl")):
-        for line in path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line cut by an interrupted run
-            if "gap" in record:
-                runs[record["id"]] = record
-    return runs
+    return {record["id"]: record for record in runs.trained(folder)}
 
 
 def pairs(folder: Path = REPLICATES) -> list[tuple[dict, dict]]:
