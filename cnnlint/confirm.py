@@ -360,7 +360,9 @@ def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOp
         pick = rng.permutation(len(x))[: opts.samples]
         x, y = x[pick], y[pick]
     x, xv = x.astype("float32"), xv.astype("float32")
-    report = lint_source(raw, Dataset(samples=len(x), classes=classes), settings)
+    # the static estimate the forecast is judged against is for the user's full run, not for a generic long one
+    full_steps = the_plan.full_epochs * -(-len(x) // opts.batch_size)
+    report = lint_source(raw, Dataset(samples=len(x), classes=classes, training_steps=full_steps), settings)
 
     _select_device(opts.device)
     keras = _import_keras_quietly()

@@ -28,6 +28,8 @@ class Dataset:
     augmented: bool = False
     #: measurements of the training data itself (``--data``); None without data
     probes: DataProbes | None = None
+    #: optimizer steps of the training run the estimate is for; None: a full run (see cnnlint.risk)
+    training_steps: int | None = None
 
 
 @dataclass(frozen=True)

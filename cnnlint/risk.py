@@ -55,6 +55,8 @@ class Feature:
     direction: int = 0
     binary: bool = False
     needs_probes: bool = False
+    #: unknown at lint time: the model file stores the value to assume (a protocol covariate of the study)
+    assumed: bool = False
 
 
 def _probe_error(value: float | None) -> float | None:
@@ -68,6 +70,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("log_params", "trainable parameters", lambda f, d, p: math.log10(max(f.trainable_params, 1)),
             lambda v: 10**v, direction=+1),
     Feature("depth", "depth (weighted layers)", lambda f, d, p: float(f.depth), direction=+1),
+    Feature("log_head_params", "parameters in the dense head", lambda f, d, p: math.log10(max(f.head_params, 1)),
+            lambda v: 10**v, direction=+1),
     Feature("dropout", "dropout", lambda f, d, p: float(bool(f.dropout_layers or f.noise_layers)),
             direction=-1, binary=True),
     Feature("weight_penalty", "weight penalty", lambda f, d, p: float(f.has_weight_penalty),
@@ -76,6 +80,10 @@ FEATURES: tuple[Feature, ...] = (
             direction=-1, binary=True),
     Feature("normalization", "normalization", lambda f, d, p: float(bool(f.norm_layers)),
             direction=-1, binary=True),
+    # The study's runs differ in how long they trained (20-40 epochs, at least 600 steps from protocol v3 on), and
+    # short runs under-measure the gap.  The fit adjusts for it; lint assumes a full run (the variant's "assumed").
+    Feature("log_steps", "optimizer steps of training", lambda f, d, p: math.log10(d.training_steps)
+            if d.training_steps else None, lambda v: 10**v, direction=+1, assumed=True),  # fmt: skip
     Feature("knn_error", "1-nearest-neighbour error on the data",
             lambda f, d, p: _probe_error(p.knn_accuracy) if p else None, lambda v: f"{v:.0%}",
             direction=+1, needs_probes=True),
@@ -181,6 +189,8 @@ class Variant:
     link: LogLink
     ranges: dict[str, tuple[float, float]]
     medians: dict[str, float]
+    #: values of the ``assumed`` features when the caller does not know them
+    assumed: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -207,6 +217,7 @@ def _variant(data: dict[str, Any]) -> Variant:
         link=LogLink(float(data["link"]["offset"])),
         ranges={k: (float(v[0]), float(v[1])) for k, v in data["ranges"].items()},
         medians={k: float(v) for k, v in data["medians"].items()},
+        assumed={k: float(v) for k, v in data.get("assumed", {}).items()},
     )
 
 
@@ -228,9 +239,16 @@ def level_of(gap: float) -> str:
 
 def _choose_variant(model: RiskModel, x: dict[str, float | None]) -> Variant | None:
     for variant in (model.with_probes, model.static):
-        if all(x.get(name) is not None for name in variant.names):
+        if all(x.get(name) is not None or name in variant.assumed for name in variant.names):
             return variant
     return None
+
+
+def variant_inputs(variant: Variant, values: dict[str, float | None]) -> tuple[dict[str, float], list[str]]:
+    """The variant's inputs, with an assumed value where the caller gave none, and the names so filled."""
+    assumed = [name for name in variant.names if values.get(name) is None]
+    x = {name: float(variant.assumed[name] if name in assumed else values[name]) for name in variant.names}  # type: ignore[arg-type]
+    return x, assumed
 
 
 def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None,
@@ -243,7 +261,7 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     variant = _choose_variant(model, values)
     if variant is None:
         return None
-    x = {name: float(values[name]) for name in variant.names}  # type: ignore[arg-type]
+    x, assumed = variant_inputs(variant, values)
     to_gap = variant.link.to_gap
     gap = _clip(to_gap(variant.point.predict(x)))
     low = min(_clip(to_gap(variant.low.predict(x) - variant.margin_low)), gap)
@@ -254,12 +272,12 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     level = level_of(gap)
     if optimistic and level == RISK_LEVELS[0]:
         level = RISK_LEVELS[1]
-    notes = _notes(variant, outside, probes, optimistic)
+    notes = _notes(variant, outside, probes, optimistic, assumed)
     return Risk(
         level=level,
         gap=round(gap, 4),
         interval=(round(low, 4), round(high, 4)),
-        factors=_factors(variant, x, findings),
+        factors=_factors(variant, x, findings, assumed),
         model_version=model.version,
         extrapolated=bool(outside),
         coverage=model.coverage,
@@ -288,8 +306,10 @@ def contributions(variant: Variant, x: dict[str, float]) -> dict[str, float]:
     return {name: gap - variant.link.to_gap(z - term) for name, term in variant.point.terms(x).items()}
 
 
-def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | None) -> tuple[Factor, ...]:
-    pushes = sorted(contributions(variant, x).items(), key=lambda kv: -kv[1])
+def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | None,
+             assumed: list[str]) -> tuple[Factor, ...]:  # fmt: skip
+    """The three largest pushes up; an assumed input is a premise of the estimate, not a property of the model."""
+    pushes = sorted(((n, p) for n, p in contributions(variant, x).items() if n not in assumed), key=lambda kv: -kv[1])
     return tuple(
         Factor(name, round(x[name], 4), round(push, 4),
                codes_explaining(name, findings or []), variant.medians.get(name))
@@ -298,8 +318,12 @@ def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | No
     )  # fmt: skip
 
 
-def _notes(variant: Variant, outside: list[str], probes: DataProbes | None, optimistic: list[str]) -> list[str]:
+def _notes(variant: Variant, outside: list[str], probes: DataProbes | None, optimistic: list[str],
+           assumed: list[str]) -> list[str]:  # fmt: skip
     notes = []
+    if "log_steps" in assumed:
+        notes.append(f"for a full training run (about {10 ** variant.assumed['log_steps']:,.0f} optimizer steps or "
+                     "more; shorter runs of the study measured smaller gaps)")  # fmt: skip
     if probes is None:
         notes.append("no data given: the estimate knows only the model, n and the classes, so its interval is wide; "
                      "pass --data to measure how hard the data is")  # fmt: skip

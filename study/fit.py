@@ -43,6 +43,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import generate  # noqa: E402
 import runs as run_files  # noqa: E402
 
 from cnnlint.analysis import analyze  # noqa: E402
@@ -68,9 +69,13 @@ HGB = dict(max_iter=300, learning_rate=0.05, max_leaf_nodes=6, min_samples_leaf=
 # ---- the corpus -----------------------------------------------------------------------------
 
 
+#: (label, folder): v1, v2 (fixed 20-40 epochs), v2 runs retrained for >= 600 steps, v3 (>= 600 steps)
+CORPORA = (("v1", "corpus"), ("v2", "corpus-v2"), ("v3r", "min-steps"), ("v3", "corpus-v3"))
+
+
 def load_runs() -> list[dict]:
     runs = []
-    for corpus, folder in (("v1", "corpus"), ("v2", "corpus-v2")):
+    for corpus, folder in CORPORA:
         for record in run_files.trained(HERE / folder):
             record["corpus"] = corpus
             runs.append(record)
@@ -80,6 +85,11 @@ def load_runs() -> list[dict]:
 
 def run_key(run: dict) -> str:
     return f"{run['corpus']}:{run['id']}"
+
+
+def data_key(run: dict) -> str:
+    """Runs from v2 on draw their data from the spec's seeds alone, so a rerun shares its run's probes."""
+    return f"v1:{run['id']}" if run["corpus"] == "v1" else f"v2:{run['id']}"
 
 
 class Pools:
@@ -94,8 +104,6 @@ class Pools:
             x_pool, y_pool = self._pool("v1-" + spec["dataset"])[:2]
             pick = np.random.RandomState(spec["seed"]).permutation(len(y_pool))[: spec["n"]]
             return x_pool[pick], y_pool[pick]
-        import generate
-
         x, y, *_ = generate.draw_data(spec, {spec["dataset"]: self._pool(spec["dataset"])})
         return x, y
 
@@ -126,11 +134,11 @@ def probe_all(runs: list[dict]) -> dict[str, dict]:
     from cnnlint.probes import probe_arrays
 
     cache, pools = load_probe_cache(), Pools()
-    missing = [r for r in runs if run_key(r) not in cache]
+    missing = list({data_key(r): r for r in runs if data_key(r) not in cache}.values())
     for i, run in enumerate(missing):
         x, y = pools.training_subset(run)
         probes = probe_arrays(x, y)
-        entry = {"key": run_key(run), "knn_accuracy": probes.knn_accuracy, "linear_accuracy": probes.linear_accuracy,
+        entry = {"key": data_key(run), "knn_accuracy": probes.knn_accuracy, "linear_accuracy": probes.linear_accuracy,
                  "duplicate_fraction": probes.duplicate_fraction, "probed": probes.probed}  # fmt: skip
         cache[entry["key"]] = entry
         with open(PROBES, "a") as stream:
@@ -152,8 +160,9 @@ def featurize(runs: list[dict], probes: dict[str, dict]) -> tuple[np.ndarray, di
     rows, extras = [], {"params": [], "n": [], "v1_features": []}
     for run in runs:
         facts = analyze(model_graph(raw_from_dict(run["config"], source=f"corpus#{run_key(run)}")))
-        dataset = Dataset(samples=run["spec"]["n"], classes=run["spec"].get("classes", 10))
-        values = features(facts, dataset, _Probes(probes[run_key(run)]))  # type: ignore[arg-type]
+        dataset = Dataset(samples=run["spec"]["n"], classes=run["spec"].get("classes", 10),
+                          training_steps=generate.optimizer_steps(run))  # fmt: skip
+        values = features(facts, dataset, _Probes(probes[data_key(run)]))  # type: ignore[arg-type]
         rows.append([values[name] for name in WITH_PROBES])
         extras["params"].append(facts.trainable_params)
         extras["n"].append(run["spec"]["n"])
@@ -322,6 +331,9 @@ def export_variant(gam: Gam3, x: np.ndarray) -> dict:
         "link": {"kind": "log", "offset": LINK_OFFSET},
         "ranges": {n: [round(float(x[:, j].min()), 6), round(float(x[:, j].max()), 6)] for j, n in enumerate(gam.names)},
         "medians": {n: round(float(np.median(x[:, j])), 6) for j, n in enumerate(gam.names)},
+        # lint assumes a full training run: the longest the study trained, where every step table has saturated
+        "assumed": {n: round(float(x[:, j].max()), 6) for j, n in enumerate(gam.names)
+                    if FEATURES_BY_NAME[n].assumed},
     }
 
 

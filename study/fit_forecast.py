@@ -79,6 +79,8 @@ def load_runs() -> tuple[list[dict], str]:
         curves = record.get("curves") or {}
         if "skipped" in record or len(curves.get("loss", [])) < MIN_EPOCHS + 1:
             continue
+        if record.get("passes_per_epoch", 1) > 1:  # protocol v3 at small n: an "epoch" there is several passes,
+            continue  # while confirm's epochs are one pass each
         record["source"] = record["spec"]["dataset"]
         runs.append(record)
     runs.sort(key=lambda r: (r["source"], r["id"]))

@@ -26,9 +26,16 @@ spec disagree by seed noise alone, so their rank agreement bounds what any predi
 
     python study/generate.py --replicates 60 --start 1540 --host local   # 60 corpus runs from id 1540 on
 
-``--replicates N --min-steps S --max-n M`` retrains runs with n <= M with the same seed but for at least S optimizer
-steps (each epoch passes over the training set several times) into ``study/min-steps/``: what the fixed
-epoch budget (20-40 epochs, so 20-40 steps at n = 50) does to the gap of small-n runs.
+``--replicates N --min-steps S --max-n M`` retrains up to N corpus-v2 runs that took fewer than S optimizer steps
+(n <= M; cheapest first) with the same seed but for at least S steps (each epoch passes over the training set
+several times) into ``study/min-steps/``: what the fixed epoch budget (20-40 epochs, so 20-40 steps at n = 50) does
+to the gap of small-n runs.
+
+Protocol v3 is v2 with ``--min-steps 600``: new runs go to ``study/corpus-v3/``.  A v2 run that already took 600
+steps is a v3 run as it is (same code path, same seed), and ``study/min-steps/`` holds v3 reruns of the others.
+
+    python study/generate.py --min-steps 600 --start 9000 --count 12000 --host local5   # new v3 runs
+    python study/generate.py --replicates 1000 --min-steps 600 --host local5             # v3 reruns of short v2 runs
 """
 
 from __future__ import annotations
@@ -53,6 +60,9 @@ import sources  # noqa: E402
 CORPUS = Path(__file__).parent / "corpus-v2"
 REPLICATES = Path(__file__).parent / "replicates"
 MIN_STEPS = Path(__file__).parent / "min-steps"
+#: protocol v3: the v2 specs, each trained for at least V3_MIN_STEPS optimizer steps
+CORPUS_V3 = Path(__file__).parent / "corpus-v3"
+V3_MIN_STEPS = 600
 SIZES = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 MAX_PARAMS = 25_000_000
 #: multiply-adds x training examples x epochs; over this a CPU worker leaves the run to a GPU machine
@@ -228,13 +238,13 @@ def train_one(spec: dict, pools: dict, mode: str, device: str) -> dict | None:
     if params > MAX_PARAMS:
         return {"id": spec["index"], "skipped": f"{params} params over the cap", "spec": spec}
     macs = macs_per_example(model)
-    if macs * spec["n"] * spec["epochs"] > CPU_BUDGET[mode]:
-        return None  # left for a machine with a bigger budget
     batch = 128 if spec["n"] >= 5000 else 64
     epochs = spec["epochs"]
     # --min-steps: each epoch passes over the (shuffled) training set `passes` times, so a small-n run takes at
     # least min_steps optimizer steps in its spec's number of epochs (one Keras epoch per curve point stays cheap)
-    passes = max(1, math.ceil(spec.get("min_steps", 0) / (epochs * math.ceil(len(y_train) / batch))))
+    passes = passes_per_epoch(spec, len(y_train), batch)
+    if macs * spec["n"] * spec["epochs"] * passes > CPU_BUDGET[mode]:
+        return None  # left for a machine with a bigger budget
     x_fit, y_fit = (np.concatenate([x_train] * passes), np.concatenate([y_train] * passes)) if passes > 1 else (
         x_train, y_train)  # fmt: skip
     sub = np.random.RandomState(0).permutation(len(y_train))[:TRAIN_EVAL]
@@ -274,6 +284,26 @@ def train_one(spec: dict, pools: dict, mode: str, device: str) -> dict | None:
         "device": device,
         "host": socket.gethostname(),
     }
+
+
+def passes_per_epoch(spec: dict, n: int, batch: int) -> int:
+    """How many times one curve epoch passes over the training set, so that the run takes ``spec["min_steps"]``."""
+    return max(1, math.ceil(spec.get("min_steps", 0) / (spec["epochs"] * math.ceil(n / batch))))
+
+
+def optimizer_steps(record: dict) -> int:
+    """The optimizer steps a recorded run took (v1 runs record the epochs they actually ran)."""
+    spec = record["spec"]
+    batch = record.get("batch", 64)
+    epochs = record.get("epochs_run", record.get("epochs", spec.get("epochs", 1)))
+    return epochs * record.get("passes_per_epoch", 1) * math.ceil(spec["n"] / batch)
+
+
+def rerun_order(min_steps: int, start: int, max_n: int) -> list[int]:
+    """Corpus runs that trained fewer than ``min_steps`` steps, cheapest rerun first."""
+    short = [r for r in runs.trained(CORPUS) if r["id"] >= start and r["spec"]["n"] <= max_n
+             and optimizer_steps(r) < min_steps]  # fmt: skip
+    return [r["id"] for r in sorted(short, key=lambda r: (r["macs_per_example"] * min_steps * r["batch"], r["id"]))]
 
 
 def done_ids(folder: Path = CORPUS) -> set[int]:
@@ -320,8 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=CORPUS)
     parser.add_argument("--host", default=socket.gethostname().split(".")[0][:20])
     parser.add_argument("--min-steps", type=int, default=0,
-                        help="with --replicates: train at least this many optimizer steps (more epochs at small n) "
-                             "into study/min-steps/, to measure what the fixed epoch budget does to small-n runs")
+                        help="train at least this many optimizer steps (more passes per epoch at small n): new runs go to "
+                             "study/corpus-v3/; with --replicates, corpus-v2 runs that took fewer steps are retrained "
+                             "(same seed, cheapest first) into study/min-steps/")
     parser.add_argument("--max-n", type=int, default=10**9, help="with --replicates: only runs with n up to this")
     parser.add_argument("--replicates", type=int, default=0,
                         help="retrain this many corpus runs (in id order) with a second training seed")
@@ -343,8 +374,16 @@ def main(argv: list[str] | None = None) -> int:
         args.out = default_out if args.out == CORPUS else args.out
         args.out.mkdir(parents=True, exist_ok=True)
         done = done_ids(args.out)
-        indices = [i for i in sorted(trained_ids()) if i >= args.start and sample_spec(i)["n"] <= args.max_n]
+        if args.min_steps:
+            indices = rerun_order(args.min_steps, args.start, args.max_n)
+        else:
+            indices = [i for i in sorted(trained_ids()) if i >= args.start and sample_spec(i)["n"] <= args.max_n]
         indices = indices[: args.replicates]
+    elif args.min_steps:
+        args.out = CORPUS_V3 if args.out == CORPUS else args.out
+        args.out.mkdir(parents=True, exist_ok=True)
+        done = done_ids() | done_ids(args.out)
+        indices = list(range(args.start, args.count))
     else:
         done = done_ids() | done_ids(args.out)
         indices = list(range(args.start, args.count))
@@ -355,8 +394,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.deadline and time.time() > args.deadline:
             break
         spec = sample_spec(index)
-        if args.replicates and args.min_steps:
-            spec["min_steps"] = args.min_steps  # same seed: only the training length differs
+        if args.min_steps:
+            spec["min_steps"] = args.min_steps  # a rerun keeps the seed: only the training length differs
         elif args.replicates:
             spec["replicate"] = 1
         try:
