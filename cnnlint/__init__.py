@@ -43,12 +43,13 @@ _find_checkout_subpackages()
 
 
 def check(model_or_path: Any, samples: int | None = None, classes: int | None = None, augmented: bool = False,
-          select: list[str] | None = None, ignore: list[str] | None = None, data: Any = None) -> Report:  # fmt: skip
+          select: list[str] | None = None, ignore: list[str] | None = None, data: Any = None,
+          training_steps: int | None = None) -> Report:  # fmt: skip
     """Lint a live ``keras.Model``, a model file or folder, or a config dict; see ``cnnlint.api.check``."""
     from cnnlint.api import check as _check
 
     return _check(model_or_path, samples=samples, classes=classes, augmented=augmented, select=select, ignore=ignore,
-                  data=data)  # fmt: skip
+                  data=data, training_steps=training_steps)  # fmt: skip
 
 
 def confirm(model_or_path: Any, x: Any, y: Any, **options: Any) -> Any:

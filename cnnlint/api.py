@@ -101,12 +101,14 @@ def check(
     select: list[str] | None = None,
     ignore: list[str] | None = None,
     data: Any = None,
+    training_steps: int | None = None,
 ) -> Report:
     """Lint a live ``keras.Model`` (Keras 3 or tf.keras), a model file or folder, or a config dict.
 
     ``data``, the training data as an ``(x, y)`` pair of arrays or a path (``.npz`` or an image folder), adds
     the data probes (``report.probes``); ``samples`` then defaults to its size.  Unreadable data raises
-    ``cnnlint.errors.ConfigError``.
+    ``cnnlint.errors.ConfigError``.  ``training_steps``, the optimizer steps of the planned run (epochs x batches
+    per epoch), makes the risk estimate one for that run; by default it is for a full run (see the risk notes).
 
     Example::
 
@@ -122,7 +124,8 @@ def check(
         from cnnlint.probe_cache import probe_data
 
         probes = probe_data(data)
-    dataset = Dataset(samples=samples, classes=classes, augmented=augmented, probes=probes)
+    dataset = Dataset(samples=samples, classes=classes, augmented=augmented, probes=probes,
+                      training_steps=training_steps)  # fmt: skip
     return Report(lint_source(model_source(model_or_path), dataset, settings))
 
 

@@ -321,9 +321,11 @@ def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | No
 def _notes(variant: Variant, outside: list[str], probes: DataProbes | None, optimistic: list[str],
            assumed: list[str]) -> list[str]:  # fmt: skip
     notes = []
-    if "log_steps" in assumed:
-        notes.append(f"for a full training run (about {10 ** variant.assumed['log_steps']:,.0f} optimizer steps or "
-                     "more; shorter runs of the study measured smaller gaps)")  # fmt: skip
+    saturation = _saturation(variant.point.shapes["log_steps"]) if "log_steps" in assumed else None
+    if saturation is not None:
+        notes.append(f"for a full training run: the study's gaps stopped widening after about "
+                     f"{10**saturation:,.0f} optimizer steps, and shorter runs "
+                     "measured smaller gaps")  # fmt: skip
     if probes is None:
         notes.append("no data given: the estimate knows only the model, n and the classes, so its interval is wide; "
                      "pass --data to measure how hard the data is")  # fmt: skip
@@ -337,6 +339,12 @@ def _notes(variant: Variant, outside: list[str], probes: DataProbes | None, opti
         notes.append(f"beyond the study on the side that raises risk ({labels}): the held value may be too low, so "
                      "the model is not rated low")  # fmt: skip
     return notes
+
+
+def _saturation(shape: StepFunction) -> float | None:
+    """Where a rising step function reaches its highest value; None if it is flat (the feature has no effect)."""
+    first = shape.values.index(max(shape.values))
+    return shape.breaks[first - 1] if first else None
 
 
 def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes | None = None) -> int | None:

@@ -65,6 +65,13 @@ def test_report_object_renders_everything():
     assert report.graph["trainable_params"] == 27114
 
 
+def test_the_estimate_can_be_for_the_planned_run_length():
+    path = str(REPO / "examples" / "example2_plain.keras")
+    full = cnnlint.check(path, samples=200, classes=10).risk
+    short = cnnlint.check(path, samples=200, classes=10, training_steps=20).risk
+    assert short.gap < full.gap and any("full training run" in note for note in full.notes)
+
+
 def test_config_dict_and_bad_object():
     from cnnlint.errors import ModelError
 

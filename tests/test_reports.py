@@ -92,6 +92,17 @@ def test_markdown_is_compact_and_truncates(tmp_path):
     assert len(many) <= 65_536 and "Truncated:" in many
 
 
+def test_markdown_shows_what_raises_the_risk_and_the_estimates_premises():
+    report = lint_source(EXAMPLES / "example2_plain.keras", Dataset(2000, 10), ALL)
+    assert report.risk is not None and report.risk.factors and report.risk.notes
+    text = FORMATS["markdown"]([report], RenderOptions())
+    assert "Raised most" in text
+    for factor in report.risk.factors:
+        assert factor.rules[0] in text and f"{factor.contribution:+.2f}".replace("+", "\\+") in text
+    for note in report.risk.notes:
+        assert f"Note: {note.split(':')[0]}" in text
+
+
 def _png_pixels(data: bytes) -> tuple[int, int, bytes]:
     """(width, height, decompressed filtered scanlines) of a PNG."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -206,6 +206,25 @@ def test_outside_the_study_range_the_estimate_saturates_and_says_so(applications
     assert assess(facts, Dataset(10**9, 2)).gap == assess(facts, Dataset(10**8, 2)).gap
 
 
+@pytest.mark.parametrize("name", ["example1_4x_width.keras", "example2_plain.keras"])
+@pytest.mark.parametrize("n", [100, 2000, 20_000])
+def test_a_shorter_training_run_never_raises_the_estimate_and_unknown_length_means_a_full_run(name, n):
+    facts = facts_of_file(name)
+    gaps = [assess(facts, Dataset(n, 10, training_steps=steps)).gap for steps in (10, 40, 150, 600, 5_000, 10**6)]
+    assert gaps == sorted(gaps)
+    full = assess(facts, Dataset(n, 10))
+    assert full.gap == gaps[-1] and any("full training run" in note for note in full.notes)
+    given = assess(facts, Dataset(n, 10, training_steps=40))
+    assert not any("full training run" in note for note in given.notes)
+    assert all(factor.feature != "log_steps" for factor in full.factors)
+
+
+def test_training_length_matters_where_the_study_measured_it():
+    facts = facts_of_file("example2_plain.keras")
+    short, full = (assess(facts, Dataset(200, 10, training_steps=s)).gap for s in (20, None))
+    assert full - short >= 0.02
+
+
 GRID = [m * 10**e for e in range(1, 8) for m in (1, 2, 5)]
 
 
