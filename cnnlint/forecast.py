@@ -22,6 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cnnlint.trees import ensemble
+
 MODEL_PATH = Path(__file__).parent / "data" / "forecast_model.json"
 
 #: Epochs the slopes are taken over (the last few of the short run).
@@ -155,18 +157,6 @@ class Forecast:
                 "gap": round(self.gap, 4), "interval": [round(v, 4) for v in self.interval]}  # fmt: skip
 
 
-def _walk(tree: dict[str, list], row: list[float]) -> float:
-    """One exported tree: nodes in arrays; a leaf has left == -1; NaN follows ``missing_left``."""
-    node = 0
-    left, right, feature, threshold, missing_left = (tree[key] for key in ("left", "right", "feature", "threshold",
-                                                                            "missing_left"))  # fmt: skip
-    while left[node] >= 0:
-        x = row[feature[node]]
-        go_left = missing_left[node] if math.isnan(x) else x <= threshold[node]
-        node = left[node] if go_left else right[node]
-    return tree["value"][node]
-
-
 @dataclass(frozen=True)
 class Forecaster:
     """The exported model: features, one ensemble per quantile, the conformal margin."""
@@ -179,7 +169,7 @@ class Forecaster:
 
     def predict_change(self, features: dict[str, float]) -> dict[str, float]:
         row = [features[name] for name in self.features]
-        return {name: e["baseline"] + sum(_walk(t, row) for t in e["trees"]) for name, e in self.ensembles.items()}
+        return {name: ensemble(e["baseline"], e["trees"], row) for name, e in self.ensembles.items()}
 
     def forecast(self, history: dict[str, Sequence[float]], epochs_done: int, full_epochs: int,
                  classes: int) -> Forecast:  # fmt: skip

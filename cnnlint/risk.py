@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlint.analysis import Facts
 from cnnlint.findings import Dataset, Finding, class_count, codes_explaining
 from cnnlint.levels import RISK_LEVELS
+from cnnlint.trees import ensemble, thresholds
 
 if TYPE_CHECKING:
     from cnnlint.probes import DataProbes
@@ -123,8 +124,9 @@ class Factor:
             return f"{self.feature} {self.value}{effect}"
         if spec.binary:
             return f"{'' if self.value else 'no '}{spec.label}{effect}"
-        typical = "" if self.reference is None else f" vs. study median {_plain(spec.plain(self.reference))}"
-        return f"{spec.label} {_plain(spec.plain(self.value))}{typical}{effect}"
+        shown, median = _plain(spec.plain(self.value)), None if self.reference is None else _plain(spec.plain(self.reference))
+        typical = "" if median in (None, shown) else f" vs. study median {median}"
+        return f"{spec.label} {shown}{typical}{effect}"
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,36 @@ class Additive:
     def predict(self, x: dict[str, float]) -> float:
         return self.intercept + sum(self.terms(x).values())
 
+    def breaks_of(self, name: str) -> list[float]:
+        return list(self.shapes[name].breaks)
+
+
+@dataclass(frozen=True)
+class Trees:
+    """A gradient-boosted ensemble over all the variant's features at once (interactions allowed), monotone in
+    each feature's declared direction; exported from scikit-learn (``cnnlint.trees``)."""
+
+    names: tuple[str, ...]
+    baseline: float
+    trees: tuple[dict[str, list], ...]
+
+    def predict(self, x: dict[str, float]) -> float:
+        return ensemble(self.baseline, self.trees, [x[name] for name in self.names])
+
+    def thresholds(self, name: str) -> list[float]:
+        return thresholds(self.trees, self.names.index(name))
+
+
+@dataclass(frozen=True)
+class Shifted:
+    """``base`` moved by a constant on the link scale: a conformal band around a point model keeps its monotony."""
+
+    base: Trees
+    offset: float
+
+    def predict(self, x: dict[str, float]) -> float:
+        return self.base.predict(x) + self.offset
+
 
 @dataclass(frozen=True)
 class LogLink:
@@ -181,9 +213,9 @@ class LogLink:
 @dataclass(frozen=True)
 class Variant:
     names: tuple[str, ...]
-    point: Additive
-    low: Additive
-    high: Additive
+    point: Additive | Trees
+    low: Additive | Shifted
+    high: Additive | Shifted
     margin_low: float
     margin_high: float
     link: LogLink
@@ -191,6 +223,9 @@ class Variant:
     medians: dict[str, float]
     #: values of the ``assumed`` features when the caller does not know them
     assumed: dict[str, float] = field(default_factory=dict)
+    #: per feature, (value, weight) pairs that stand for the study's runs: a factor of a tree model is the estimate
+    #: minus its average with that one feature set to these values
+    reference: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -207,17 +242,25 @@ def _additive(data: dict[str, Any]) -> Additive:
 
 
 def _variant(data: dict[str, Any]) -> Variant:
+    names = tuple(data["features"])
+    if data.get("kind") == "trees":
+        point: Additive | Trees = Trees(names, float(data["point"]["baseline"]), tuple(data["point"]["trees"]))
+        low: Additive | Shifted = Shifted(point, float(data["offsets"][0]))
+        high: Additive | Shifted = Shifted(point, float(data["offsets"][1]))
+    else:
+        point, low, high = _additive(data["point"]), _additive(data["low"]), _additive(data["high"])
     return Variant(
-        names=tuple(data["features"]),
-        point=_additive(data["point"]),
-        low=_additive(data["low"]),
-        high=_additive(data["high"]),
+        names=names,
+        point=point,
+        low=low,
+        high=high,
         margin_low=float(data["margin"][0]),
         margin_high=float(data["margin"][1]),
         link=LogLink(float(data["link"]["offset"])),
         ranges={k: (float(v[0]), float(v[1])) for k, v in data["ranges"].items()},
         medians={k: float(v) for k, v in data["medians"].items()},
         assumed={k: float(v) for k, v in data.get("assumed", {}).items()},
+        reference={k: tuple((float(a), float(b)) for a, b in v) for k, v in data.get("reference", {}).items()},
     )
 
 
@@ -252,8 +295,9 @@ def variant_inputs(variant: Variant, values: dict[str, float | None]) -> tuple[d
 
 
 def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None,
-           probes: DataProbes | None = None) -> Risk | None:  # fmt: skip
-    """The risk estimate, or ``None`` without a training-set size or a usable model file."""
+           probes: DataProbes | None = None, explain: bool = True) -> Risk | None:  # fmt: skip
+    """The risk estimate, or ``None`` without a training-set size or a usable model file; ``explain=False`` skips
+    the factors and notes (for scans over n)."""
     model = load_model()
     if model is None or not dataset.samples:
         return None
@@ -272,12 +316,12 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     level = level_of(gap)
     if optimistic and level == RISK_LEVELS[0]:
         level = RISK_LEVELS[1]
-    notes = _notes(variant, outside, probes, optimistic, assumed)
+    notes = _notes(variant, x, outside, probes, optimistic, assumed) if explain else []
     return Risk(
         level=level,
         gap=round(gap, 4),
         interval=(round(low, 4), round(high, 4)),
-        factors=_factors(variant, x, findings, assumed),
+        factors=_factors(variant, x, findings, assumed) if explain else (),
         model_version=model.version,
         extrapolated=bool(outside),
         coverage=model.coverage,
@@ -300,10 +344,33 @@ def _clip(gap: float) -> float:
 
 def contributions(variant: Variant, x: dict[str, float]) -> dict[str, float]:
     """Each feature's push on the predicted gap: the estimate minus the estimate with that one feature at the
-    study's typical value (on the link scale, its term set to 0)."""
-    z = variant.point.predict(x)
-    gap = variant.link.to_gap(z)
-    return {name: gap - variant.link.to_gap(z - term) for name, term in variant.point.terms(x).items()}
+    study's typical value.  Additive model: that feature's term set to 0 (its study average).  Tree model: the
+    estimate averaged over the study's values of that feature (``Variant.reference``), the others kept."""
+    point, to_gap = variant.point, variant.link.to_gap
+    z = point.predict(x)
+    gap = to_gap(z)
+    if isinstance(point, Additive):
+        return {name: gap - to_gap(z - term) for name, term in point.terms(x).items()}
+    pushes = {}
+    for name in variant.names:
+        pairs = variant.reference.get(name, ())
+        total = sum(weight for _, weight in pairs)
+        if total > 0:
+            typical = sum(weight * to_gap(point.predict({**x, name: value})) for value, weight in pairs) / total
+            pushes[name] = gap - typical
+    return pushes
+
+
+def saturation(variant: Variant, x: dict[str, float], name: str) -> float | None:
+    """The smallest value of a rising feature from which the estimate for ``x`` no longer grows with it (up to the
+    study's largest); None if it never moves."""
+    top = variant.ranges[name][1]
+    full = variant.point.predict({**x, name: top})
+    points = variant.point.breaks_of(name) if isinstance(variant.point, Additive) else variant.point.thresholds(name)
+    below = [t for t in points if t < top]
+    if not below or variant.point.predict({**x, name: below[0]}) == full:
+        return None
+    return next((t for t in below if variant.point.predict({**x, name: math.nextafter(t, math.inf)}) == full), None)
 
 
 def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | None,
@@ -318,13 +385,13 @@ def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | No
     )  # fmt: skip
 
 
-def _notes(variant: Variant, outside: list[str], probes: DataProbes | None, optimistic: list[str],
-           assumed: list[str]) -> list[str]:  # fmt: skip
+def _notes(variant: Variant, x: dict[str, float], outside: list[str], probes: DataProbes | None,
+           optimistic: list[str], assumed: list[str]) -> list[str]:  # fmt: skip
     notes = []
-    saturation = _saturation(variant.point.shapes["log_steps"]) if "log_steps" in assumed else None
-    if saturation is not None:
+    steps = saturation(variant, x, "log_steps") if "log_steps" in assumed else None
+    if steps is not None:
         notes.append(f"for a full training run: the study's gaps stopped widening after about "
-                     f"{10**saturation:,.0f} optimizer steps, and shorter runs "
+                     f"{10**steps:,.0f} optimizer steps, and shorter runs "
                      "measured smaller gaps")  # fmt: skip
     if probes is None:
         notes.append("no data given: the estimate knows only the model, n and the classes, so its interval is wide; "
@@ -341,12 +408,6 @@ def _notes(variant: Variant, outside: list[str], probes: DataProbes | None, opti
     return notes
 
 
-def _saturation(shape: StepFunction) -> float | None:
-    """Where a rising step function reaches its highest value; None if it is flat (the feature has no effect)."""
-    first = shape.values.index(max(shape.values))
-    return shape.breaks[first - 1] if first else None
-
-
 def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes | None = None) -> int | None:
     """The smallest training set (on a 1-2-5 grid up to 10 M) at which the model rates low risk.
 
@@ -358,7 +419,7 @@ def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes
     for exponent in range(1, 8):
         for mantissa in (1, 2, 5):
             n = mantissa * 10**exponent
-            risk = assess(facts, Dataset(n, dataset.classes, dataset.augmented), probes=probes)
+            risk = assess(facts, Dataset(n, dataset.classes, dataset.augmented), probes=probes, explain=False)
             if risk is not None and risk.level == low:
                 return n
     return None

@@ -4,8 +4,12 @@
     python study/fit.py   # writes cnnlint/data/risk_model.json, study/evaluation.{json,md}, study/probes.jsonl
                           # and the table between README.md's risk-evaluation markers
 
-Inputs.  Every run of ``study/corpus`` (v1: digits and MNIST-1D, 10 classes) and ``study/corpus-v2`` (five
-sources, 2-10 classes, label noise).  Static features come from cnnlint's own reader, graph and analysis code on
+Inputs.  Every run of ``study/corpus`` (v1: digits and MNIST-1D, 10 classes, stopped at 99 % training accuracy),
+``study/corpus-v2`` (five sources, 2-10 classes, label noise, 20-40 epochs), ``study/min-steps`` (v2 runs that took
+fewer than 600 optimizer steps, retrained with the same seed for at least 600) and ``study/corpus-v3`` (v2 specs,
+at least 600 steps).  How long a run trained (its optimizer steps) is a feature: short runs measure smaller gaps,
+and the paired reruns let the fit tell that apart from the effect of n.  Lint assumes a full run (the study's
+longest), ``cnnlint confirm`` the user's full run.  Static features come from cnnlint's own reader, graph and analysis code on
 the run's saved config (``cnnlint.risk.features``), so the model sees exactly what ``cnnlint`` sees.  Data probes
 (``cnnlint.probes.probe_arrays``) are computed on the run's own training subset, regenerated from its seeds, and
 cached in ``study/probes.jsonl``.
@@ -20,9 +24,11 @@ exactly (at sklearn's own bin thresholds) and written to JSON; ``cnnlint.risk`` 
 
 Evaluation (nothing is fitted on the split it is scored on): leave-one-source-out and leave-one-family-out, with
 and without probes, against baselines fitted on the same training split: n alone and params / n alone (isotonic
-regressions), probes alone (the same GAM on the probe features), and the v1 ridge model that cnnlint shipped
+regressions), probes alone (the same GAM on the probe features), the v1 ridge model that cnnlint shipped
 before (``study/baselines/risk_model_v1.json``; it was fitted on the v1 corpus, so on digits and MNIST-1D it has
-seen part of the test runs: an advantage, not a handicap).
+seen part of the test runs: an advantage, not a handicap), and the v2 model shipped before training length and
+the dense head entered (``study/baselines/risk_model_v2_449.json``, fitted on 449 of these runs: the same
+advantage, larger).
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ from cnnlint.risk import FEATURES, FEATURES_BY_NAME, StepFunction, features  # n
 OUT_MODEL = HERE.parent / "cnnlint" / "data" / "risk_model.json"
 PROBES = HERE / "probes.jsonl"
 V1_MODEL = HERE / "baselines" / "risk_model_v1.json"
+#: the v2 model shipped before training length entered (fitted on 449 runs of commit b13b08d)
+V2_449_MODEL = HERE / "baselines" / "risk_model_v2_449.json"
 GAP_THRESHOLD = 0.10
 COVERAGE = 0.8
 #: the models are fitted to log(max(gap, 0) + LINK_OFFSET) (cnnlint.risk.LogLink)
@@ -233,6 +241,78 @@ class Gam3:
         return band(self.point.predict(x), self.low.predict(x), self.high.predict(x), self.margin)
 
 
+class Boosted:
+    """With probes: one monotone boosted ensemble over all features (interactions allowed; the same settings as the
+    additive model otherwise) and a split-conformal band: the 10th and 90th percentiles of the link-scale residuals
+    of runs from data sources held out of the fit, added to the point.  A constant shift keeps the band monotone."""
+
+    kind = "trees"
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.offsets = (0.0, 0.0)
+
+    def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> Boosted:
+        z = to_link(y)
+        self.model = _boosted(self.names).fit(x, z)
+        if groups is not None and len(set(groups)) > 1:
+            residuals = np.concatenate([z[groups == held] - _boosted(self.names).fit(x[groups != held],
+                                        z[groups != held]).predict(x[groups == held])
+                                        for held in sorted(set(groups))])  # fmt: skip
+            tail = (1 - COVERAGE) / 2
+            self.offsets = (float(np.quantile(residuals, tail)), float(np.quantile(residuals, 1 - tail)))
+        return self
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        z = self.model.predict(x)
+        gap = to_gap(z)
+        return gap, np.minimum(to_gap(z + self.offsets[0]), gap), np.maximum(to_gap(z + self.offsets[1]), gap)
+
+    def export(self) -> dict:
+        exported = {"baseline": float(np.ravel(self.model._baseline_prediction)[0]),
+                    "trees": [export_tree(tree[0]) for tree in self.model._predictors]}  # fmt: skip
+        return exported
+
+
+def _boosted(names: tuple[str, ...]):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(**HGB, monotonic_cst=[FEATURES_BY_NAME[n].direction for n in names])
+
+
+def export_tree(predictor) -> dict[str, list]:
+    """One fitted tree as node arrays (``cnnlint.trees``); scikit-learn keeps them in private attributes, so
+    ``check_trees`` compares the walk with scikit-learn's own predictions."""
+    nodes = predictor.nodes
+    leaf = nodes["is_leaf"].astype(bool)
+    return {
+        "feature": [int(v) if not is_leaf else 0 for v, is_leaf in zip(nodes["feature_idx"], leaf)],
+        "threshold": [float(v) if not is_leaf else 0.0 for v, is_leaf in zip(nodes["num_threshold"], leaf)],
+        "missing_left": [int(v) if not is_leaf else 0 for v, is_leaf in zip(nodes["missing_go_to_left"], leaf)],
+        "left": [-1 if is_leaf else int(v) for v, is_leaf in zip(nodes["left"], leaf)],
+        "right": [-1 if is_leaf else int(v) for v, is_leaf in zip(nodes["right"], leaf)],
+        "value": [round(float(v), 7) if is_leaf else 0.0 for v, is_leaf in zip(nodes["value"], leaf)],
+    }
+
+
+def check_trees(boosted: Boosted, exported: dict, x: np.ndarray) -> None:
+    from cnnlint.trees import ensemble
+
+    ours = np.array([ensemble(exported["baseline"], exported["trees"], row) for row in x])
+    worst = float(np.max(np.abs(ours - boosted.model.predict(x))))
+    if worst > 1e-4:
+        raise SystemExit(f"exported trees differ from the fitted model by {worst:.2g}")
+
+
+def reference_values(name: str, column: np.ndarray) -> list[list[float]]:
+    """(value, weight) pairs standing for the study's runs: both values of a binary feature with their shares,
+    else five quantiles of equal weight."""
+    if FEATURES_BY_NAME[name].binary:
+        share = float(np.mean(column > 0.5))
+        return [[0.0, round(1 - share, 4)], [1.0, round(share, 4)]]
+    return [[round(float(v), 6), 0.2] for v in np.quantile(column, [0.1, 0.3, 0.5, 0.7, 0.9])]
+
+
 def to_link(gap: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(gap, 0.0) + LINK_OFFSET)
 
@@ -321,13 +401,18 @@ def check_export(model, names: tuple[str, ...], x: np.ndarray, exported: dict) -
         raise SystemExit(f"exported tables differ from the fitted model by {worst:.2g}")
 
 
-def export_variant(gam: Gam3, x: np.ndarray) -> dict:
+def export_variant(gam: Gam3 | Boosted, x: np.ndarray) -> dict:
+    if isinstance(gam, Boosted):
+        exported = gam.export()
+        check_trees(gam, exported, x)
+        parts = {"kind": "trees", "point": exported, "offsets": [round(v, 6) for v in gam.offsets], "margin": [0, 0],
+                 "reference": {n: reference_values(n, x[:, j]) for j, n in enumerate(gam.names)}}  # fmt: skip
+    else:
+        parts = {"kind": "additive", "point": gam.point.exported, "low": gam.low.exported, "high": gam.high.exported,
+                 "margin": [round(gam.margin, 6), round(gam.margin, 6)]}  # fmt: skip
     return {
         "features": list(gam.names),
-        "point": gam.point.exported,
-        "low": gam.low.exported,
-        "high": gam.high.exported,
-        "margin": [round(gam.margin, 6), round(gam.margin, 6)],
+        **parts,
         "link": {"kind": "log", "offset": LINK_OFFSET},
         "ranges": {n: [round(float(x[:, j].min()), 6), round(float(x[:, j].max()), 6)] for j, n in enumerate(gam.names)},
         "medians": {n: round(float(np.median(x[:, j])), 6) for j, n in enumerate(gam.names)},
@@ -369,6 +454,19 @@ def baselines(x: np.ndarray, y: np.ndarray, extras: dict, train: np.ndarray, tes
     cols = [WITH_PROBES.index(n) for n in PROBE_ONLY]
     out["probes alone"] = _gam(PROBE_ONLY).fit(x[train][:, cols], y[train]).predict(x[test][:, cols])
     out["v1 model (shipped before)"] = v1_predict(extras["v1_features"][test])
+    out["v2 449-run model (shipped before)"] = shipped_predict(V2_449_MODEL, x[test])
+    return out
+
+
+def shipped_predict(path: Path, x: np.ndarray) -> np.ndarray:
+    """A shipped risk model's point estimate: its probe variant where the probes are known, else its static one."""
+    variants = json.loads(path.read_text())["variants"]
+    out = np.empty(len(x))
+    known = ~np.isnan(x[:, columns(tuple(variants["with_probes"]["features"]))]).any(axis=1)
+    for rows, variant in ((known, variants["with_probes"]), (~known, variants["static"])):
+        names = tuple(variant["features"])
+        if rows.any():
+            out[rows] = to_gap(Tables(variant["point"], names).predict(x[rows][:, columns(names)]))
     return out
 
 
@@ -379,13 +477,15 @@ def columns(names: tuple[str, ...]) -> list[int]:
     return [WITH_PROBES.index(n) for n in names]
 
 
-def fit_variant(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Gam3:
-    """Fitted on the runs where every feature of the variant is known (probes can be missing for tiny data)."""
+def fit_variant(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Gam3 | Boosted:
+    """Fitted on the runs where every feature of the variant is known (probes can be missing for tiny data).  With
+    probes: boosted trees with interactions; without: the additive model (see study/README.md for why)."""
     known = ~np.isnan(x[:, columns(names)]).any(axis=1)
-    return Gam3(names).fit(x[known][:, columns(names)], y[known], groups[known])
+    family = Boosted if names == WITH_PROBES else Gam3
+    return family(names).fit(x[known][:, columns(names)], y[known], groups[known])
 
 
-def predict_like_cnnlint(probed: Gam3, static: Gam3, x: np.ndarray) -> tuple[np.ndarray, ...]:
+def predict_like_cnnlint(probed: Gam3 | Boosted, static: Gam3 | Boosted, x: np.ndarray) -> tuple[np.ndarray, ...]:
     """With probes where they are known, else the static variant: what ``cnnlint.risk.assess`` does."""
     known = ~np.isnan(x[:, columns(WITH_PROBES)]).any(axis=1)
     out = [np.empty(len(x)) for _ in range(3)]
@@ -447,15 +547,16 @@ def main() -> int:
     for label, names in (("with_probes", WITH_PROBES), ("static", STATIC)):
         known = ~np.isnan(x[:, columns(names)]).any(axis=1)
         variants[label] = export_variant(fit_variant(names, x, y, sources), x[known][:, columns(names)])
-    OUT_MODEL.write_text(json.dumps({
+    OUT_MODEL.write_text(readable_json({
         "version": f"v2-{version}-n{len(runs)}",
         "target": "train accuracy - held-out accuracy",
-        "family": "additive monotone gradient-boosted step functions (scikit-learn HistGradientBoostingRegressor, "
+        "family": "with probes: monotone gradient-boosted trees (scikit-learn HistGradientBoostingRegressor), "
+                  "split-conformal 10-90 % band; without probes: additive monotone step functions (the same, "
                   "interaction_cst='no_interactions'), conformalized 10-90 % quantile band",
         "interval_coverage_target": COVERAGE,
         "corpus_runs": len(runs),
         "variants": variants,
-    }, indent=1) + "\n")  # fmt: skip
+    }))  # fmt: skip
     counts = {s: int((sources == s).sum()) for s in sorted(set(sources))}
     evaluation = {"version": version, "runs": len(runs), "runs_per_source": counts, "splits": splits}
     (HERE / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
@@ -463,6 +564,26 @@ def main() -> int:
     update_readme(markdown_table(evaluation))
     print(markdown_table(evaluation))
     return 0
+
+
+def readable_json(model: dict) -> str:
+    """Indented, except that each exported tree takes one line (they are data for a program, not for reading)."""
+    trees: list[str] = []
+
+    def placeholders(node):
+        if isinstance(node, dict):
+            if "left" in node and "value" in node:
+                trees.append(json.dumps(node, separators=(",", ":")))
+                return f"@tree{len(trees) - 1}@"
+            return {k: placeholders(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [placeholders(v) for v in node]
+        return node
+
+    text = json.dumps(placeholders(model), indent=1)
+    for i, tree in enumerate(trees):
+        text = text.replace(f'"@tree{i}@"', tree, 1)
+    return text + "\n"
 
 
 def update_readme(table: str) -> None:
@@ -487,6 +608,33 @@ def markdown_table(evaluation: dict) -> str:
             lines.append(f"| {split['split'].split(': ')[1]} (n={m['n']}) | {predictor} | {m['kendall_tau']} | "
                          f"{m['auroc_gap_gt_0.10']} | {m['mae']} | {m.get('interval_coverage', '')} | "
                          f"{m.get('interval_width', '')} |")  # fmt: skip
+    return "\n".join(lines) + "\n\n" + targets_summary(evaluation) + "\n"
+
+
+def targets_summary(evaluation: dict) -> str:
+    """Issue 13's targets on the held-out sources, each marked met or missed, from the same numbers as the table."""
+    sources = [s for s in evaluation["splits"] if s["split"].startswith("held-out source")]
+
+    def name(split: dict) -> str:
+        return split["split"].split(": ")[1]
+
+    def verdict(ok: list[bool]) -> str:
+        return "**met**" if all(ok) else f"**missed** on {ok.count(False)} of {len(ok)} sources"
+
+    probed = [s["v2 with probes"]["kendall_tau"] or 0.0 for s in sources]
+    static = [(s["v2 without probes"]["kendall_tau"] or 0.0, s["n alone"]["kendall_tau"] or 0.0) for s in sources]
+    coverage = {v: [s[v]["interval_coverage"] for s in sources] for v in ("v2 with probes", "v2 without probes")}
+    lines = [
+        f"* With probes, τ ≥ 0.5 on every held-out source: {verdict([t >= 0.5 for t in probed])} ("
+        + ", ".join(f"{name(s)} {t:.2f}" for s, t in zip(sources, probed)) + ").",
+        f"* Without probes, at least as good as n alone within every source: "
+        f"{verdict([ours >= n for ours, n in static])} ("
+        + ", ".join(f"{name(s)} {ours:.2f} vs {n:.2f}" for s, (ours, n) in zip(sources, static)) + ").",
+    ]
+    for variant, values in coverage.items():
+        lines.append(f"* 80 % interval coverage 70-90 % on held-out sources, {variant.removeprefix('v2 ')}: "
+                     f"{verdict([0.7 <= c <= 0.9 for c in values])} ("
+                     + ", ".join(f"{name(s)} {c:.0%}" for s, c in zip(sources, values)) + ").")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tracemalloc
 
 import h5py
 import numpy as np
@@ -93,6 +94,35 @@ def test_a_child_that_fails_is_not_scanned(monkeypatch):
     monkeypatch.setenv("CNNLINT_HDF5_TIMEOUT", "7")
     with pytest.raises(hdf5_isolate.Isolated, match=r"reading x\.h5 within 7 s \(hang or crash; exit 1\)"):
         hdf5_isolate.run("no such operation", {}, "x.h5")  # the child raises KeyError
+
+
+#: a child that writes 32 MB to stderr, then a last line, then dies of ``signal`` (no core file)
+_CRASH = ("import os, resource, signal, sys; resource.setrlimit(resource.RLIMIT_CORE, (0, 0)); "
+          "sys.stderr.write(('x' * 1023 + '\\n') * (32 << 10)); sys.stderr.write({last!r}); sys.stderr.flush(); "
+          "os.kill(os.getpid(), signal.{signal})")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "last", "expected"),
+    [
+        ("SIGSEGV", "", "(signal 11, SIGSEGV; " + "x" * hdf5_isolate.MAX_DETAIL + ")"),  # the filler's, cut
+        ("SIGABRT", "H5C.c:42: H5C_protect: Assertion `entry' failed.\x1b[0m\n\n",
+         "(signal 6, SIGABRT; H5C.c:42: H5C_protect: Assertion `entry' failed.[0m)"),
+    ],
+)  # fmt: skip
+def test_a_crash_reads_as_one_line_naming_its_signal(name, last, expected, monkeypatch):
+    code = _CRASH.format(last=last, signal=name)
+    monkeypatch.setattr(hdf5_isolate, "child_command", lambda: [sys.executable, "-c", code])
+    tracemalloc.start()
+    try:
+        with pytest.raises(hdf5_isolate.Isolated) as caught:
+            hdf5_isolate.run("audit", {}, "x.h5")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(caught.value)
+    assert message == f"HDF5 library did not finish reading x.h5: the HDF5 reader crashed {expected}: not scanned"
+    assert peak < 4 << 20, peak  # the 32 MB of stderr are not read back
 
 
 def test_the_child_caps_its_address_space():

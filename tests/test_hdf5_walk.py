@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -426,6 +427,63 @@ def test_what_is_called_malformed_h5py_does_not_read():
     malformed = [data for data in cases.values() if (fast(data) or Audit()).malformed]
     assert len(malformed) >= 12
     assert_h5py_does_not_read(malformed)
+
+
+def groups_linked_into_one_another(handle) -> None:
+    """50 groups with 1,000-character names, each holding all 50: every group visited is one level deeper, so the
+    walk would build ~60 M characters of paths (the h5py audit too) from a 4 MB file."""
+    names = [f"{index:02d}" + "x" * 1000 for index in range(50)]
+    groups = [handle.create_group(name) for name in names]
+    for group in groups:
+        for name, target in zip(names, groups, strict=True):
+            group[name] = target
+
+
+def soft_links_deep_down(handle) -> None:
+    """1,000 soft links 20 groups of 1,000-character names deep: 20 M characters of lines."""
+    group = handle
+    for index in range(20):
+        group = group.create_group(f"{index:02d}" + "x" * 1000)
+    for index in range(1000):
+        group[f"s{index:04d}"] = h5py.SoftLink("/")
+
+
+@pytest.mark.parametrize("build", [groups_linked_into_one_another, soft_links_deep_down])
+def test_paths_and_lines_built_are_bounded(build):
+    data = h5(build)
+    assert timed(data) is None  # h5py decides, in the child process with its time and memory caps
+    assert explain(io.BytesIO(data)) == "path budget"
+
+
+def same_name_many_times(symbols: int = 59_000) -> bytes:
+    """A 2.4 MB file whose root group lists ``symbols`` entries, all naming one 4 KB string of its local heap."""
+    data = h5(lambda handle: handle.create_group("g"))
+    root = u64(data, 64)
+    table = next(body for _, _, messages in header_chunks(data, root) for kind, body in messages if kind == 0x11)
+    tree = u64(data, table)
+    data += bytes(-len(data) % 8)
+    heap = len(data)
+    block = b"\0" + b"A" * 4095 + b"\0" + bytes(7)
+    data += struct.pack("<4sB3xQQQ", b"HEAP", 0, len(block), 1, heap + 32) + block
+    node = len(data)
+    data += b"SNOD\x01\x00" + struct.pack("<H", symbols) + struct.pack("<QQI4x16s", 1, root, 0, bytes(16)) * symbols
+    data = patched(data, 16, (symbols + 1) // 2, 2)  # the superblock's leaf K: room for them in one node
+    data = patched(data, table + 8, heap)
+    data = patched(patched(data, tree + 32, node), tree + 40, 1)  # the B-tree's child 0 and key 1 ("AAA...")
+    return patched(data, 40, len(data))  # the end-of-file address
+
+
+def test_many_copies_of_a_long_name_do_not_fill_memory():
+    """Each lookup of a name is a new copy: 59,000 of a 4 KB name (within the name count budget) were 250 MB."""
+    data = same_name_many_times()
+    tracemalloc.start()
+    try:
+        found = timed(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found is None and explain(io.BytesIO(data)) == "name bytes budget"
+    assert peak < 48 << 20, peak
 
 
 # -- structures HDF5 loops or crashes on: malformed, and never handed to h5py ----------------------------------

@@ -24,6 +24,7 @@ from cnnlint.risk import (
     FEATURES,
     FEATURES_BY_NAME,
     LOW_GAP,
+    Trees,
     assess,
     contributions,
     features,
@@ -74,15 +75,53 @@ def test_shipped_model_has_both_variants_over_the_declared_features():
     assert data["version"].startswith("v2-") and data["corpus_runs"] >= 300
 
 
+def _shipped(variant: str) -> dict:
+    return json.loads(MODEL_FILE.read_text())["variants"][variant]
+
+
 @pytest.mark.parametrize("variant", ["with_probes", "static"])
 @pytest.mark.parametrize("part", ["point", "low", "high"])
 def test_every_shipped_step_function_is_monotone_in_its_declared_direction(variant, part):
-    tables = json.loads(MODEL_FILE.read_text())["variants"][variant][part]["shapes"]
+    if _shipped(variant).get("kind") == "trees":
+        pytest.skip("a tree variant has no step functions (see the tree monotony test)")
+    tables = _shipped(variant)[part]["shapes"]
     for name, table in tables.items():
         direction = FEATURES_BY_NAME[name].direction
         steps = np.diff(table["values"]) * direction
         assert not direction or (steps >= -1e-9).all(), f"{variant}/{part}/{name} breaks its direction"
         assert list(table["breaks"]) == sorted(table["breaks"]) and len(table["values"]) == len(table["breaks"]) + 1
+
+
+@pytest.mark.parametrize("variant", ["with_probes", "static"])
+def test_every_shipped_variant_is_monotone_in_each_feature_along_all_its_split_points(variant):
+    """At random points of the studied ranges, moving one feature across every split point the model uses for it
+    never moves the point estimate (or the band, a constant shift of it for trees) against the feature's direction."""
+    model = load_model()
+    chosen = getattr(model, variant)
+    rng = np.random.RandomState(7)
+    for _ in range(40):
+        x = {name: float(rng.uniform(*chosen.ranges[name])) for name in chosen.names}
+        for name in chosen.names:
+            feature = FEATURES_BY_NAME[name]
+            if feature.binary:
+                x[name] = float(rng.randint(0, 2))
+            if not feature.direction:
+                continue
+            points = (chosen.point.thresholds(name) if isinstance(chosen.point, Trees) else chosen.point.breaks_of(name))
+            grid = sorted({*chosen.ranges[name], *points})
+            for part in (chosen.point, chosen.low, chosen.high):
+                values = [part.predict({**x, name: v}) for v in grid]
+                steps = np.diff(values) * feature.direction
+                assert (steps >= -1e-9).all(), (variant, name)
+
+
+def test_a_tree_variant_explains_itself_in_factors_of_the_same_kind():
+    facts = facts_of_file("example1_4x_width.keras")
+    given = probes(0.7, 0.6, n=500)
+    risk = assess(facts, Dataset(500, 10), probes=given)
+    assert risk.uses_probes and risk.factors
+    assert [f.contribution for f in risk.factors] == sorted((f.contribution for f in risk.factors), reverse=True)
+    assert all(f.contribution > 0.005 and "_" not in f.describe().split(" (")[0] for f in risk.factors)
 
 
 def test_risk_needs_samples_and_carries_an_interval_and_a_level():
@@ -262,3 +301,22 @@ def test_exported_step_functions_reproduce_a_fitted_additive_model():
     exported = fit.export_additive(model, names, x)  # raises if the tables differ from the model
     assert exported["shapes"]["log_samples"]["values"][0] > exported["shapes"]["log_samples"]["values"][-1]
     assert exported["shapes"]["knn_error"]["values"][0] < exported["shapes"]["knn_error"]["values"][-1]
+
+
+def test_exported_trees_reproduce_a_fitted_boosted_model():
+    pytest.importorskip("sklearn")
+    sys.path.insert(0, str(REPO / "study"))
+    import fit
+
+    from cnnlint.trees import ensemble
+
+    rng = np.random.RandomState(0)
+    names = fit.WITH_PROBES
+    x = rng.uniform(0, 1, (300, len(names)))
+    y = np.clip(0.4 * x[:, names.index("knn_error")] * (1.2 - x[:, names.index("log_samples")]), 0, 1)
+    boosted = fit.Boosted(names).fit(x, y, groups=np.arange(300) % 3)
+    exported = boosted.export()
+    fit.check_trees(boosted, exported, x)  # raises if the walk differs from scikit-learn
+    assert boosted.offsets[0] < 0 < boosted.offsets[1]
+    mine = [ensemble(exported["baseline"], exported["trees"], row) for row in x[:20]]
+    assert np.allclose(mine, boosted.model.predict(x[:20]), atol=1e-6)

@@ -50,6 +50,11 @@ MAX_NODES = 2 * MAX_OBJECTS
 #: names and B-tree keys looked up in the heaps in one walk, and the longest name or soft link value
 MAX_STRINGS = 4 * MAX_OBJECTS
 MAX_STRING = 4096
+#: bytes of those names and keys, and characters of the group paths and report lines built, in one walk: without
+#: them a small file holding many copies of a long name (each lookup a new copy), or groups hard-linked into one
+#: another (each path a level longer), makes the walk build gigabytes
+MAX_STRING_BYTES = 16 << 20
+MAX_PATHS = 16 << 20
 #: shared messages followed from one message (HDF5 writes one step: a dataset's committed datatype)
 MAX_SHARED_CHAIN = 8
 
@@ -154,7 +159,7 @@ class _Walk:
     def __init__(self, stream: IO[bytes]) -> None:
         self.stream = stream
         self.size = stream.seek(0, 2)
-        self.total = self.reads = self.nodes = self.strings = self.messages_read = 0
+        self.total = self.reads = self.nodes = self.strings = self.string_bytes = self.messages_read = 0
         #: object header address -> ("group", its symbol table message), ("dataset", b"") or ("other", b"")
         self.kinds: dict[int, tuple[str, bytes]] = {}
         #: the first thing found that this walk does not parse; the walk goes on checking the structure
@@ -236,7 +241,7 @@ class _Walk:
 
     def audit(self, prefix: str) -> Audit:
         found: list[str] = []
-        count = 0
+        count = built = 0
         visited: set[int] = set()
         stack: list[tuple[str, int]] = [("", self.root)]
         while stack:
@@ -256,8 +261,12 @@ class _Walk:
                 shown = name.decode("utf-8", "replace")
                 if soft is not None:
                     found.append(f"{prefix}{path}/{shown} -> soft link to {soft.decode('utf-8', 'replace')}")
+                    built += len(found[-1])
                 elif self.kind(target)[0] == "group":
                     stack.append((f"{path}/{shown}", target))
+                    built += len(stack[-1][0])
+                if built > MAX_PATHS:
+                    raise Budget("path budget")
         if self.doubt:
             raise Unsupported(self.doubt)
         return Audit(tuple(found[:MAX_REPORTED]) + _more(found))
@@ -594,7 +603,10 @@ class _Walk:
         end = heap.find(b"\0", offset, offset + MAX_STRING)
         if end < 0:
             self.defer("heap string")
-            return heap[offset : offset + MAX_STRING]
+            end = min(len(heap), offset + MAX_STRING)
+        self.string_bytes += end - offset
+        if self.string_bytes > MAX_STRING_BYTES:
+            raise Budget("name bytes budget")
         return heap[offset:end]
 
     def _count_node(self, address: int, seen: set[int]) -> None:
