@@ -48,6 +48,10 @@ def cli() -> None:
 @click.option("--classes", type=OPTION_TYPES["classes"], help="Number of classes (default: from the output layer).")
 @click.option("--augmented/--not-augmented", default=None, help="The input pipeline augments outside the model.")
 @click.option("--data", type=click.Path(), help="Training data to probe: .npz (x_train/y_train or x/y) or an image folder.")
+@click.option("--full-epochs", type=OPTION_TYPES["full-epochs"],
+              help="Epochs of your real training run: the risk is estimated for it (default: a full run, or "
+                   "full-epochs in the config).")
+@click.option("--batch-size", type=Count(min=1), default=32, show_default=True, help="Batch size of that run.")
 @click.option("--format", "fmt", type=OPTION_TYPES["format"])
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
 @click.option("--fail-on", type=OPTION_TYPES["fail-on"],

@@ -94,10 +94,15 @@ def _dataset_for(source: str, opts: dict[str, Any], config: Config) -> Dataset:
             return getattr(entry, key)
         return config.get(key)
 
+    epochs = opts.get("full_epochs")
+    if epochs is None:
+        epochs = entry.full_epochs if entry is not None and entry.full_epochs is not None else config.get("full-epochs")
     return Dataset(
         samples=pick(opts["samples"], "samples"),
         classes=pick(opts["classes"], "classes"),
         augmented=bool(pick(opts["augmented"], "augmented")),
+        epochs=epochs,
+        batch_size=opts.get("batch_size") or 32,
     )
 
 

@@ -28,8 +28,20 @@ class Dataset:
     augmented: bool = False
     #: measurements of the training data itself (``--data``); None without data
     probes: DataProbes | None = None
-    #: optimizer steps of the training run the estimate is for; None: a full run (see cnnlint.risk)
+    #: optimizer steps of the training run the estimate is for; None: from ``epochs``, else a full run
     training_steps: int | None = None
+    #: the planned run's length in epochs and its batch size (``--full-epochs``, ``--batch-size``)
+    epochs: int | None = None
+    batch_size: int = 32
+
+    @property
+    def planned_steps(self) -> int | None:
+        """The optimizer steps of the planned run, if it is known."""
+        if self.training_steps:
+            return self.training_steps
+        if self.epochs and self.samples:
+            return self.epochs * -(-self.samples // self.batch_size)
+        return None
 
 
 @dataclass(frozen=True)

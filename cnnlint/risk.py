@@ -83,8 +83,8 @@ FEATURES: tuple[Feature, ...] = (
             direction=-1, binary=True),
     # The study's runs differ in how long they trained (20-40 epochs, at least 600 steps from protocol v3 on), and
     # short runs under-measure the gap.  The fit adjusts for it; lint assumes a full run (the variant's "assumed").
-    Feature("log_steps", "optimizer steps of training", lambda f, d, p: math.log10(d.training_steps)
-            if d.training_steps else None, lambda v: 10**v, direction=+1, assumed=True),  # fmt: skip
+    Feature("log_steps", "optimizer steps of training", lambda f, d, p: math.log10(d.planned_steps)
+            if d.planned_steps else None, lambda v: 10**v, direction=+1, assumed=True),  # fmt: skip
     Feature("knn_error", "1-nearest-neighbour error on the data",
             lambda f, d, p: _probe_error(p.knn_accuracy) if p else None, lambda v: f"{v:.0%}",
             direction=+1, needs_probes=True),
@@ -317,6 +317,10 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     if optimistic and level == RISK_LEVELS[0]:
         level = RISK_LEVELS[1]
     notes = _notes(variant, x, outside, probes, optimistic, assumed) if explain else []
+    if explain and "log_steps" in variant.names and "log_steps" not in assumed:
+        notes.insert(0, f"for the planned run of {dataset.planned_steps:,} optimizer steps"
+                        + (f" ({dataset.epochs} epochs of batch {dataset.batch_size})" if dataset.epochs and
+                           not dataset.training_steps else ""))  # fmt: skip
     return Risk(
         level=level,
         gap=round(gap, 4),
@@ -419,7 +423,9 @@ def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes
     for exponent in range(1, 8):
         for mantissa in (1, 2, 5):
             n = mantissa * 10**exponent
-            risk = assess(facts, Dataset(n, dataset.classes, dataset.augmented), probes=probes, explain=False)
+            scaled = Dataset(n, dataset.classes, dataset.augmented, training_steps=dataset.training_steps,
+                             epochs=dataset.epochs, batch_size=dataset.batch_size)  # fmt: skip
+            risk = assess(facts, scaled, probes=probes, explain=False)
             if risk is not None and risk.level == low:
                 return n
     return None

@@ -39,7 +39,8 @@ def risk_line(report: ModelReport, options: RenderOptions) -> str:
         return f"{report.path}: risk: unknown without --samples{hint}"
     low, high = risk.interval
     level = _paint(risk.level.upper(), risk.level, options)
-    facts_used = f"n={ds.samples:,}, {ds.classes or '?'} classes{', augmented' if ds.augmented else ''}"
+    run = f", a {ds.epochs}-epoch run" if ds.epochs else ""
+    facts_used = f"n={ds.samples:,}, {ds.classes or '?'} classes{', augmented' if ds.augmented else ''}{run}"
     factors = ", ".join(f.describe() for f in risk.factors)
     line = (
         f"{report.path}: risk {level}: predicted train-val accuracy gap {risk.gap:.2f} "

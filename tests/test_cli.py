@@ -180,6 +180,24 @@ def test_config_file_per_path_dataset_and_did_you_mean(models, tmp_path):
     assert result.returncode == 2 and "did you mean 'samples'" in result.stderr
 
 
+def test_the_risk_is_for_the_planned_run_from_the_cli_or_the_config(tmp_path):
+    model = str(EXAMPLES / "example2_plain.keras")
+
+    def risk(*args: str, cwd: Path | None = None) -> dict:
+        result = run_cli(model, "--samples", "200", "--format", "json", *args, cwd=cwd)
+        assert result.returncode in (0, 1), result.stderr
+        return json.loads(result.stdout)["models"][0]["risk"]
+
+    full, short = risk(), risk("--full-epochs", "3")
+    assert short["gap"] < full["gap"]
+    assert any("full training run" in note for note in full["notes"])
+    assert any("planned run of 21 optimizer steps (3 epochs of batch 32)" in note for note in short["notes"])
+    assert "planned run of 6 optimizer steps" in " ".join(risk("--full-epochs", "3", "--batch-size", "100")["notes"])
+    (tmp_path / "cnnlint.toml").write_text("full-epochs = 3\n")
+    assert risk(cwd=tmp_path)["gap"] == short["gap"]
+    assert "3-epoch run" in run_cli(model, "--samples", "200", "--full-epochs", "3").stdout
+
+
 def test_pyproject_tool_section_is_found_upward(models, tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.cnnlint]\nselect = ["R201"]\nsamples = 500\n')
     sub = tmp_path / "models"
