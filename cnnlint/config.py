@@ -25,7 +25,7 @@ Keys (all optional; the command line overrides every one)::
     augmented = true
     per-layer-ignores = { "C104" = ["stem_conv"] }
     data = "data/cifar10_train.npz"   # training data to probe (like --data), relative to this file
-    full-epochs = 50           # its real training run, for `cnnlint confirm` (also allowed at the top)
+    full-epochs = 50           # its real training run: the risk is for it, confirm forecasts there (also at the top)
 """
 
 from __future__ import annotations
