@@ -1,23 +1,30 @@
-"""Overfitting risk: a fitted, monotone, additive model from the graph, the training-set size and (when the data
-is given) data probes to a predicted train - held-out accuracy gap with an 80 % interval.
+"""Overfitting risk: a fitted, monotone model from the graph, the training-set size, the training length and (when
+the data is given) data probes to a predicted train - held-out accuracy gap with an 80 % interval.
 
 The model lives in ``cnnlint/data/risk_model.json``, written by ``study/fit.py`` from measured training runs
-(``study/corpus*``).  It is a sum of one step function per feature (gradient-boosted trees restricted to one
-feature each, with monotone constraints), so that
+(``study/corpus*``, ``study/min-steps``).  Two variants are stored:
 
-* each feature's push on the estimate is exact and can be shown in plain words;
+* without data (``static``): a sum of one step function per feature (gradient-boosted trees restricted to one
+  feature each, with monotone constraints), so each feature's push on the estimate is exact; its 10 % and 90 %
+  quantiles are additive models of the same kind, widened by a margin fitted on held-out data sources;
+* with the data probes (``cnnlint.probes``): a monotone gradient-boosted tree ensemble whose trees may combine
+  features (``Trees``, walked by ``cnnlint.trees``), with a split-conformal band (``Shifted``: the point moved by
+  held-out residual quantiles); a factor is the estimate minus its average over the study's values of that feature.
+
+In both,
+
 * more training data never raises the estimate, and removing dropout, a weight penalty, augmentation or
-  normalization never lowers it: the constraints are part of the fit, and ``study/fit.py`` checks the exported
-  tables;
-* far outside the study's range a step function stays at its last value: it saturates instead of extrapolating;
+  normalization never lowers it: the monotone constraints are part of the fit, and ``study/fit.py`` and
+  ``tests/test_risk.py`` check the exported model;
+* far outside the study's range the model stays at its last value: it saturates instead of extrapolating;
 * beyond the study's range on the side where risk rises (more parameters or depth than any studied run, fewer
   samples), the held value is optimistic, so such a model is never rated "low";
-* the sum is on a log scale (``LogLink``): effects multiply, which is how a gap behaves.
+* the model is on a log scale (``LogLink``): effects multiply, which is how a gap behaves;
+* how long the run trains (``log_steps``) is a feature of the study's runs; unknown at lint time, it is set to the
+  variant's ``assumed`` value (the study's longest run), so the estimate is for a full run and says so.
 
-Two variants are stored: one with the data probes (``cnnlint.probes``) and one without, whose interval is wider
-because it knows less.  The 10 % and 90 % quantiles are additive models of the same kind, widened by a margin
-fitted on held-out data sources.  Nothing here is hand-set: the only constants are the level cut-offs on the
-predicted gap, which define what "low" and "high" mean.
+Nothing here is hand-set: the only constants are the level cut-offs on the predicted gap, which define what "low"
+and "high" mean.
 """
 
 from __future__ import annotations
