@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnnlint.errors import ModelError
+from cnnlint.errors import ConfigError, ModelError
 from cnnlint.findings import Dataset, Finding
 from cnnlint.graph import MODEL_CLASSES
 from cnnlint.pipeline import LintSettings, ModelReport, lint_source
@@ -118,6 +118,9 @@ def check(
     """
     from cnnlint.rules import select_rules
 
+    if training_steps is not None and (isinstance(training_steps, bool) or not isinstance(training_steps, int)
+                                       or training_steps < 1):  # fmt: skip
+        raise ConfigError(f"training_steps must be a whole number of optimizer steps >= 1, not {training_steps!r}")
     settings = LintSettings(tuple(select_rules(select, ignore)))
     probes = None
     if data is not None:

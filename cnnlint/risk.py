@@ -104,7 +104,8 @@ FEATURES_BY_NAME = {feature.name: feature for feature in FEATURES}
 
 def features(facts: Facts, dataset: Dataset, probes: DataProbes | None = None) -> dict[str, float | None]:
     """Every feature's value; ``None`` where it cannot be computed (no probes, no input shape)."""
-    return {feature.name: feature.compute(facts, dataset, probes) for feature in FEATURES}
+    values = {feature.name: feature.compute(facts, dataset, probes) for feature in FEATURES}
+    return {name: None if value is None or math.isnan(value) else value for name, value in values.items()}
 
 
 def _plain(number: Any) -> str:
@@ -251,7 +252,8 @@ def _additive(data: dict[str, Any]) -> Additive:
 def _variant(data: dict[str, Any]) -> Variant:
     names = tuple(data["features"])
     if data.get("kind") == "trees":
-        point: Additive | Trees = Trees(names, float(data["point"]["baseline"]), tuple(data["point"]["trees"]))
+        trees = _checked_trees(data["point"]["trees"], len(names))
+        point: Additive | Trees = Trees(names, float(data["point"]["baseline"]), trees)
         low: Additive | Shifted = Shifted(point, float(data["offsets"][0]))
         high: Additive | Shifted = Shifted(point, float(data["offsets"][1]))
     else:
@@ -278,8 +280,23 @@ def load_model() -> RiskModel | None:
         return RiskModel(with_probes=_variant(data["variants"]["with_probes"]),
                          static=_variant(data["variants"]["static"]),
                          version=str(data["version"]), coverage=float(data["interval_coverage_target"]))  # fmt: skip
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
         return None
+
+
+def _checked_trees(trees: list[dict[str, list]], features: int) -> tuple[dict[str, list], ...]:
+    """The exported trees, refused (ValueError) unless every walk ends: arrays of one length, known features,
+    children after their parent (so no cycle) or -1 for a leaf."""
+    keys = ("feature", "threshold", "missing_left", "left", "right", "value")
+    for tree in trees:
+        size = len(tree["left"])
+        if size == 0 or any(len(tree[key]) != size for key in keys):
+            raise ValueError("malformed tree")
+        for node, (left, right, feature) in enumerate(zip(tree["left"], tree["right"], tree["feature"])):
+            leaf = left == -1
+            if not leaf and not (node < left < size and node < right < size and 0 <= feature < features):
+                raise ValueError("malformed tree")
+    return tuple(trees)
 
 
 def level_of(gap: float) -> str:
@@ -298,6 +315,10 @@ def variant_inputs(variant: Variant, values: dict[str, float | None]) -> tuple[d
     """The variant's inputs, with an assumed value where the caller gave none, and the names so filled."""
     assumed = [name for name in variant.names if values.get(name) is None]
     x = {name: float(variant.assumed[name] if name in assumed else values[name]) for name in variant.names}  # type: ignore[arg-type]
+    for name in variant.assumed:
+        # a run longer than the study's longest is a full run: the model is flat there, and it is not a
+        # property of the network that would make "beyond the study" a warning sign
+        x[name] = min(x[name], variant.assumed[name])
     return x, assumed
 
 
@@ -420,9 +441,11 @@ def _notes(variant: Variant, x: dict[str, float], outside: list[str], probes: Da
 
 
 def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes | None = None) -> int | None:
-    """The smallest training set (on a 1-2-5 grid up to 10 M) at which the model rates low risk.
+    """The smallest training set (on a 1-2-5 grid up to 10 M) at which the model rates low risk, for a full run
+    (or the given ``training_steps``).
 
-    The estimate never rises with n, so the first grid point that rates low is the answer.
+    At a fixed training length the estimate never rises with n, so the first grid point that rates low is the
+    answer.
     """
     if load_model() is None:
         return None
@@ -430,8 +453,8 @@ def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes
     for exponent in range(1, 8):
         for mantissa in (1, 2, 5):
             n = mantissa * 10**exponent
-            scaled = Dataset(n, dataset.classes, dataset.augmented, training_steps=dataset.training_steps,
-                             epochs=dataset.epochs, batch_size=dataset.batch_size)  # fmt: skip
+            # steps are held (given ones, else a full run): with a fixed number of epochs they would grow with n
+            scaled = Dataset(n, dataset.classes, dataset.augmented, training_steps=dataset.training_steps)
             risk = assess(facts, scaled, probes=probes, explain=False)
             if risk is not None and risk.level == low:
                 return n

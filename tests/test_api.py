@@ -72,6 +72,14 @@ def test_the_estimate_can_be_for_the_planned_run_length():
     assert short.gap < full.gap and any("full training run" in note for note in full.notes)
 
 
+@pytest.mark.parametrize("steps", [0, -5, 2.5, True])
+def test_a_nonsense_training_length_is_one_clear_error(steps):
+    from cnnlint.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="training_steps"):
+        cnnlint.check(str(REPO / "examples" / "example2_plain.keras"), samples=200, training_steps=steps)
+
+
 def test_config_dict_and_bad_object():
     from cnnlint.errors import ModelError
 

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+import cnnlint.risk as risk_module
 from cnnlint.analysis import analyze
 from cnnlint.findings import Dataset
 from cnnlint.pipeline import model_graph
@@ -256,6 +257,29 @@ def test_a_shorter_training_run_never_raises_the_estimate_and_unknown_length_mea
     given = assess(facts, Dataset(n, 10, training_steps=40))
     assert not any("full training run" in note for note in given.notes)
     assert all(factor.feature != "log_steps" for factor in full.factors)
+
+
+def test_a_run_longer_than_the_studys_longest_is_a_full_run_not_a_warning_sign():
+    facts = facts_of_file("example3_augmented.keras")
+    full, long = (assess(facts, Dataset(5000, 10, training_steps=steps)) for steps in (None, 10**6))
+    assert (long.gap, long.level, long.interval) == (full.gap, full.level, full.interval)
+    assert not any("optimizer steps" in note and "range" in note for note in long.notes)
+
+
+def test_the_smallest_low_risk_size_holds_the_training_length_fixed():
+    facts = facts_of_file("example1_reduced.keras")
+    planned = smallest_low_risk_samples(facts, Dataset(None, 10, epochs=1))
+    assert planned == smallest_low_risk_samples(facts, Dataset(None, 10))
+
+
+def test_a_malformed_tree_in_the_model_file_is_refused_not_walked():
+    tree = {"feature": [0, 0, 0], "threshold": [0.5, 0, 0], "missing_left": [1, 0, 0], "left": [1, -1, -1],
+            "right": [2, -1, -1], "value": [0, 1.0, 2.0]}  # fmt: skip
+    assert risk_module._checked_trees([tree], 1) == (tree,)
+    for broken in ({**tree, "left": [0, -1, -1]}, {**tree, "right": [9, -1, -1]}, {**tree, "feature": [3, 0, 0]},
+                   {**tree, "value": [0, 1.0]}):  # fmt: skip
+        with pytest.raises(ValueError):
+            risk_module._checked_trees([broken], 1)
 
 
 def test_training_length_matters_where_the_study_measured_it():
