@@ -332,6 +332,13 @@ def plan(opts: ConfirmOptions, min_epochs: int) -> _Plan:
     return _Plan(full, assumed, epochs, early_stop=opts.early_stop)
 
 
+def _probes(x: Any, y: Any) -> Any:
+    """The data probes of the training data confirm trains on (what ``--data`` measures for the lint)."""
+    from cnnlint.probes import probe_arrays
+
+    return probe_arrays(x, y)
+
+
 def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOptions) -> tuple[Any, ConfirmResult]:
     """Lint, check the data, rebuild, train and compare.  Returns (the static ModelReport, the result)."""
     import numpy as np
@@ -360,9 +367,11 @@ def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOp
         pick = rng.permutation(len(x))[: opts.samples]
         x, y = x[pick], y[pick]
     x, xv = x.astype("float32"), xv.astype("float32")
-    # the static estimate the forecast is judged against is for the user's full run, not for a generic long one
+    # the static estimate the forecast is judged against is for the user's full run, not for a generic long one,
+    # and, since the data is at hand, measures how hard it is (the probes; without scikit-learn they say so)
     full_steps = the_plan.full_epochs * -(-len(x) // opts.batch_size)
-    report = lint_source(raw, Dataset(samples=len(x), classes=classes, training_steps=full_steps), settings)
+    dataset = Dataset(samples=len(x), classes=classes, training_steps=full_steps, probes=_probes(x, y))
+    report = lint_source(raw, dataset, settings)
 
     _select_device(opts.device)
     keras = _import_keras_quietly()

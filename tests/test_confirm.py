@@ -56,6 +56,17 @@ def test_confirm_json_has_curves_verdict_and_leaves_the_file_alone(tiny):
     assert (folder / "tiny.keras").read_bytes() == before  # never trains or rewrites the user's file
 
 
+def test_the_static_estimate_is_for_the_same_run_and_measures_the_data(tiny):
+    pytest.importorskip("sklearn")
+    folder, _ = tiny
+    result = confirm(folder, "--format", "json", "--samples", "120", "--full-epochs", "10", "--batch-size", "16")
+    assert result.returncode == 0, result.stderr
+    model = json.loads(result.stdout)["models"][0]
+    assert model["probes"] is not None and model["probes"]["samples"] == 120
+    assert model["risk"]["uses_probes"] is True
+    assert any("planned run of 80 optimizer steps" in note for note in model["risk"]["notes"])  # 10 x 120/16
+
+
 def test_seed_makes_it_deterministic(tiny):
     folder, _ = tiny
     runs = [json.loads(confirm(folder, "--format", "json", "--seed", "7").stdout)["models"][0]["confirm"]["history"]
