@@ -290,7 +290,7 @@ def verdict_lines(results: dict) -> list[str]:
         lines.append(f"Target coverage {low:.0%}–{high:.0%}: met ({at20['coverage']:.0%}).")
     else:
         miss = low - at20["coverage"] if at20["coverage"] < low else at20["coverage"] - high
-        lines.append(f"Target coverage {low:.0%}–{high:.0%}: **missed** by {miss:.0%} ({at20['coverage']:.0%}).")
+        lines.append(f"Target coverage {low:.0%}–{high:.0%}: **missed** by {miss:.1%} ({at20['coverage']:.1%}).")
     return lines
 
 
