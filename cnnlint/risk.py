@@ -176,7 +176,7 @@ class Additive:
     def predict(self, x: dict[str, float]) -> float:
         return self.intercept + sum(self.terms(x).values())
 
-    def breaks_of(self, name: str) -> list[float]:
+    def thresholds(self, name: str) -> list[float]:
         return list(self.shapes[name].breaks)
 
 
@@ -398,7 +398,7 @@ def saturation(variant: Variant, x: dict[str, float], name: str) -> float | None
     study's largest); None if it never moves."""
     top = variant.ranges[name][1]
     full = variant.point.predict({**x, name: top})
-    points = variant.point.breaks_of(name) if isinstance(variant.point, Additive) else variant.point.thresholds(name)
+    points = variant.point.thresholds(name)
     below = [t for t in points if t < top]
     if not below or variant.point.predict({**x, name: below[0]}) == full:
         return None

@@ -26,7 +26,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 import runs  # noqa: E402
-from generate import CORPUS, MIN_STEPS, REPLICATES  # noqa: E402
+from generate import CORPUS, MIN_STEPS, REPLICATES, optimizer_steps  # noqa: E402
 
 
 def load(folder: Path) -> dict[int, dict]:
@@ -53,7 +53,7 @@ def training_length_table() -> str:
     for n in sorted({o["spec"]["n"] for o, _ in matched}):
         group = [(o, r) for o, r in matched if o["spec"]["n"] == n]
         a, b = np.array([o["gap"] for o, _ in group]), np.array([r["gap"] for _, r in group])
-        steps = [sorted({run["epochs"] * run.get("passes_per_epoch", 1) * -(-n // run["batch"]) for run in side})
+        steps = [sorted({optimizer_steps(run) for run in side})
                  for side in zip(*group)]  # fmt: skip
         fits = [np.mean([fits_training_set(run) for run in side]) for side in zip(*group)]
         with warnings.catch_warnings():

@@ -25,7 +25,6 @@ from cnnlint.risk import (
     FEATURES,
     FEATURES_BY_NAME,
     LOW_GAP,
-    Trees,
     assess,
     contributions,
     features,
@@ -108,7 +107,7 @@ def test_every_shipped_variant_is_monotone_in_each_feature_along_all_its_split_p
                 x[name] = float(rng.randint(0, 2))
             if not feature.direction:
                 continue
-            points = (chosen.point.thresholds(name) if isinstance(chosen.point, Trees) else chosen.point.breaks_of(name))
+            points = chosen.point.thresholds(name)
             grid = sorted({*chosen.ranges[name], *points})
             for part in (chosen.point, chosen.low, chosen.high):
                 values = [part.predict({**x, name: v}) for v in grid]
