@@ -33,6 +33,8 @@ class Dataset:
     #: the planned run's length in epochs and its batch size (``--full-epochs``, ``--batch-size``)
     epochs: int | None = None
     batch_size: int = 32
+    #: the share of wrong labels, where known (the calibration study sets it); None: correct labels are assumed
+    label_noise: float | None = None
 
     @property
     def planned_steps(self) -> int | None:

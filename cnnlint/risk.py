@@ -21,7 +21,9 @@ In both,
   samples), the held value is optimistic, so such a model is never rated "low";
 * the model is on a log scale (``LogLink``): effects multiply, which is how a gap behaves;
 * how long the run trains (``log_steps``) is a feature of the study's runs; unknown at lint time, it is set to the
-  variant's ``assumed`` value (the study's longest run), so the estimate is for a full run and says so.
+  variant's ``assumed`` value (the study's longest run), so the estimate is for a full run and says so;
+* so is the share of wrong labels (``label_noise``, the variant without probes only): lint assumes correct labels
+  and says what 20 % wrong labels would make of the estimate; with the data, the probes measure it instead.
 
 Nothing here is hand-set: the only constants are the level cut-offs on the predicted gap, which define what "low"
 and "high" mean.
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
 #: Predicted accuracy gap (train - held-out) below which risk is low, and at or above which it is high.
 LOW_GAP = 0.05
 HIGH_GAP = 0.15
+#: The share of wrong labels the label-noise note quotes (the study's runs had 0, 20 or 40 %).
+NOISY_LABELS = 0.2
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,11 @@ class Feature:
     direction: int = 0
     binary: bool = False
     needs_probes: bool = False
-    #: unknown at lint time: the model file stores the value to assume (a protocol covariate of the study)
-    assumed: bool = False
+    #: only in the variant without probes: with the data, the probes measure what this feature stands for
+    static_only: bool = False
+    #: a covariate of the study that lint does not know: the model file stores the value to assume, the study's
+    #: "largest" or "smallest" (a full run; correctly labelled data)
+    assumed: str | None = None
 
 
 def _probe_error(value: float | None) -> float | None:
@@ -91,7 +98,11 @@ FEATURES: tuple[Feature, ...] = (
     # The study's runs differ in how long they trained (20-40 epochs, at least 600 steps from protocol v3 on), and
     # short runs under-measure the gap.  The fit adjusts for it; lint assumes a full run (the variant's "assumed").
     Feature("log_steps", "optimizer steps of training", lambda f, d, p: math.log10(d.planned_steps)
-            if d.planned_steps else None, lambda v: 10**v, direction=+1, assumed=True),  # fmt: skip
+            if d.planned_steps else None, lambda v: 10**v, direction=+1, assumed="largest"),  # fmt: skip
+    # 40 % of the study's runs trained on labels of which 20 or 40 % were flipped, which widens the gap.  Without
+    # data the estimate is for correctly labelled data; with data the probes see the noise (kNN error rises).
+    Feature("label_noise", "share of wrong labels", lambda f, d, p: d.label_noise, lambda v: f"{v:.0%}",
+            direction=+1, static_only=True, assumed="smallest"),
     Feature("knn_error", "1-nearest-neighbour error on the data",
             lambda f, d, p: _probe_error(p.knn_accuracy) if p else None, lambda v: f"{v:.0%}",
             direction=+1, needs_probes=True),
@@ -316,9 +327,10 @@ def variant_inputs(variant: Variant, values: dict[str, float | None]) -> tuple[d
     assumed = [name for name in variant.names if values.get(name) is None]
     x = {name: float(variant.assumed[name] if name in assumed else values[name]) for name in variant.names}  # type: ignore[arg-type]
     for name in variant.assumed:
-        # a run longer than the study's longest is a full run: the model is flat there, and it is not a
-        # property of the network that would make "beyond the study" a warning sign
-        x[name] = min(x[name], variant.assumed[name])
+        # a run longer than the study's longest is a full run: the model is flat there, and a study covariate is
+        # not a property of the network that would make "beyond the study" a warning sign
+        low, high = variant.ranges[name]
+        x[name] = min(max(x[name], low), high)
     return x, assumed
 
 
@@ -425,6 +437,10 @@ def _notes(variant: Variant, x: dict[str, float], outside: list[str], probes: Da
         notes.append(f"for a full training run: the study's gaps stopped widening after about "
                      f"{10**steps:,.0f} optimizer steps, and shorter runs "
                      "measured smaller gaps")  # fmt: skip
+    if "label_noise" in assumed:
+        noisy = _clip(variant.link.to_gap(variant.point.predict({**x, "label_noise": NOISY_LABELS})))
+        notes.append(f"for correctly labelled data: with {NOISY_LABELS:.0%} wrong labels the estimate would be "
+                     f"{noisy:.2f}")
     if probes is None:
         notes.append("no data given: the estimate knows only the model, n and the classes, so its interval is wide; "
                      "pass --data to measure how hard the data is")  # fmt: skip

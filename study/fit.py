@@ -78,7 +78,9 @@ COVERAGE = 0.8
 #: the models are fitted to log(max(gap, 0) + LINK_OFFSET) (cnnlint.risk.LogLink)
 LINK_OFFSET = 0.02
 STATIC = tuple(f.name for f in FEATURES if not f.needs_probes)
-WITH_PROBES = tuple(f.name for f in FEATURES)
+WITH_PROBES = tuple(f.name for f in FEATURES if not f.static_only)
+#: the columns of the feature matrix
+ALL = tuple(f.name for f in FEATURES)
 PROBE_ONLY = ("log_classes", "knn_error", "linear_error")
 HGB = dict(max_iter=300, learning_rate=0.05, max_leaf_nodes=6, min_samples_leaf=20, l2_regularization=1.0,
            early_stopping=False, random_state=0)  # fmt: skip
@@ -179,9 +181,10 @@ def featurize(runs: list[dict], probes: dict[str, dict]) -> tuple[np.ndarray, di
     for run in runs:
         facts = analyze(model_graph(raw_from_dict(run["config"], source=f"corpus#{run_key(run)}")))
         dataset = Dataset(samples=run["spec"]["n"], classes=run["spec"].get("classes", 10),
-                          training_steps=generate.optimizer_steps(run))  # fmt: skip
+                          training_steps=generate.optimizer_steps(run),
+                          label_noise=run["spec"].get("label_noise", 0.0))  # fmt: skip
         values = features(facts, dataset, _Probes(probes[data_key(run)]))  # type: ignore[arg-type]
-        rows.append([values[name] for name in WITH_PROBES])
+        rows.append([values[name] for name in ALL])
         extras["params"].append(facts.trainable_params)
         extras["n"].append(run["spec"]["n"])
         extras["v1_features"].append(v1_features(facts, dataset))
@@ -432,9 +435,10 @@ def export_variant(gam: Gam3 | Boosted, x: np.ndarray) -> dict:
         "link": {"kind": "log", "offset": LINK_OFFSET},
         "ranges": {n: [round(float(x[:, j].min()), 6), round(float(x[:, j].max()), 6)] for j, n in enumerate(gam.names)},
         "medians": {n: round(float(np.median(x[:, j])), 6) for j, n in enumerate(gam.names)},
-        # lint assumes a full training run: the longest the study trained, where every step table has saturated
-        "assumed": {n: round(float(x[:, j].max()), 6) for j, n in enumerate(gam.names)
-                    if FEATURES_BY_NAME[n].assumed},
+        # lint assumes a full training run (the longest the study trained, where every step table has saturated)
+        # and correct labels (the smallest label noise)
+        "assumed": {n: round(float(x[:, j].max() if FEATURES_BY_NAME[n].assumed == "largest" else x[:, j].min()), 6)
+                    for j, n in enumerate(gam.names) if FEATURES_BY_NAME[n].assumed},
     }
 
 
@@ -467,7 +471,7 @@ def baselines(x: np.ndarray, y: np.ndarray, extras: dict, train: np.ndarray, tes
         .predict(log_n[test]),
         "params / n alone": IsotonicRegression(out_of_bounds="clip").fit(ratio[train], y[train]).predict(ratio[test]),
     }
-    cols = [WITH_PROBES.index(n) for n in PROBE_ONLY]
+    cols = columns(PROBE_ONLY)
     out["probes alone"] = _gam(PROBE_ONLY).fit(x[train][:, cols], y[train]).predict(x[test][:, cols])
     out["v1 model (shipped before)"] = v1_predict(extras["v1_features"][test])
     out["v2 449-run model (shipped before)"] = shipped_predict(V2_449_MODEL, x[test])
@@ -490,7 +494,7 @@ def shipped_predict(path: Path, x: np.ndarray) -> np.ndarray:
 
 
 def columns(names: tuple[str, ...]) -> list[int]:
-    return [WITH_PROBES.index(n) for n in names]
+    return [ALL.index(n) for n in names]
 
 
 def fit_variant(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Gam3 | Boosted:
@@ -535,11 +539,20 @@ def metrics(pred: np.ndarray, low: np.ndarray | None, high: np.ndarray | None, y
 def as_lint_predicts(probed, static, x: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict:
     """What a user sees: training length unknown, so set to the study's longest (the exported ``assumed``), scored
     on the held-out runs that trained at least FULL_RUN_STEPS steps."""
-    col = WITH_PROBES.index("log_steps")
+    col = ALL.index("log_steps")
     long = x[test][:, col] >= math.log10(FULL_RUN_STEPS)
     assumed = x[test][long].copy()
     assumed[:, col] = np.nanmax(x[train][:, col])
     return metrics(*predict_like_cnnlint(probed, static, assumed), y[test][long])
+
+
+def clean_labels_assumed(static, x: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict:
+    """The variant without probes as lint runs it: nobody says how noisy the labels are, so they are assumed
+    correct (the study's smallest noise), on every held-out run, noisy ones included."""
+    col = ALL.index("label_noise")
+    assumed = x[test].copy()
+    assumed[:, col] = np.nanmin(x[train][:, col])
+    return metrics(*static.predict(assumed[:, columns(STATIC)]), y[test])
 
 
 def evaluate_split(name: str, x, y, extras, groups, train, test) -> dict:
@@ -551,6 +564,7 @@ def evaluate_split(name: str, x, y, extras, groups, train, test) -> dict:
     result["v2 as lint predicts (full run assumed; runs of >= 600 steps)"] = as_lint_predicts(probed, static, x, y,
                                                                                               train, test)  # fmt: skip
     result["v2 without probes"] = metrics(*static.predict(x[test][:, columns(STATIC)]), y[test])
+    result["v2 without probes, correct labels assumed"] = clean_labels_assumed(static, x, y, train, test)
     for label, pred in baselines(x, y, extras, train, test).items():
         result[label] = metrics(pred, None, None, y[test])
     return result

@@ -18,7 +18,8 @@ Held-out data never influences training.  Label noise flips the given share of l
 the same rate) in the test pool, since a user's held-out labels come from the same labelling process.
 
 ``--mode cpu`` (default) skips runs whose cost (multiply-adds x examples x epochs) is over a CPU budget; they are
-not recorded, so a GPU machine can take them later.  Runs over 25 M parameters are recorded as skipped.
+not recorded, so a GPU machine can take them later: ``--mode gpu --large-only`` trains only those (``--max-cost``
+caps them so that a batch with a deadline finishes its runs).  Runs over 25 M parameters are recorded as skipped.
 
 ``--replicates`` retrains runs already in the corpus with another training seed (same data, same labels, same
 architecture) into ``study/replicates/``; ``study/noise_ceiling.py`` compares the two gaps.  Two trainings of one
@@ -226,7 +227,8 @@ def draw_data(spec: dict, pools: dict):
              "test_flipped": int(flips_te.sum())})  # fmt: skip
 
 
-def train_one(spec: dict, pools: dict, mode: str, device: str) -> dict | None:
+def train_one(spec: dict, pools: dict, mode: str, device: str, cost_range: tuple[float, float] | None = None
+              ) -> dict | None:
     import keras
     import numpy as np
 
@@ -243,8 +245,9 @@ def train_one(spec: dict, pools: dict, mode: str, device: str) -> dict | None:
     # --min-steps: each epoch passes over the (shuffled) training set `passes` times, so a small-n run takes at
     # least min_steps optimizer steps in its spec's number of epochs (one Keras epoch per curve point stays cheap)
     passes = passes_per_epoch(spec, len(y_train), batch)
-    if macs * spec["n"] * spec["epochs"] * passes > CPU_BUDGET[mode]:
-        return None  # left for a machine with a bigger budget
+    low, high = cost_range or (0.0, CPU_BUDGET[mode])
+    if not low < macs * spec["n"] * spec["epochs"] * passes <= high:
+        return None  # left for a machine with a bigger budget (or, on a GPU batch, to the CPU workers)
     x_fit, y_fit = (np.concatenate([x_train] * passes), np.concatenate([y_train] * passes)) if passes > 1 else (
         x_train, y_train)  # fmt: skip
     sub = np.random.RandomState(0).permutation(len(y_train))[:TRAIN_EVAL]
@@ -356,7 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-n", type=int, default=10**9, help="with --replicates: only runs with n up to this")
     parser.add_argument("--replicates", type=int, default=0,
                         help="retrain this many corpus runs (in id order) with a second training seed")
+    parser.add_argument("--large-only", action="store_true",
+                        help="train only the runs over the CPU budget, the ones --mode cpu leaves (a GPU batch)")
+    parser.add_argument("--max-cost", type=float, default=0,
+                        help="skip runs over this many multiply-adds x examples x epochs (default: the mode's budget)")
     args = parser.parse_args(argv)
+    cost_range = (CPU_BUDGET["cpu"] if args.large_only else 0.0, args.max_cost or CPU_BUDGET[args.mode])
 
     if os.environ["KERAS_BACKEND"] == "tensorflow":
         import tensorflow as tf
@@ -399,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.replicates:
             spec["replicate"] = 1
         try:
-            record = train_one(spec, pools, args.mode, device)
+            record = train_one(spec, pools, args.mode, device, cost_range)
         except Exception as exc:  # one failed run must not stop the corpus; it is recorded and can be retried
             print(f"{index}: failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             continue

@@ -69,7 +69,7 @@ def probes(knn: float, linear: float, n: int = 2000, classes: int = 10) -> DataP
 def test_shipped_model_has_both_variants_over_the_declared_features():
     model = load_model()
     assert model is not None, "cnnlint/data/risk_model.json is missing: run study/fit.py"
-    assert set(model.with_probes.names) == {f.name for f in FEATURES}
+    assert set(model.with_probes.names) == {f.name for f in FEATURES if not f.static_only}
     assert set(model.static.names) == {f.name for f in FEATURES if not f.needs_probes}
     data = json.loads(MODEL_FILE.read_text())
     assert data["version"].startswith("v2-") and data["corpus_runs"] >= 300
@@ -285,6 +285,30 @@ def test_training_length_matters_where_the_study_measured_it():
     facts = facts_of_file("example2_plain.keras")
     short, full = (assess(facts, Dataset(200, 10, training_steps=s)).gap for s in (20, None))
     assert full - short >= 0.02
+
+
+@pytest.mark.parametrize("name", ["example1_4x_width.keras", "example2_plain.keras"])
+@pytest.mark.parametrize("n", [100, 2000, 20_000])
+def test_wrong_labels_never_lower_the_estimate_and_unknown_noise_means_correct_labels(name, n):
+    facts = facts_of_file(name)
+    gaps = [assess(facts, Dataset(n, 10, label_noise=noise)).gap for noise in (0.0, 0.1, 0.2, 0.4)]
+    assert gaps == sorted(gaps)
+    unknown = assess(facts, Dataset(n, 10))
+    assert unknown.gap == gaps[0]
+    assert all(factor.feature != "label_noise" for factor in unknown.factors)
+    [note] = [note for note in unknown.notes if note.startswith("for correctly labelled data")]
+    quoted = float(note.rsplit(" ", 1)[1])
+    assert quoted == pytest.approx(gaps[2], abs=0.006)
+
+
+def test_label_noise_matters_where_the_study_measured_it_and_is_left_to_the_probes_with_data():
+    model = load_model()
+    assert "label_noise" not in model.with_probes.names and model.static.assumed["label_noise"] == 0.0
+    facts = facts_of_file("example2_plain.keras")
+    clean, noisy = (assess(facts, Dataset(500, 10, label_noise=noise)).gap for noise in (0.0, 0.4))
+    assert noisy - clean >= 0.05
+    with_data = assess(facts, Dataset(2000, 10), probes=probes(0.9, 0.85))
+    assert not any("correctly labelled" in note for note in with_data.notes)
 
 
 GRID = [m * 10**e for e in range(1, 8) for m in (1, 2, 5)]
