@@ -95,13 +95,11 @@ def _dataset_for(source: str, opts: dict[str, Any], config: Config) -> Dataset:
         return config.get(key)
 
     epochs = opts.get("full_epochs")
-    if epochs is None:
-        epochs = entry.full_epochs if entry is not None and entry.full_epochs is not None else config.get("full-epochs")
     return Dataset(
         samples=pick(opts["samples"], "samples"),
         classes=pick(opts["classes"], "classes"),
         augmented=bool(pick(opts["augmented"], "augmented")),
-        epochs=epochs,
+        epochs=configured_full_epochs(config, source) if epochs is None else epochs,
         batch_size=opts.get("batch_size") or 32,
     )
 
@@ -230,7 +228,7 @@ def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[
     if output:
         check_target(output, inputs)
     if opts.get("full_epochs") is None:
-        opts = {**opts, "full_epochs": _config_full_epochs(model)}
+        opts = {**opts, "full_epochs": configured_full_epochs(load_config(find_config()), model)}
     options = ConfirmOptions(progress=progress_wanted() and fmt == "text" and output is None, **opts)
     report, result = confirm_path(model, data, options)
     if fmt == "text":
@@ -244,9 +242,8 @@ def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[
     return 0
 
 
-def _config_full_epochs(model: str) -> int | None:
+def configured_full_epochs(config: Config, model: str) -> int | None:
     """``full-epochs`` from the model's ``[[tool.cnnlint.models]]`` entry, else from ``[tool.cnnlint]``."""
-    config = load_config(find_config())
     entry = config.entry_for(model)
     if entry is not None and entry.full_epochs is not None:
         return entry.full_epochs

@@ -369,8 +369,8 @@ def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOp
     x, xv = x.astype("float32"), xv.astype("float32")
     # the static estimate the forecast is judged against is for the user's full run, not for a generic long one,
     # and, since the data is at hand, measures how hard it is (the probes; without scikit-learn they say so)
-    full_steps = the_plan.full_epochs * -(-len(x) // opts.batch_size)
-    dataset = Dataset(samples=len(x), classes=classes, training_steps=full_steps, probes=_probes(x, y))
+    dataset = Dataset(samples=len(x), classes=classes, epochs=the_plan.full_epochs, batch_size=opts.batch_size,
+                      probes=_probes(x, y))
     report = lint_source(raw, dataset, settings)
 
     _select_device(opts.device)

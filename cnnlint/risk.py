@@ -187,6 +187,10 @@ class Additive:
     def predict(self, x: dict[str, float]) -> float:
         return self.intercept + sum(self.terms(x).values())
 
+    def edge(self, x: dict[str, float], point: float) -> float:
+        """As a quantile model of the band: its own prediction (``point`` is the point model's, unused)."""
+        return self.predict(x)
+
     def thresholds(self, name: str) -> list[float]:
         return list(self.shapes[name].breaks)
 
@@ -216,6 +220,10 @@ class Shifted:
 
     def predict(self, x: dict[str, float]) -> float:
         return self.base.predict(x) + self.offset
+
+    def edge(self, x: dict[str, float], point: float) -> float:
+        """As an edge of the band around its base, whose prediction ``point`` is: no second walk of the trees."""
+        return point + self.offset
 
 
 @dataclass(frozen=True)
@@ -347,20 +355,17 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
         return None
     x, assumed = variant_inputs(variant, values)
     to_gap = variant.link.to_gap
-    gap = _clip(to_gap(variant.point.predict(x)))
-    low = min(_clip(to_gap(variant.low.predict(x) - variant.margin_low)), gap)
-    high = max(_clip(to_gap(variant.high.predict(x) + variant.margin_high)), gap)
+    point = variant.point.predict(x)
+    gap = _clip(to_gap(point))
+    low = min(_clip(to_gap(variant.low.edge(x, point) - variant.margin_low)), gap)
+    high = max(_clip(to_gap(variant.high.edge(x, point) + variant.margin_high)), gap)
     outside = [name for name in variant.names
                if not variant.ranges[name][0] <= x[name] <= variant.ranges[name][1]]  # fmt: skip
     optimistic = [name for name in outside if _beyond_on_the_risky_side(variant, name, x[name])]
     level = level_of(gap)
     if optimistic and level == RISK_LEVELS[0]:
         level = RISK_LEVELS[1]
-    notes = _notes(variant, x, outside, probes, optimistic, assumed) if explain else []
-    if explain and "log_steps" in variant.names and "log_steps" not in assumed:
-        notes.insert(0, f"for the planned run of {dataset.planned_steps:,} optimizer steps"
-                        + (f" ({dataset.epochs} epochs of batch {dataset.batch_size})" if dataset.epochs and
-                           not dataset.training_steps else ""))  # fmt: skip
+    notes = _notes(variant, x, dataset, outside, probes, optimistic, assumed) if explain else []
     return Risk(
         level=level,
         gap=round(gap, 4),
@@ -429,9 +434,13 @@ def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | No
     )  # fmt: skip
 
 
-def _notes(variant: Variant, x: dict[str, float], outside: list[str], probes: DataProbes | None,
+def _notes(variant: Variant, x: dict[str, float], dataset: Dataset, outside: list[str], probes: DataProbes | None,
            optimistic: list[str], assumed: list[str]) -> list[str]:  # fmt: skip
     notes = []
+    if "log_steps" in variant.names and "log_steps" not in assumed:
+        notes.append(f"for the planned run of {dataset.planned_steps:,} optimizer steps"
+                     + (f" ({dataset.epochs} epochs of batch {dataset.batch_size})" if dataset.epochs and
+                        not dataset.training_steps else ""))  # fmt: skip
     steps = saturation(variant, x, "log_steps") if "log_steps" in assumed else None
     if steps is not None:
         notes.append(f"for a full training run: the study's gaps stopped widening after about "

@@ -59,6 +59,7 @@ sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402
 import runs as run_files  # noqa: E402
+from export import export_ensemble  # noqa: E402
 
 from cnnlint.analysis import analyze  # noqa: E402
 from cnnlint.findings import Dataset  # noqa: E402
@@ -288,7 +289,7 @@ class Boosted:
 
     def export(self) -> dict:
         exported = {"baseline": float(np.ravel(self.model._baseline_prediction)[0]),
-                    "trees": [export_tree(tree[0]) for tree in self.model._predictors]}  # fmt: skip
+                    "trees": export_ensemble(self.model)}  # fmt: skip
         return exported
 
 
@@ -298,19 +299,6 @@ def _boosted(names: tuple[str, ...]):
     return HistGradientBoostingRegressor(**HGB, monotonic_cst=[FEATURES_BY_NAME[n].direction for n in names])
 
 
-def export_tree(predictor) -> dict[str, list]:
-    """One fitted tree as node arrays (``cnnlint.trees``); scikit-learn keeps them in private attributes, so
-    ``check_trees`` compares the walk with scikit-learn's own predictions."""
-    nodes = predictor.nodes
-    leaf = nodes["is_leaf"].astype(bool)
-    return {
-        "feature": [int(v) if not is_leaf else 0 for v, is_leaf in zip(nodes["feature_idx"], leaf)],
-        "threshold": [float(v) if not is_leaf else 0.0 for v, is_leaf in zip(nodes["num_threshold"], leaf)],
-        "missing_left": [int(v) if not is_leaf else 0 for v, is_leaf in zip(nodes["missing_go_to_left"], leaf)],
-        "left": [-1 if is_leaf else int(v) for v, is_leaf in zip(nodes["left"], leaf)],
-        "right": [-1 if is_leaf else int(v) for v, is_leaf in zip(nodes["right"], leaf)],
-        "value": [round(float(v), 7) if is_leaf else 0.0 for v, is_leaf in zip(nodes["value"], leaf)],
-    }
 
 
 def check_trees(boosted: Boosted, exported: dict, x: np.ndarray) -> None:

@@ -45,6 +45,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import runs as run_files  # noqa: E402
+from export import export_ensemble  # noqa: E402
 
 from cnnlint.forecast import MIN_EPOCHS, Forecaster, curve_features, gap_now  # noqa: E402
 
@@ -174,25 +175,12 @@ def fit(runs: list[dict]) -> tuple[dict[str, HistGradientBoostingRegressor], flo
 # ---- export ----------------------------------------------------------------------------------
 
 
-def export_tree(predictor) -> dict[str, list]:
-    nodes = predictor.nodes
-    leaf = nodes["is_leaf"].astype(bool)
-    return {
-        "feature": [int(v) for v in nodes["feature_idx"]],
-        "threshold": [float(v) for v in nodes["num_threshold"]],
-        "missing_left": [bool(v) for v in nodes["missing_go_to_left"]],
-        "left": [-1 if is_leaf else int(v) for v, is_leaf in zip(nodes["left"], leaf)],
-        "right": [-1 if is_leaf else int(v) for v, is_leaf in zip(nodes["right"], leaf)],
-        "value": [float(v) if is_leaf else 0.0 for v, is_leaf in zip(nodes["value"], leaf)],
-    }
-
-
 def export(models: dict[str, HistGradientBoostingRegressor], margin: float, names: list[str]) -> dict:
     ensembles = {}
     for key, model in models.items():
         # scikit-learn keeps the fitted trees in private attributes; the round-trip check below guards the export
         ensembles[key] = {"baseline": float(np.ravel(model._baseline_prediction)[0]),
-                          "trees": [export_tree(tree[0]) for tree in model._predictors]}  # fmt: skip
+                          "trees": export_ensemble(model)}  # fmt: skip
     return {"features": names, "ensembles": ensembles, "margin": round(margin, 5), "min_epochs": MIN_EPOCHS}
 
 

@@ -204,9 +204,11 @@ def test_no_full_epochs_assumes_a_default_and_says_so(tiny):
 
 
 def test_full_epochs_from_the_config(tmp_path, monkeypatch):
-    from cnnlint.commands import _config_full_epochs
+    from cnnlint.commands import configured_full_epochs
+    from cnnlint.config import find_config, load_config
 
     (tmp_path / "cnnlint.toml").write_text('full-epochs = 40\n[[models]]\npath = "big/*.keras"\nfull-epochs = 90\n')
     monkeypatch.chdir(tmp_path)
-    assert _config_full_epochs(str(tmp_path / "big" / "m.keras")) == 90
-    assert _config_full_epochs(str(tmp_path / "small.keras")) == 40
+    config = load_config(find_config())
+    assert configured_full_epochs(config, str(tmp_path / "big" / "m.keras")) == 90
+    assert configured_full_epochs(config, str(tmp_path / "small.keras")) == 40
