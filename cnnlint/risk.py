@@ -335,10 +335,11 @@ def variant_inputs(variant: Variant, values: dict[str, float | None]) -> tuple[d
     assumed = [name for name in variant.names if values.get(name) is None]
     x = {name: float(variant.assumed[name] if name in assumed else values[name]) for name in variant.names}  # type: ignore[arg-type]
     for name in variant.assumed:
-        # a run longer than the study's longest is a full run: the model is flat there, and a study covariate is
-        # not a property of the network that would make "beyond the study" a warning sign
+        # past the assumed end a study covariate means the same as there (a run longer than the study's longest is
+        # a full run; no noise is correct labels): the model is flat there, and it is not a property of the network
+        # that would make "beyond the study" a warning sign.  The other end stays a real extrapolation.
         low, high = variant.ranges[name]
-        x[name] = min(max(x[name], low), high)
+        x[name] = min(x[name], high) if FEATURES_BY_NAME[name].assumed == "largest" else max(x[name], low)
     return x, assumed
 
 
@@ -479,7 +480,8 @@ def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes
         for mantissa in (1, 2, 5):
             n = mantissa * 10**exponent
             # steps are held (given ones, else a full run): with a fixed number of epochs they would grow with n
-            scaled = Dataset(n, dataset.classes, dataset.augmented, training_steps=dataset.training_steps)
+            scaled = Dataset(n, dataset.classes, dataset.augmented, training_steps=dataset.training_steps,
+                             label_noise=dataset.label_noise)
             risk = assess(facts, scaled, probes=probes, explain=False)
             if risk is not None and risk.level == low:
                 return n

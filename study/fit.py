@@ -535,8 +535,8 @@ def as_lint_predicts(probed, static, x: np.ndarray, y: np.ndarray, train: np.nda
 
 
 def clean_labels_assumed(static, x: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict:
-    """The variant without probes as lint runs it: nobody says how noisy the labels are, so they are assumed
-    correct (the study's smallest noise), on every held-out run, noisy ones included."""
+    """The variant without probes with the labels' noise unknown, as at lint time: assumed correct (the study's
+    smallest noise) on every held-out run, noisy ones included; each run keeps its own training length."""
     col = ALL.index("label_noise")
     assumed = x[test].copy()
     assumed[:, col] = np.nanmin(x[train][:, col])

@@ -180,7 +180,7 @@ def export(models: dict[str, HistGradientBoostingRegressor], margin: float, name
     for key, model in models.items():
         # scikit-learn keeps the fitted trees in private attributes; the round-trip check below guards the export
         ensembles[key] = {"baseline": float(np.ravel(model._baseline_prediction)[0]),
-                          "trees": export_ensemble(model)}  # fmt: skip
+                          "trees": export_ensemble(model, digits=None)}  # fmt: skip
     return {"features": names, "ensembles": ensembles, "margin": round(margin, 5), "min_epochs": MIN_EPOCHS}
 
 

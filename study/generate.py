@@ -365,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip runs over this many multiply-adds x examples x epochs (default: the mode's budget)")
     args = parser.parse_args(argv)
     cost_range = (CPU_BUDGET["cpu"] if args.large_only else 0.0, args.max_cost or CPU_BUDGET[args.mode])
+    if cost_range[0] >= cost_range[1]:
+        parser.error("--large-only needs --mode gpu (or a --max-cost above the CPU budget): no run would be left")
 
     if os.environ["KERAS_BACKEND"] == "tensorflow":
         import tensorflow as tf

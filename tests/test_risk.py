@@ -18,6 +18,7 @@ import pytest
 import cnnlint.risk as risk_module
 from cnnlint.analysis import analyze
 from cnnlint.findings import Dataset
+from cnnlint.levels import RISK_LEVELS
 from cnnlint.pipeline import model_graph
 from cnnlint.probes import DataProbes
 from cnnlint.readers import raw_from_dict, read_model
@@ -309,6 +310,16 @@ def test_label_noise_matters_where_the_study_measured_it_and_is_left_to_the_prob
     assert noisy - clean >= 0.05
     with_data = assess(facts, Dataset(2000, 10), probes=probes(0.9, 0.85))
     assert not any("correctly labelled" in note for note in with_data.notes)
+
+
+def test_more_wrong_labels_than_studied_is_beyond_the_study_and_never_low():
+    facts = facts_of_file("example3_augmented.keras")
+    risk = assess(facts, Dataset(20_000, 10, label_noise=0.9))
+    assert risk.extrapolated and risk.level != RISK_LEVELS[0]
+    assert any("share of wrong labels" in note and "not rated low" in note for note in risk.notes)
+    clean = smallest_low_risk_samples(facts, Dataset(None, 10))
+    noisy = smallest_low_risk_samples(facts, Dataset(None, 10, label_noise=0.4))
+    assert clean is not None and (noisy is None or noisy >= clean)
 
 
 GRID = [m * 10**e for e in range(1, 8) for m in (1, 2, 5)]
