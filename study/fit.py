@@ -652,15 +652,19 @@ def targets_summary(evaluation: dict) -> str:
         return "**met**" if all(ok) else f"**missed** on {ok.count(False)} of {len(ok)} sources"
 
     probed = [s["v2 with probes"]["kendall_tau"] or 0.0 for s in sources]
-    static = [(s["v2 without probes"]["kendall_tau"] or 0.0, s["n alone"]["kendall_tau"] or 0.0) for s in sources]
-    coverage = {v: [s[v]["interval_coverage"] for s in sources] for v in ("v2 with probes", "v2 without probes")}
     lines = [
         f"* With probes, τ ≥ 0.5 on every held-out source: {verdict([t >= 0.5 for t in probed])} ("
         + ", ".join(f"{name(s)} {t:.2f}" for s, t in zip(sources, probed)) + ").",
-        f"* Without probes, at least as good as n alone within every source: "
-        f"{verdict([ours >= n for ours, n in static])} ("
-        + ", ".join(f"{name(s)} {ours:.2f} vs {n:.2f}" for s, (ours, n) in zip(sources, static)) + ").",
     ]
+    static_rows = {"v2 without probes": "each run's label noise known",
+                   "v2 without probes, correct labels assumed": "correct labels assumed, as lint runs it"}
+    for row, reading in static_rows.items():
+        static = [(s[row]["kendall_tau"] or 0.0, s["n alone"]["kendall_tau"] or 0.0) for s in sources]
+        lines.append(f"* Without probes ({reading}), at least as good as n alone within every source: "
+                     f"{verdict([ours >= n for ours, n in static])} ("
+                     + ", ".join(f"{name(s)} {ours:.2f} vs {n:.2f}" for s, (ours, n) in zip(sources, static))
+                     + ").")  # fmt: skip
+    coverage = {v: [s[v]["interval_coverage"] for s in sources] for v in ("v2 with probes", *static_rows)}
     for variant, values in coverage.items():
         lines.append(f"* 80 % interval coverage 70-90 % on held-out sources, {variant.removeprefix('v2 ')}: "
                      f"{verdict([0.7 <= c <= 0.9 for c in values])} ("

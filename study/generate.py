@@ -289,6 +289,17 @@ def train_one(spec: dict, pools: dict, mode: str, device: str, cost_range: tuple
     }
 
 
+def free_models() -> None:
+    """Drop the finished run's model and graphs: a worker that never did grew to 15 GB over a few hundred runs and
+    drove this 24 GB machine into swap-less thrashing (fifth session)."""
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+
+
 def passes_per_epoch(spec: dict, n: int, batch: int) -> int:
     """How many times one curve epoch passes over the training set, so that the run takes ``spec["min_steps"]``."""
     return max(1, math.ceil(spec.get("min_steps", 0) / (spec["epochs"] * math.ceil(n / batch))))
@@ -413,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # one failed run must not stop the corpus; it is recorded and can be retried
             print(f"{index}: failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             continue
+        finally:
+            free_models()
         if record is None:
             continue
         with open(out, "a") as stream:
