@@ -408,6 +408,12 @@ def check_export(model, names: tuple[str, ...], x: np.ndarray, exported: dict) -
         raise SystemExit(f"exported tables differ from the fitted model by {worst:.2g}")
 
 
+def assumed_value(name: str, column: np.ndarray) -> float:
+    """What lint assumes for a study covariate it is not told: a full training run (the longest the study trained,
+    where every step table has saturated), correct labels (the smallest label noise)."""
+    return float(np.nanmax(column) if FEATURES_BY_NAME[name].assumed == "largest" else np.nanmin(column))
+
+
 def export_variant(gam: Gam3 | Boosted, x: np.ndarray) -> dict:
     if isinstance(gam, Boosted):
         exported = gam.export()
@@ -423,10 +429,8 @@ def export_variant(gam: Gam3 | Boosted, x: np.ndarray) -> dict:
         "link": {"kind": "log", "offset": LINK_OFFSET},
         "ranges": {n: [round(float(x[:, j].min()), 6), round(float(x[:, j].max()), 6)] for j, n in enumerate(gam.names)},
         "medians": {n: round(float(np.median(x[:, j])), 6) for j, n in enumerate(gam.names)},
-        # lint assumes a full training run (the longest the study trained, where every step table has saturated)
-        # and correct labels (the smallest label noise)
-        "assumed": {n: round(float(x[:, j].max() if FEATURES_BY_NAME[n].assumed == "largest" else x[:, j].min()), 6)
-                    for j, n in enumerate(gam.names) if FEATURES_BY_NAME[n].assumed},
+        "assumed": {n: round(assumed_value(n, x[:, j]), 6) for j, n in enumerate(gam.names)
+                    if FEATURES_BY_NAME[n].assumed},
     }
 
 
@@ -530,7 +534,7 @@ def as_lint_predicts(probed, static, x: np.ndarray, y: np.ndarray, train: np.nda
     col = ALL.index("log_steps")
     long = x[test][:, col] >= math.log10(FULL_RUN_STEPS)
     assumed = x[test][long].copy()
-    assumed[:, col] = np.nanmax(x[train][:, col])
+    assumed[:, col] = assumed_value("log_steps", x[train][:, col])
     return metrics(*predict_like_cnnlint(probed, static, assumed), y[test][long])
 
 
@@ -539,7 +543,7 @@ def clean_labels_assumed(static, x: np.ndarray, y: np.ndarray, train: np.ndarray
     smallest noise) on every held-out run, noisy ones included; each run keeps its own training length."""
     col = ALL.index("label_noise")
     assumed = x[test].copy()
-    assumed[:, col] = np.nanmin(x[train][:, col])
+    assumed[:, col] = assumed_value("label_noise", x[train][:, col])
     return metrics(*static.predict(assumed[:, columns(STATIC)]), y[test])
 
 
