@@ -25,14 +25,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = Path(__file__).parent
 
 
-def build(keras) -> dict[str, object]:
+def build(keras, input_shape: tuple[int, ...] = (28, 28, 1), classes: int = 10) -> dict[str, object]:
+    """The five models, for ``input_shape`` and ``classes`` (the article's: 28x28x1 and 10; the study trains them
+    on photos too, ``study/generate.py``)."""
     layers, l2 = keras.layers, keras.regularizers.l2
 
     def example1(width: int):
         return [
             layers.Conv2D(32 * width, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
             layers.Conv2D(16 * width, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
-            layers.Flatten(), layers.Dense(10, activation="softmax"),
+            layers.Flatten(), layers.Dense(classes, activation="softmax"),
         ]  # fmt: skip
 
     def example2(regularized: bool):
@@ -46,7 +48,7 @@ def build(keras) -> dict[str, object]:
             layers.MaxPooling2D((2, 2)),
             *only_if_regularized(layers.Dropout(0.25)),
             layers.Flatten(),
-            layers.Dense(10, activation="softmax", kernel_regularizer=l2(0.01) if regularized else None),
+            layers.Dense(classes, activation="softmax", kernel_regularizer=l2(0.01) if regularized else None),
         ]  # fmt: skip
 
     def augmentation():
@@ -61,7 +63,7 @@ def build(keras) -> dict[str, object]:
     models = {}
     for name, make in specs.items():
         keras.backend.clear_session()  # layer names restart at conv2d, dense, ... in every file
-        model = keras.Sequential([keras.Input((28, 28, 1)), *make()], name=name)
+        model = keras.Sequential([keras.Input(input_shape), *make()], name=name)
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         models[name] = model
     return models

@@ -55,6 +55,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, str(Path(__file__).parent))
 
+import photos  # noqa: E402
 import runs  # noqa: E402
 import sources  # noqa: E402
 
@@ -66,6 +67,22 @@ CORPUS_V3 = Path(__file__).parent / "corpus-v3"
 V3_MIN_STEPS = 600
 SIZES = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 MAX_PARAMS = 25_000_000
+#: protocol v4 (risk v3): photos.  Ids from PHOTO_START are small CNNs (the v2 families and the article's five
+#: models) on CIFAR-10 and Imagenette; ids from APP_START are keras.applications networks from scratch.
+CORPUS_PHOTOS = Path(__file__).parent / "corpus-photos"
+PHOTO_START = 20_000
+APP_START = 30_000
+PHOTO_SIZES = (100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
+APP_SIZES = (200, 500, 1000, 2000, 5000)
+APPS = ("ResNet50", "MobileNetV2", "EfficientNetB0", "DenseNet121", "VGG16")
+ARTICLE_MODELS = ("example1_reduced", "example1_4x_width", "example2_plain", "example2_regularized",
+                  "example3_augmented")  # fmt: skip
+#: VGG16 with its 4096-unit top is 34 M parameters at 32 px
+MAX_APP_PARAMS = 40_000_000
+#: cost budgets of photo runs on this 2-core machine (a ResNet50 at 32 px trains ~75 examples/s on one thread,
+#: about 6e9 multiply-adds/s): at most ~15 minutes for a small CNN, ~35 minutes for an application network
+PHOTO_BUDGET = {"cpu": 6e12, "gpu": 4e15}
+APP_BUDGET = {"cpu": 1.3e13, "gpu": 4e15}
 #: multiply-adds x training examples x epochs; over this a CPU worker leaves the run to a GPU machine
 CPU_BUDGET = {"cpu": 1.5e12, "gpu": 4e15}
 TRAIN_EVAL = 1000
@@ -75,6 +92,10 @@ EVAL_BATCH = 256
 
 def sample_spec(index: int) -> dict:
     """The data, architecture and training setup of run ``index``."""
+    if index >= APP_START:
+        return sample_app_spec(index)
+    if index >= PHOTO_START:
+        return sample_photo_spec(index)
     rng = random.Random(index * 7919 + 17)
     source = sources.SOURCES[index % len(sources.SOURCES)]
     max_classes = sources.CLASSES[source]
@@ -114,6 +135,108 @@ def sample_spec(index: int) -> dict:
     }
 
 
+def _photo_data(rng: random.Random, sizes: tuple[int, ...], classes_choice: list[int]) -> dict:
+    dataset = "cifar10" if rng.random() < 0.55 else "imagenette"
+    resolution = 32 if dataset == "cifar10" else rng.choice([32, 32, 48, 64])
+    classes = rng.choice(classes_choice)
+    pool = {"cifar10": 5000, "imagenette": 940}[dataset] * classes
+    return {"dataset": dataset, "resolution": resolution, "grayscale": rng.random() < 0.2, "classes": classes,
+            "class_seed": rng.randrange(1_000_000), "n": rng.choice([s for s in sizes if s <= pool])}  # fmt: skip
+
+
+def sample_photo_spec(index: int) -> dict:
+    """A small CNN on photos (protocol v4): the v2 families, or one of the article's five models."""
+    rng = random.Random(index * 7919 + 23)
+    data = _photo_data(rng, PHOTO_SIZES, [2, 5, 10, 10])
+    family = rng.choice(["plain", "plain", "vgg", "residual", "wide_head", "article"])
+    depth = rng.choice([1, 2, 2, 3, 3, 4, 5])
+    head = "flatten" if family == "wide_head" else rng.choice(["flatten", "flatten", "gap"])
+    return {
+        "index": index, **data,
+        "label_noise": rng.choice([0.0, 0.0, 0.0, 0.0, 0.2]),
+        "seed": rng.randrange(1_000_000),
+        "family": family,
+        "article_model": rng.choice(ARTICLE_MODELS) if family == "article" else None,
+        "depth": depth if family != "wide_head" else rng.choice([1, 2, 3]),
+        "base_width": rng.choice([8, 16, 32, 32, 64, 128]),
+        "growth": rng.choice([1, 2, 2]),
+        "kernel": rng.choice([3, 3, 3, 5]),
+        "pool_every": rng.choice([1, 1, 2]),
+        "head": head,
+        "dense_units": rng.choice([1024, 2048]) if family == "wide_head" else (
+            rng.choice([0, 64, 128, 512]) if head == "flatten" else rng.choice([0, 0, 64])),  # fmt: skip
+        "batchnorm": rng.random() < 0.4,
+        "dropout": rng.choice([0.0, 0.0, 0.25, 0.5]),
+        "l2": rng.choice([0.0, 0.0, 1e-4, 1e-3]),
+        "augment": rng.random() < 0.3,
+        "optimizer": rng.choice(["adam", "adam", "adamw"]),
+        "weight_decay": rng.choice([1e-4, 1e-3, 1e-2]),
+        "epochs": rng.choice([20, 30, 40]),
+        "min_steps": V3_MIN_STEPS,
+    }
+
+
+def sample_app_spec(index: int) -> dict:
+    """A keras.applications network from scratch (``weights=None``) on photos at small n (protocol v4)."""
+    rng = random.Random(index * 7919 + 29)
+    data = _photo_data(rng, APP_SIZES, [2, 5, 10])
+    data["resolution"] = 32 if data["dataset"] == "cifar10" else rng.choice([32, 32, 64])
+    return {
+        "index": index, **data,
+        "label_noise": 0.0,
+        "seed": rng.randrange(1_000_000),
+        "family": "application",
+        "application": APPS[index % len(APPS)],
+        "augment": rng.random() < 0.3,
+        "optimizer": rng.choice(["adam", "adam", "adamw"]),
+        "weight_decay": rng.choice([1e-4, 1e-3, 1e-2]),
+        "epochs": rng.choice([20, 30]),
+        "min_steps": V3_MIN_STEPS,
+    }
+
+
+def is_photo(spec: dict) -> bool:
+    return spec["dataset"] in photos.REPOSITORIES
+
+
+def _compile(model, spec: dict):
+    import keras
+
+    if spec["optimizer"] == "adamw":
+        optimizer = keras.optimizers.AdamW(1e-3, weight_decay=spec["weight_decay"])
+    else:
+        optimizer = keras.optimizers.Adam(1e-3)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _photo_augmentation(x):
+    from keras import layers
+
+    x = layers.RandomFlip("horizontal")(x)
+    return layers.RandomTranslation(0.1, 0.1)(x)
+
+
+def build_any(spec: dict, input_shape: tuple, classes: int):
+    """The run's compiled model: an application network, one of the article's models, or a v2 family."""
+    import keras
+
+    if spec["family"] == "application":
+        inputs = keras.Input(input_shape)
+        x = _photo_augmentation(inputs) if spec["augment"] else inputs
+        network = getattr(keras.applications, spec["application"])
+        # input_tensor keeps one flat graph (augmentation layers, then the network's own), as a user would build it
+        model = network(weights=None, input_tensor=x, input_shape=input_shape, classes=classes)
+        return _compile(model, spec)
+    if spec["family"] == "article":
+        sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
+        import build_examples
+
+        model = build_examples.build(keras, input_shape, classes)[spec["article_model"]]
+        return _compile(model, spec)
+    return build_model(spec, input_shape, classes)
+
+
 def build_model(spec: dict, input_shape: tuple, classes: int):
     import keras
     from keras import layers
@@ -124,7 +247,9 @@ def build_model(spec: dict, input_shape: tuple, classes: int):
     reg = keras.regularizers.L2(spec["l2"]) if spec["l2"] else None
     inputs = keras.Input(input_shape)
     x = inputs
-    if spec["augment"]:
+    if spec["augment"] and spec["dataset"] in photos.REPOSITORIES:
+        x = _photo_augmentation(x)  # photos: flips are label-preserving
+    elif spec["augment"]:
         if two_d:
             x = layers.RandomTranslation(0.1, 0.1)(x)
             x = layers.RandomZoom(0.1)(x)
@@ -161,13 +286,7 @@ def build_model(spec: dict, input_shape: tuple, classes: int):
         if spec["dropout"]:
             x = layers.Dropout(spec["dropout"])(x)
     outputs = layers.Dense(classes, activation="softmax", kernel_regularizer=reg)(x)
-    model = keras.Model(inputs, outputs)
-    if spec["optimizer"] == "adamw":
-        optimizer = keras.optimizers.AdamW(1e-3, weight_decay=spec["weight_decay"])
-    else:
-        optimizer = keras.optimizers.Adam(1e-3)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+    return _compile(keras.Model(inputs, outputs), spec)
 
 
 class _EpochRecorder:
@@ -204,8 +323,8 @@ def draw_data(spec: dict, pools: dict):
     """The run's training subset (labels possibly flipped) and its test set, as float32 arrays."""
     import numpy as np
 
-    x_pool, y_pool, x_test, y_test, _ = pools[spec["dataset"]]
-    total = sources.CLASSES[spec["dataset"]]
+    x_pool, y_pool, x_test, y_test, _ = pools[pool_key(spec)]
+    total = 10 if is_photo(spec) else sources.CLASSES[spec["dataset"]]
     rng = np.random.RandomState(spec["class_seed"])
     chosen = np.sort(rng.permutation(total)[: spec["classes"]])
     remap = {int(c): i for i, c in enumerate(chosen)}
@@ -222,9 +341,38 @@ def draw_data(spec: dict, pools: dict):
     rng_test = np.random.RandomState(spec["seed"] + 1)
     flips_te = rng_test.rand(len(y_te)) < spec["label_noise"]
     y_te = np.where(flips_te, (y_te + rng_test.randint(1, spec["classes"], size=len(y_te))) % spec["classes"], y_te)
-    return (sources.as_float(x_pool[pick]), y_train, sources.as_float(x_test[in_test]), y_te,
+    x_tr, x_te = sources.as_float(x_pool[pick]), sources.as_float(x_test[in_test])
+    if spec.get("grayscale"):  # luminance, as a greyscale photo (an X-ray, a face crop) has one channel
+        weights = np.array([0.299, 0.587, 0.114], "float32")
+        x_tr, x_te = x_tr @ weights, x_te @ weights
+        x_tr, x_te = x_tr[..., None], x_te[..., None]
+    return (x_tr, y_train, x_te, y_te,
             {"train_indices_digest": sources.digest(pick), "flipped": int(flips.sum()),
              "test_flipped": int(flips_te.sum())})  # fmt: skip
+
+
+def pool_key(spec: dict) -> str:
+    """Which loaded pool a spec draws from: a source, or a photo source at its resolution."""
+    return f"{spec['dataset']}-{spec['resolution']}" if is_photo(spec) else spec["dataset"]
+
+
+def load_pools(pools: dict, spec: dict) -> dict:
+    """``pools`` with the spec's pool loaded (photo pools are loaded on first use: they are large)."""
+    key = pool_key(spec)
+    if key not in pools:
+        if is_photo(spec):
+            *pool, provenance = photos.load(spec["dataset"], spec["resolution"])
+            pools[key] = (*pool, {**provenance, "digest": sources.digest(*pool)})
+        else:
+            pool = sources.load_pool(spec["dataset"])
+            pools[key] = (*pool, sources.digest(*pool))
+    return pools
+
+
+def cost_budget(spec: dict, mode: str) -> float:
+    if spec["family"] == "application":
+        return APP_BUDGET[mode]
+    return PHOTO_BUDGET[mode] if is_photo(spec) else CPU_BUDGET[mode]
 
 
 def train_one(spec: dict, pools: dict, mode: str, device: str, cost_range: tuple[float, float] | None = None
@@ -232,12 +380,12 @@ def train_one(spec: dict, pools: dict, mode: str, device: str, cost_range: tuple
     import keras
     import numpy as np
 
-    x_train, y_train, x_test, y_test, drawn = draw_data(spec, pools)
+    x_train, y_train, x_test, y_test, drawn = draw_data(spec, load_pools(pools, spec))
     # a replicate keeps the data (same training subset, same flipped labels) and changes only the training seed
     keras.utils.set_random_seed(spec["seed"] + spec.get("replicate", 0) * 1_000_003)
-    model = build_model(spec, x_train.shape[1:], spec["classes"])
+    model = build_any(spec, x_train.shape[1:], spec["classes"])
     params = int(model.count_params())
-    if params > MAX_PARAMS:
+    if params > (MAX_APP_PARAMS if spec["family"] == "application" else MAX_PARAMS):
         return {"id": spec["index"], "skipped": f"{params} params over the cap", "spec": spec}
     macs = macs_per_example(model)
     batch = 128 if spec["n"] >= 5000 else 64
@@ -245,13 +393,15 @@ def train_one(spec: dict, pools: dict, mode: str, device: str, cost_range: tuple
     # --min-steps: each epoch passes over the (shuffled) training set `passes` times, so a small-n run takes at
     # least min_steps optimizer steps in its spec's number of epochs (one Keras epoch per curve point stays cheap)
     passes = passes_per_epoch(spec, len(y_train), batch)
-    low, high = cost_range or (0.0, CPU_BUDGET[mode])
+    low, high = cost_range or (0.0, cost_budget(spec, mode))
     if not low < macs * spec["n"] * spec["epochs"] * passes <= high:
         return None  # left for a machine with a bigger budget (or, on a GPU batch, to the CPU workers)
     x_fit, y_fit = (np.concatenate([x_train] * passes), np.concatenate([y_train] * passes)) if passes > 1 else (
         x_train, y_train)  # fmt: skip
-    sub = np.random.RandomState(0).permutation(len(y_train))[:TRAIN_EVAL]
-    val = np.random.RandomState(1).permutation(len(y_test))[:VAL_EVAL]
+    # an application network evaluates fewer fixed examples per epoch (inference costs it ~1/3 of a training step)
+    shrink = 2 if spec["family"] == "application" else 1
+    sub = np.random.RandomState(0).permutation(len(y_train))[: TRAIN_EVAL // shrink]
+    val = np.random.RandomState(1).permutation(len(y_test))[: VAL_EVAL // shrink]
     started = time.time()
     recorder = _EpochRecorder(x_train[sub], y_train[sub])
     hist = model.fit(x_fit, y_fit, batch_size=batch, epochs=epochs, verbose=0, shuffle=True,
@@ -262,6 +412,7 @@ def train_one(spec: dict, pools: dict, mode: str, device: str, cost_range: tuple
     curves["train_eval_loss"], curves["train_eval_accuracy"] = recorder.losses, recorder.accuracies
     train_loss, train_acc = model.evaluate(x_train, y_train, batch_size=EVAL_BATCH, verbose=0)
     test_loss, test_acc = model.evaluate(x_test, y_test, batch_size=EVAL_BATCH, verbose=0)
+    pool_meta = pools[pool_key(spec)][-1]
     return {
         "id": spec["index"],
         "spec": spec,
@@ -277,10 +428,15 @@ def train_one(spec: dict, pools: dict, mode: str, device: str, cost_range: tuple
         "test_acc": round(float(test_acc), 5),
         "train_loss": round(float(train_loss), 5),
         "test_loss": round(float(test_loss), 5),
+        # the true gap: inference-mode accuracy on the whole training subset - on the whole test pool
         "gap": round(float(train_acc - test_acc), 5),
+        # the gap Keras prints: the last epoch's logged training accuracy (averaged over the epoch, dropout and
+        # augmentation active) - its validation accuracy
+        "keras_gap": round(curves["accuracy"][-1] - curves["val_accuracy"][-1], 5),
         "loss_gap": round(float(test_loss - train_loss), 5),
         "curves": curves,
-        "data": {"pool_digest": pools[spec["dataset"]][-1], **drawn},
+        "data": ({"pool_digest": pool_meta["digest"], "provenance": {k: v for k, v in pool_meta.items()
+                  if k != "digest"}} if is_photo(spec) else {"pool_digest": pool_meta}) | drawn,  # fmt: skip
         "seconds": round(time.time() - started, 1),
         "keras_version": keras.__version__,
         "backend": keras.backend.backend(),
@@ -376,7 +532,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip runs over this many multiply-adds x examples x epochs (default: the mode's budget)")
     args = parser.parse_args(argv)
     cost_range = (CPU_BUDGET["cpu"] if args.large_only else 0.0, args.max_cost or CPU_BUDGET[args.mode])
-    if cost_range[0] >= cost_range[1]:
+    if args.start >= PHOTO_START and not (args.large_only or args.max_cost):
+        cost_range = None  # photo runs: each spec's own budget (cost_budget)
+    if cost_range and cost_range[0] >= cost_range[1]:
         parser.error("--large-only needs --mode gpu (or a --max-cost above the CPU budget): no run would be left")
 
     if os.environ["KERAS_BACKEND"] == "tensorflow":
@@ -386,10 +544,7 @@ def main(argv: list[str] | None = None) -> int:
         tf.config.threading.set_inter_op_parallelism_threads(1)
     device = describe_device()
     args.out.mkdir(parents=True, exist_ok=True)
-    pools = {}
-    for name in sources.SOURCES:
-        pool = sources.load_pool(name)
-        pools[name] = (*pool, sources.digest(*pool))
+    pools: dict = {}  # loaded on first use (load_pools)
     if args.replicates:
         default_out = MIN_STEPS if args.min_steps else REPLICATES
         args.out = default_out if args.out == CORPUS else args.out
@@ -400,6 +555,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             indices = [i for i in sorted(trained_ids()) if i >= args.start and sample_spec(i)["n"] <= args.max_n]
         indices = indices[: args.replicates]
+    elif args.start >= PHOTO_START:  # protocol v4, photos: every spec carries its own min_steps
+        args.out = CORPUS_PHOTOS if args.out == CORPUS else args.out
+        args.out.mkdir(parents=True, exist_ok=True)
+        done = done_ids(args.out)
+        indices = list(range(args.start, args.count))
     elif args.min_steps:
         args.out = CORPUS_V3 if args.out == CORPUS else args.out
         args.out.mkdir(parents=True, exist_ok=True)
@@ -432,7 +592,8 @@ def main(argv: list[str] | None = None) -> int:
             stream.write(json.dumps(record, separators=(",", ":")) + "\n")
         if "skipped" not in record:
             print(f"{index}: {spec['dataset']} k={spec['classes']} n={spec['n']} noise={spec['label_noise']} "
-                  f"params={record['params']} gap={record['gap']:.3f} {record['seconds']}s", flush=True)  # fmt: skip
+                  f"params={record['params']} gap={record['gap']:.3f} keras_gap={record['keras_gap']:.3f} "
+                  f"{record['seconds']}s", flush=True)  # fmt: skip
     return 0
 
 
