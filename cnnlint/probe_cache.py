@@ -23,12 +23,12 @@ from cnnlint.errors import ConfigError
 from cnnlint.probes import NOTE_PATTERNS, DataProbes, probe_arrays, probe_rows
 
 #: bump when the probes' definitions change, so old cache entries stop matching
-PROBES_VERSION = 1
+PROBES_VERSION = 2
 _FRACTIONS = (
     "majority_share", "class_balance", "duplicate_fraction", "conflicting_duplicate_fraction",
     "exact_duplicate_fraction",
 )  # fmt: skip
-_OPTIONAL_FRACTIONS = ("knn_accuracy", "linear_accuracy")
+_OPTIONAL_FRACTIONS = ("knn_accuracy", "linear_accuracy", "patch_accuracy")
 _COUNTS = ("samples", "classes", "probed", "scanned", "features", "label_span")
 
 

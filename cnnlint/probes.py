@@ -4,6 +4,16 @@ How hard the task is at this n (issue 13): cross-validated 1-nearest-neighbour a
 bounded, class-stratified subsample; class balance; exact and near duplicates, and duplicates that carry
 different labels (label-noise evidence).
 
+The patch probe (risk v3) sees images as a convolutional network's first layer does, without training one: the
+single-layer network of Coates, Lee and Ng (AISTATS 2011).  Each probed example is area-pooled to at most
+``PATCH_SIDE`` (32) values a side, patches (6x6, or 5 steps of a sequence) are contrast-normalized and
+ZCA-whitened, ``PATCH_CENTROIDS`` k-means centroids are learned from them (scikit-learn's ``MiniBatchKMeans``),
+every patch at stride 2 is encoded by the triangle activation ``max(0, mean(d) - d_k)`` of its distances to the
+centroids, and the codes are sum-pooled over the four quadrants into a linear probe.  On natural photos raw pixels
+underrate what a CNN reaches (1-NN on CIFAR-10 pixels is about 0.3, a small CNN about 0.75); the patch probe's
+accuracy tracks a CNN's there much more closely (``study/README.md`` measures which probe predicts the gap best on
+each source).  It needs at least 8 values a side (images) or 16 steps (sequences) and at most 4 channels.
+
 Features.  Each example is reduced by area averaging to at most ``MAX_FEATURES`` (256) values: the longest axis
 of the per-example shape is halved (rounding up) until the product is <= 256, then every axis is averaged into
 that many near-equal bins.  A 32x32x3 image becomes 8x8x3 (192 values), 28x28 becomes 14x14, 224x224x3 becomes
@@ -44,6 +54,13 @@ MAX_SCAN_BYTES = 512 << 20  # beyond this, duplicates are searched in a random p
 CHUNK_ROWS = 1024
 CHUNK_BYTES = 16 << 20  # rows are read and pooled this many bytes at a time, at most
 MAX_EXAMPLE_BYTES = 64 << 20
+PATCH_SIDE = 32
+PATCH_SIZE = 6
+PATCH_SIZE_1D = 5
+PATCH_STRIDE = 2
+PATCH_CENTROIDS = 64
+PATCH_KMEANS_SAMPLES = 20_000
+PATCH_MAX_CHANNELS = 4
 NO_SKLEARN = "scikit-learn is not installed: separability probes skipped (pip install 'cnnlint[probes]')"
 ONE_CLASS = "the data has one class only: separability probes skipped"
 TINY_CLASS = "a class has fewer than 2 examples in the subsample: separability probes skipped"
@@ -69,7 +86,9 @@ class DataProbes:
     duplicate_fraction: float  # probed examples that exactly or nearly duplicate another example
     conflicting_duplicate_fraction: float  # probed examples with a duplicate that carries another label
     notes: tuple[str, ...] = ()
-    exact_duplicate_fraction: float = 0.0  # probed examples whose bytes equal another example's
+    exact_duplicate_fraction: float = 0.0
+    #: 5-fold CV accuracy of a linear probe on single-layer k-means patch features (None: not an image or sequence)
+    patch_accuracy: float | None = None  # probed examples whose bytes equal another example's
     scanned: int = 0  # examples the duplicate search compared against (all n unless the data is huge)
     features: int = 0  # reduced features per example
     label_span: int = 0  # largest class index + 1 (one-hot: the row width): what the model's output must cover
@@ -126,12 +145,14 @@ def probe_rows(read: RowReader, shape: tuple[int, ...], dtype: Any, y: Any, *, m
     row_bytes = max(1, math.prod(input_shape) * np.dtype(dtype).itemsize)
     scanned = _scan_indices(n, probed, max(len(probed), max_scan_bytes // row_bytes), rng)
     targets = reduced_shape(input_shape)
-    hashes, reduced = _read_scanned(read, scanned, input_shape, targets)
     position = np.searchsorted(scanned, probed)
+    image_shape = patch_image_shape(input_shape)
+    hashes, reduced, images = _read_scanned(read, scanned, input_shape, targets, position, image_shape)
     features, mean, scale = _standardize(reduced[position])
     notes: list[str] = []
     with _one_thread():
         knn, linear = separability(features, labels[probed], seed, notes)
+        patch = patch_separability(images, labels[probed], seed) if images is not None and knn is not None else None
         reduced -= mean  # in place: the scaled copy would be another n x 256 floats
         reduced /= scale
         exact, near, conflict = duplicates(probed, position, scanned, hashes, reduced, labels)
@@ -142,8 +163,22 @@ def probe_rows(read: RowReader, shape: tuple[int, ...], dtype: Any, y: Any, *, m
         linear_accuracy=linear, majority_share=float(present.max() / n), class_balance=float(present.min() / present.max()),
         duplicate_fraction=float(np.mean(exact | near)), conflicting_duplicate_fraction=float(np.mean(conflict)),
         notes=tuple(notes), exact_duplicate_fraction=float(np.mean(exact)), scanned=len(scanned),
-        features=math.prod(targets), label_span=span,
+        features=math.prod(targets), label_span=span, patch_accuracy=patch,
     )  # fmt: skip
+
+
+def patch_probe_arrays(x: Any, y: Any, *, max_samples: int = 2000, seed: int = 0) -> float | None:
+    """The patch probe alone, on the same subsample ``probe_arrays`` draws (the study probes its corpus with it)."""
+    x = np.asarray(x)
+    labels, _, _ = encode_labels(y, len(x))
+    probed = stratified_subsample(labels, max_samples, np.random.default_rng(seed))
+    image_shape = patch_image_shape(tuple(x.shape[1:]))
+    if image_shape is None:
+        return None
+    rows = np.asarray(x[probed]).reshape(len(probed), *_as_channels_last(tuple(x.shape[1:])))
+    images = area_pool(rows, image_shape).reshape(len(probed), *image_shape)
+    with _one_thread():
+        return patch_separability(images, labels[probed], seed)
 
 
 def data_fit_problem(probes: DataProbes, graph: Any) -> str | None:
@@ -270,10 +305,15 @@ def area_pool(rows: np.ndarray, targets: tuple[int, ...]) -> np.ndarray:
     return out.astype(np.float32, copy=False).reshape(len(rows), -1)
 
 
-def _read_scanned(read: RowReader, scanned: np.ndarray, input_shape: tuple[int, ...],
-                  targets: tuple[int, ...]) -> tuple[list[bytes], np.ndarray]:  # fmt: skip
+def _read_scanned(read: RowReader, scanned: np.ndarray, input_shape: tuple[int, ...], targets: tuple[int, ...],
+                  position: np.ndarray, image_shape: tuple[int, ...] | None,
+                  ) -> tuple[list[bytes], np.ndarray, np.ndarray | None]:  # fmt: skip
+    """Row hashes and reduced features of every scanned row, and the probed rows pooled for the patch probe."""
     hashes: list[bytes] = []
     reduced = np.empty((len(scanned), math.prod(targets)), dtype=np.float32)
+    images = None if image_shape is None else np.empty((len(position), *image_shape), dtype=np.float32)
+    probed_at = np.zeros(len(scanned), dtype=bool)
+    probed_at[position] = True
     filled = 0
     for _, rows in read(scanned):
         rows = np.ascontiguousarray(rows).reshape(len(rows), *input_shape)
@@ -282,12 +322,40 @@ def _read_scanned(read: RowReader, scanned: np.ndarray, input_shape: tuple[int, 
         # sha256: hardware-accelerated on current CPUs, 2x faster than blake2b on 3 KiB rows
         hashes += [hashlib.sha256(raw[i : i + size]).digest()[:16] for i in range(0, len(raw), size)]
         reduced[filled : filled + len(rows)] = area_pool(rows, targets)
+        if images is not None:
+            wanted = probed_at[filled : filled + len(rows)]
+            if wanted.any():
+                start = int(probed_at[:filled].sum())
+                chosen = rows[wanted].reshape(int(wanted.sum()), *_as_channels_last(input_shape))
+                images[start : start + len(chosen)] = area_pool(chosen, image_shape).reshape(len(chosen), *image_shape)
         filled += len(rows)
     if filled != len(scanned):
         raise ConfigError(f"x ended after {filled:,} of {len(scanned):,} examples")
     if not np.all(np.isfinite(reduced)):
         raise ConfigError("x holds NaN or infinite values")
-    return hashes, reduced
+    return hashes, reduced, images
+
+
+def _as_channels_last(input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Examples as (sides..., channels): (L,) is a one-channel sequence, (L, C) with C <= 4 a sequence, (H, W) a
+    greyscale image; (H, W, C) and anything else stay as they are."""
+    if len(input_shape) == 1 or (len(input_shape) == 2 and input_shape[1] > PATCH_MAX_CHANNELS):
+        return (*input_shape, 1)
+    return input_shape
+
+
+def patch_image_shape(input_shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The probed examples' shape for the patch probe (channels last, at most PATCH_SIDE a side), or None when the
+    examples are neither images nor sequences the probe can read."""
+    shape = _as_channels_last(input_shape)
+    *sides, channels = shape
+    if channels > PATCH_MAX_CHANNELS or len(sides) not in (1, 2):
+        return None
+    limit, smallest = (PATCH_SIDE, 8) if len(sides) == 2 else (4 * PATCH_SIDE, 16)
+    if min(sides) < smallest:
+        return None
+    factor = -(-max(sides) // limit)
+    return (*(-(-side // factor) for side in sides), channels)
 
 
 def _standardize(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -337,6 +405,79 @@ def separability(
         warnings.simplefilter("ignore")  # ConvergenceWarning: a probe, not a model to ship
         linear = cross_val_score(LogisticRegression(max_iter=200), features, labels, cv=folds)
     return float(knn.mean()), float(linear.mean())
+
+
+def patch_separability(images: np.ndarray, labels: np.ndarray, seed: int) -> float | None:
+    """5-fold CV accuracy of a logistic regression on single-layer k-means patch features (see the module doc)."""
+    try:
+        from sklearn.cluster import MiniBatchKMeans
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold, cross_val_score
+        from sklearn.preprocessing import StandardScaler
+    except ImportError:
+        return None
+    _, counts = np.unique(labels, return_counts=True)
+    if len(counts) < 2 or counts.min() < 2:
+        return None
+    images = (images - images.mean()) / max(float(images.std()), 1e-6)
+    rng = np.random.default_rng(seed)
+    sample = _patches(images[rng.permutation(len(images))[: max(1, PATCH_KMEANS_SAMPLES // 50)]], 1)
+    sample = sample.reshape(-1, sample.shape[-1])
+    sample = sample[rng.permutation(len(sample))[:PATCH_KMEANS_SAMPLES]]
+    mean, whiten = _zca(_contrast_normalize(sample))
+    kmeans = MiniBatchKMeans(PATCH_CENTROIDS, random_state=seed, n_init=3, batch_size=2048)
+    centroids = kmeans.fit((_contrast_normalize(sample) - mean) @ whiten).cluster_centers_.astype(np.float32)
+    codes = np.concatenate([_encode(images[i : i + 128], mean, whiten, centroids) for i in range(0, len(images), 128)])
+    folds = StratifiedKFold(n_splits=min(5, int(counts.min())), shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        codes = StandardScaler().fit_transform(codes)
+        scores = cross_val_score(LogisticRegression(max_iter=200, C=0.1), codes, labels, cv=folds)
+    return float(scores.mean())
+
+
+def _patches(images: np.ndarray, stride: int) -> np.ndarray:
+    """(m, *positions, patch values) of every patch at ``stride``: 6x6xC for images, 5xC for sequences."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    spatial = images.ndim - 2
+    size = PATCH_SIZE if spatial == 2 else PATCH_SIZE_1D
+    size = min(size, *images.shape[1:-1])
+    axes = tuple(range(1, 1 + spatial))
+    windows = sliding_window_view(images, (size,) * spatial, axis=axes)
+    windows = windows[(slice(None), *(slice(None, None, stride),) * spatial)]
+    return windows.reshape(*windows.shape[: 1 + spatial], -1)
+
+
+def _contrast_normalize(patches: np.ndarray) -> np.ndarray:
+    centred = patches - patches.mean(axis=-1, keepdims=True)
+    return centred / np.sqrt(centred.var(axis=-1, keepdims=True) + 0.1)
+
+
+def _zca(patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = patches.mean(axis=0)
+    values, vectors = np.linalg.eigh(np.cov(patches - mean, rowvar=False))
+    whiten = (vectors * (1.0 / np.sqrt(np.maximum(values, 0) + 0.1))) @ vectors.T
+    return mean.astype(np.float32), whiten.astype(np.float32)
+
+
+def _encode(images: np.ndarray, mean: np.ndarray, whiten: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Triangle codes of every patch at PATCH_STRIDE, sum-pooled over the quadrants (halves of a sequence)."""
+    patches = _patches(images, PATCH_STRIDE)
+    grid = patches.shape[1:-1]
+    flat = (_contrast_normalize(patches.reshape(-1, patches.shape[-1])) - mean) @ whiten
+    distances = np.sqrt(np.maximum((flat * flat).sum(1)[:, None] - 2 * flat @ centroids.T
+                                   + (centroids * centroids).sum(1)[None, :], 0))  # fmt: skip
+    codes = np.maximum(distances.mean(axis=1, keepdims=True) - distances, 0).reshape(len(images), *grid, -1)
+    halves = [(slice(0, -(-g // 2)), slice(g // 2, g)) for g in grid]
+    pooled = [codes[(slice(None), *parts)].sum(axis=tuple(range(1, 1 + len(grid)))) for parts in _product(halves)]
+    return np.concatenate(pooled, axis=1)
+
+
+def _product(halves: list[tuple[slice, slice]]) -> list[tuple[slice, ...]]:
+    import itertools
+
+    return list(itertools.product(*halves))
 
 
 def duplicates(probed: np.ndarray, position: np.ndarray, scanned: np.ndarray, hashes: list[bytes],

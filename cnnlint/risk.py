@@ -2,24 +2,33 @@
 the data is given) data probes to a predicted train - held-out accuracy gap with an 80 % interval.
 
 The model lives in ``cnnlint/data/risk_model.json``, written by ``study/fit.py`` from measured training runs
-(``study/corpus*``, ``study/min-steps``).  Two variants are stored:
+(``study/corpus*``, ``study/min-steps``; risk v3 adds CIFAR-10 and Imagenette photos and from-scratch
+``keras.applications`` networks).  Each of its two variants (without data, and with the data probes) has two parts
+that are each easier to extrapolate than the gap itself (``TwoPart``):
 
-* without data (``static``): a sum of one step function per feature (gradient-boosted trees restricted to one
-  feature each, with monotone constraints), so each feature's push on the estimate is exact; its 10 % and 90 %
-  quantiles are additive models of the same kind, widened by a margin fitted on held-out data sources;
-* with the data probes (``cnnlint.probes``): a monotone gradient-boosted tree ensemble whose trees may combine
-  features (``Trees``, walked by ``cnnlint.trees``), with a split-conformal band (``Shifted``: the point moved by
-  held-out residual quantiles); a factor is the estimate minus its average over the study's values of that feature.
+* **fit**: how far above chance the model fits its own training set (inference-mode training accuracy, as a share
+  of the way from chance to 1), from capacity per sample, depth, the head, regularization, training length, the
+  classes and the kind of input;
+* **held out**: how far above chance the held-out accuracy gets, from n, the classes, the kind of input
+  (resolution, channels) and, with data, the probes (``cnnlint.probes``: 1-NN, a linear probe, and the patch probe
+  that sees photos as a CNN's first layer does).
 
-In both,
+The gap is their difference times ``1 - 1/C``, clipped to ``[0, 1 - 1/C]``: once a network memorizes its training
+set, its gap is what the data leaves it on held-out examples, whatever its size.  Each part is a monotone
+gradient-boosted tree ensemble (``Trees``, walked by ``cnnlint.trees``), and the 80 % band is split-conformal
+(``Shifted``: the gap's log moved by held-out-source residual quantiles).  A third tree ensemble predicts the
+training accuracy Keras *logs* (averaged over the epoch with dropout and augmentation active), so the output can say
+what ``model.fit`` will print where that differs from the true gap.
 
-* more training data never raises the estimate, and removing dropout, a weight penalty, augmentation or
-  normalization never lowers it: the monotone constraints are part of the fit, and ``study/fit.py`` and
-  ``tests/test_risk.py`` check the exported model;
-* far outside the study's range the model stays at its last value: it saturates instead of extrapolating;
-* beyond the study's range on the side where risk rises (more parameters or depth than any studied run, fewer
-  samples), the held value is optimistic, so such a model is never rated "low";
-* the model is on a log scale (``LogLink``): effects multiply, which is how a gap behaves;
+Guarantees:
+
+* more training data never raises the estimate (fit never rises, held out never falls with n), and removing
+  dropout, a weight penalty, augmentation or normalization never lowers it: the monotone constraints are part of
+  the fit, and ``study/fit.py`` and ``tests/test_risk.py`` check the exported model;
+* no estimate or interval edge exceeds ``1 - 1/C``, the largest gap C classes allow;
+* far outside the study's range each part stays at its last value: it saturates instead of extrapolating, and on
+  the side where risk rises (more parameters per sample or depth than any studied run, fewer samples) such a model
+  is never rated "low", and the output says when that floor set the level;
 * how long the run trains (``log_steps``) is a feature of the study's runs; unknown at lint time, it is set to the
   variant's ``assumed`` value (the study's longest run), so the estimate is for a full run and says so;
 * so is the share of wrong labels (``label_noise``, the variant without probes only): lint assumes correct labels
@@ -53,6 +62,8 @@ LOW_GAP = 0.05
 HIGH_GAP = 0.15
 #: The share of wrong labels the label-noise note quotes (the study's runs had 0, 20 or 40 %).
 NOISY_LABELS = 0.2
+#: a note says what Keras's log will show when it differs from the estimate by more than this
+KERAS_GAP_NOTE = 0.05
 
 
 @dataclass(frozen=True)
@@ -72,18 +83,49 @@ class Feature:
     #: a covariate of the study that lint does not know: the model file stores the value to assume, the study's
     #: "largest" or "smallest" (a full run; correctly labelled data)
     assumed: str | None = None
+    #: may be unknown (NaN) and still use the variant: the kind of input of a model without a spatial input, the
+    #: patch probe on data it cannot read
+    optional: bool = False
+    #: which parts of the model read it (``TwoPart``): the training-set fit, the held-out accuracy
+    in_fit: bool = True
+    in_held_out: bool = True
+    #: the held-out part's constraint: -direction (what raises the gap never raises held-out accuracy) unless set
+    held_out_direction: int | None = None
+
+    def part_direction(self, part: str) -> int:
+        """The monotone constraint of this feature in one part: the fit moves with the gap, held out against it."""
+        if part == "held_out":
+            return -self.direction if self.held_out_direction is None else self.held_out_direction
+        return self.direction
 
 
 def _probe_error(value: float | None) -> float | None:
     return None if value is None else 1.0 - value
 
 
+def _input_channels(facts: Facts) -> float | None:
+    shape = facts.input_shape
+    if not shape or len(shape) < 3 or shape[-1] is None:
+        return None
+    return float(shape[-1]) if facts.input_spatial and len(shape) - 2 == len(facts.input_spatial) else 1.0
+
+
+def _log_input_size(facts: Facts) -> float | None:
+    spatial = facts.input_spatial
+    return math.log10(math.prod(spatial)) if spatial and all(spatial) else None
+
+
+def _log_params_per_sample(facts: Facts, dataset: Dataset) -> float | None:
+    return math.log10(max(facts.trainable_params, 1) / dataset.samples) if dataset.samples else None
+
+
 FEATURES: tuple[Feature, ...] = (
     Feature("log_samples", "training samples", lambda f, d, p: math.log10(d.samples) if d.samples else None,
             lambda v: 10**v, direction=-1),
-    Feature("log_classes", "classes", lambda f, d, p: math.log10(class_count(d, f)), lambda v: 10**v, direction=+1),
-    Feature("log_params", "trainable parameters", lambda f, d, p: math.log10(max(f.trainable_params, 1)),
-            lambda v: 10**v, direction=+1),
+    Feature("log_classes", "classes", lambda f, d, p: math.log10(class_count(d, f)), lambda v: 10**v),
+    # capacity per sample: how easily the network memorizes n examples (the fit part's main input)
+    Feature("log_params_per_sample", "trainable parameters per training sample",
+            lambda f, d, p: _log_params_per_sample(f, d), lambda v: 10**v, direction=+1),
     Feature("depth", "depth (weighted layers)", lambda f, d, p: float(f.depth), direction=+1),
     Feature("log_head_params", "parameters in the dense head", lambda f, d, p: math.log10(max(f.head_params, 1)),
             lambda v: 10**v, direction=+1),
@@ -95,20 +137,32 @@ FEATURES: tuple[Feature, ...] = (
             direction=-1, binary=True),
     Feature("normalization", "normalization", lambda f, d, p: float(bool(f.norm_layers)),
             direction=-1, binary=True),
+    # The kind of input: without data, what held-out accuracy to expect is a prior over resolution and channels
+    # (the study's photos are 32-96 px RGB or greyscale; its synthetic sources 16-32 px, or 40-step sequences).
+    Feature("input_channels", "input channels", lambda f, d, p: _input_channels(f), optional=True),
+    Feature("log_input_size", "input size (pixels or steps)", lambda f, d, p: _log_input_size(f), lambda v: 10**v,
+            optional=True),
     # The study's runs differ in how long they trained (20-40 epochs, at least 600 steps from protocol v3 on), and
-    # short runs under-measure the gap.  The fit adjusts for it; lint assumes a full run (the variant's "assumed").
+    # short runs under-measure the gap: paired reruns of the same spec for longer raised it (study/README.md,
+    # "Training length").  Longer training fits the training set better (fit: +) and, among the runs that fit it,
+    # never raised held-out accuracy (-).  The study's batch is 64 (128 from n = 5,000), so batch size enters only
+    # through the steps.  Lint assumes a full run (the variant's "assumed").
     Feature("log_steps", "optimizer steps of training", lambda f, d, p: math.log10(d.planned_steps)
             if d.planned_steps else None, lambda v: 10**v, direction=+1, assumed="largest"),  # fmt: skip
-    # 40 % of the study's runs trained on labels of which 20 or 40 % were flipped, which widens the gap.  Without
-    # data the estimate is for correctly labelled data; with data the probes see the noise (kNN error rises).
+    # 40 % of the study's v2 runs trained on labels of which 20 or 40 % were flipped, which widens the gap (held-out
+    # labels are flipped at the same rate).  Without data the estimate is for correctly labelled data; with data
+    # the probes see the noise (kNN error rises).
     Feature("label_noise", "share of wrong labels", lambda f, d, p: d.label_noise, lambda v: f"{v:.0%}",
-            direction=+1, static_only=True, assumed="smallest"),
+            direction=+1, static_only=True, assumed="smallest", in_fit=False),
     Feature("knn_error", "1-nearest-neighbour error on the data",
             lambda f, d, p: _probe_error(p.knn_accuracy) if p else None, lambda v: f"{v:.0%}",
-            direction=+1, needs_probes=True),
+            direction=+1, needs_probes=True, in_fit=False),
     Feature("linear_error", "linear-probe error on the data",
             lambda f, d, p: _probe_error(p.linear_accuracy) if p else None, lambda v: f"{v:.0%}",
-            direction=+1, needs_probes=True),
+            direction=+1, needs_probes=True, in_fit=False),
+    Feature("patch_error", "patch-feature probe error on the data",
+            lambda f, d, p: _probe_error(p.patch_accuracy) if p else None, lambda v: f"{v:.0%}",
+            direction=+1, needs_probes=True, in_fit=False, optional=True),
 )
 FEATURES_BY_NAME = {feature.name: feature for feature in FEATURES}
 
@@ -148,6 +202,10 @@ class Factor:
         return f"{spec.label} {shown}{typical}{effect}"
 
 
+#: what the estimate predicts, said in every output format
+GAP_MEASURE = "training accuracy in inference mode - held-out accuracy"
+
+
 @dataclass(frozen=True)
 class Risk:
     level: str
@@ -159,46 +217,20 @@ class Risk:
     coverage: float
     notes: tuple[str, ...] = field(default_factory=tuple)
     uses_probes: bool = False
-
-
-@dataclass(frozen=True)
-class StepFunction:
-    """A feature's shape function: ``values[i]`` for ``breaks[i-1] < x <= breaks[i]`` (a tree's ``x <= t``)."""
-
-    breaks: tuple[float, ...]
-    values: tuple[float, ...]
-
-    def __call__(self, x: float) -> float:
-        return self.values[bisect_left(self.breaks, x)]
-
-
-@dataclass(frozen=True)
-class Additive:
-    """``intercept + sum of shape functions`` on the link scale; a feature's term is measured from its study
-    average, so a term is the push of that feature away from a typical run."""
-
-    intercept: float
-    shapes: dict[str, StepFunction]
-    averages: dict[str, float]
-
-    def terms(self, x: dict[str, float]) -> dict[str, float]:
-        return {name: shape(x[name]) - self.averages[name] for name, shape in self.shapes.items()}
-
-    def predict(self, x: dict[str, float]) -> float:
-        return self.intercept + sum(self.terms(x).values())
-
-    def edge(self, x: dict[str, float], point: float) -> float:
-        """As a quantile model of the band: its own prediction (``point`` is the point model's, unused)."""
-        return self.predict(x)
-
-    def thresholds(self, name: str) -> list[float]:
-        return list(self.shapes[name].breaks)
+    #: the two parts of the estimate: training accuracy (inference mode) and held-out accuracy
+    train_accuracy: float | None = None
+    held_out_accuracy: float | None = None
+    #: the gap Keras's log will show (last epoch's logged training accuracy - validation accuracy)
+    keras_gap: float | None = None
+    #: the level was raised from "low" only because the model lies beyond the study on the side that raises risk
+    floored: bool = False
+    measure: str = GAP_MEASURE
 
 
 @dataclass(frozen=True)
 class Trees:
-    """A gradient-boosted ensemble over all the variant's features at once (interactions allowed), monotone in
-    each feature's declared direction; exported from scikit-learn (``cnnlint.trees``)."""
+    """A monotone gradient-boosted ensemble over its features (interactions allowed); exported from scikit-learn
+    (``cnnlint.trees``)."""
 
     names: tuple[str, ...]
     baseline: float
@@ -208,14 +240,60 @@ class Trees:
         return ensemble(self.baseline, self.trees, [x[name] for name in self.names])
 
     def thresholds(self, name: str) -> list[float]:
-        return thresholds(self.trees, self.names.index(name))
+        return thresholds(self.trees, self.names.index(name)) if name in self.names else []
+
+
+def max_gap(x: dict[str, float]) -> float:
+    """The largest accuracy gap C classes allow: 1 - 1/C (training accuracy 1, held-out accuracy at chance)."""
+    return 1.0 - 10 ** -x["log_classes"]
+
+
+@dataclass(frozen=True)
+class LogLink:
+    """The band is a shift of ``log(gap + offset)``: effects multiply, so the band is wide where the gap is large
+    and narrow near zero, and a constant shift keeps every edge monotone."""
+
+    offset: float
+
+    def to_link(self, gap: float) -> float:
+        return math.log(max(gap, 0.0) + self.offset)
+
+    def to_gap(self, z: float) -> float:
+        return math.exp(z) - self.offset
+
+
+def _share(value: float) -> float:
+    return min(max(value, 0.0), 1.0)
+
+
+@dataclass(frozen=True)
+class TwoPart:
+    """The gap as (how far above chance the model fits its training set) - (how far above chance held-out accuracy
+    gets), times ``1 - 1/C``; ``predict`` returns it on the link scale, which the band shifts."""
+
+    fit: Trees
+    held_out: Trees
+    link: LogLink
+
+    def shares(self, x: dict[str, float]) -> tuple[float, float]:
+        return _share(self.fit.predict(x)), _share(self.held_out.predict(x))
+
+    def gap(self, x: dict[str, float]) -> float:
+        fit, held_out = self.shares(x)
+        return max_gap(x) * max(fit - held_out, 0.0)
+
+    def predict(self, x: dict[str, float]) -> float:
+        return self.link.to_link(self.gap(x))
+
+    def thresholds(self, name: str) -> list[float]:
+        return sorted({*self.fit.thresholds(name), *self.held_out.thresholds(name)})
 
 
 @dataclass(frozen=True)
 class Shifted:
     """``base`` moved by a constant on the link scale: a conformal band around a point model keeps its monotony."""
 
-    base: Trees
+    base: TwoPart
     offset: float
 
     def predict(self, x: dict[str, float]) -> float:
@@ -227,31 +305,20 @@ class Shifted:
 
 
 @dataclass(frozen=True)
-class LogLink:
-    """The models are fitted to ``log(max(gap, 0) + offset)``: effects multiply, so more data shrinks a large
-    gap a lot and a small one a little, and every estimate stays in a sensible range."""
-
-    offset: float
-
-    def to_gap(self, z: float) -> float:
-        return math.exp(z) - self.offset
-
-
-@dataclass(frozen=True)
 class Variant:
     names: tuple[str, ...]
-    point: Additive | Trees
-    low: Additive | Shifted
-    high: Additive | Shifted
-    margin_low: float
-    margin_high: float
+    point: TwoPart
+    low: Shifted
+    high: Shifted
+    #: the training accuracy Keras logs (dropout and augmentation active), as a share above chance
+    logged_fit: Trees
     link: LogLink
     ranges: dict[str, tuple[float, float]]
     medians: dict[str, float]
     #: values of the ``assumed`` features when the caller does not know them
     assumed: dict[str, float] = field(default_factory=dict)
-    #: per feature, (value, weight) pairs that stand for the study's runs: a factor of a tree model is the estimate
-    #: minus its average with that one feature set to these values
+    #: per feature, (value, weight) pairs that stand for the study's runs: a factor is the estimate minus its average
+    #: with that one feature set to these values
     reference: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
 
@@ -263,28 +330,23 @@ class RiskModel:
     coverage: float
 
 
-def _additive(data: dict[str, Any]) -> Additive:
-    shapes = {name: StepFunction(tuple(s["breaks"]), tuple(s["values"])) for name, s in data["shapes"].items()}
-    return Additive(float(data["intercept"]), shapes, {k: float(v) for k, v in data["averages"].items()})
+def _trees(data: dict[str, Any]) -> Trees:
+    names = tuple(data["features"])
+    return Trees(names, float(data["baseline"]), _checked_trees(data["trees"], len(names)))
 
 
 def _variant(data: dict[str, Any]) -> Variant:
-    names = tuple(data["features"])
-    if data.get("kind") == "trees":
-        trees = _checked_trees(data["point"]["trees"], len(names))
-        point: Additive | Trees = Trees(names, float(data["point"]["baseline"]), trees)
-        low: Additive | Shifted = Shifted(point, float(data["offsets"][0]))
-        high: Additive | Shifted = Shifted(point, float(data["offsets"][1]))
-    else:
-        point, low, high = _additive(data["point"]), _additive(data["low"]), _additive(data["high"])
+    if data.get("kind") != "two_part":
+        raise ValueError("not a risk v3 variant")
+    link = LogLink(float(data["link"]["offset"]))
+    point = TwoPart(_trees(data["fit"]), _trees(data["held_out"]), link)
     return Variant(
-        names=names,
+        names=tuple(data["features"]),
         point=point,
-        low=low,
-        high=high,
-        margin_low=float(data["margin"][0]),
-        margin_high=float(data["margin"][1]),
-        link=LogLink(float(data["link"]["offset"])),
+        low=Shifted(point, float(data["offsets"][0])),
+        high=Shifted(point, float(data["offsets"][1])),
+        logged_fit=_trees(data["logged_fit"]),
+        link=link,
         ranges={k: (float(v[0]), float(v[1])) for k, v in data["ranges"].items()},
         medians={k: float(v) for k, v in data["medians"].items()},
         assumed={k: float(v) for k, v in data.get("assumed", {}).items()},
@@ -325,15 +387,17 @@ def level_of(gap: float) -> str:
 
 def _choose_variant(model: RiskModel, x: dict[str, float | None]) -> Variant | None:
     for variant in (model.with_probes, model.static):
-        if all(x.get(name) is not None or name in variant.assumed for name in variant.names):
+        if all(x.get(name) is not None or name in variant.assumed or FEATURES_BY_NAME[name].optional
+               for name in variant.names):  # fmt: skip
             return variant
     return None
 
 
 def variant_inputs(variant: Variant, values: dict[str, float | None]) -> tuple[dict[str, float], list[str]]:
-    """The variant's inputs, with an assumed value where the caller gave none, and the names so filled."""
-    assumed = [name for name in variant.names if values.get(name) is None]
-    x = {name: float(variant.assumed[name] if name in assumed else values[name]) for name in variant.names}  # type: ignore[arg-type]
+    """The variant's inputs, with an assumed value where the caller gave none (NaN for an optional feature), and the
+    names of the assumed ones."""
+    assumed = [name for name in variant.names if values.get(name) is None and name in variant.assumed]
+    x = {name: float(variant.assumed[name]) if name in assumed else _known(values.get(name)) for name in variant.names}
     for name in variant.assumed:
         # past the assumed end a study covariate means the same as there (a run longer than the study's longest is
         # a full run; no noise is correct labels): the model is flat there, and it is not a property of the network
@@ -341,6 +405,10 @@ def variant_inputs(variant: Variant, values: dict[str, float | None]) -> tuple[d
         low, high = variant.ranges[name]
         x[name] = min(x[name], high) if FEATURES_BY_NAME[name].assumed == "largest" else max(x[name], low)
     return x, assumed
+
+
+def _known(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None,
@@ -355,18 +423,23 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     if variant is None:
         return None
     x, assumed = variant_inputs(variant, values)
-    to_gap = variant.link.to_gap
-    point = variant.point.predict(x)
-    gap = _clip(to_gap(point))
-    low = min(_clip(to_gap(variant.low.edge(x, point) - variant.margin_low)), gap)
-    high = max(_clip(to_gap(variant.high.edge(x, point) + variant.margin_high)), gap)
+    gap, low, high = band(variant, x)
     outside = [name for name in variant.names
-               if not variant.ranges[name][0] <= x[name] <= variant.ranges[name][1]]  # fmt: skip
+               if not math.isnan(x[name]) and not variant.ranges[name][0] <= x[name] <= variant.ranges[name][1]]  # fmt: skip
     optimistic = [name for name in outside if _beyond_on_the_risky_side(variant, name, x[name])]
     level = level_of(gap)
-    if optimistic and level == RISK_LEVELS[0]:
+    floored = bool(optimistic) and level == RISK_LEVELS[0]
+    if floored:
         level = RISK_LEVELS[1]
+    train, held_out, logged = accuracies(variant, x)
+    keras_gap = logged - held_out
     notes = _notes(variant, x, dataset, outside, probes, optimistic, assumed) if explain else []
+    if explain and floored:
+        notes.append(f"the level is {level}, not {RISK_LEVELS[0]}, only because of the line above: the estimate "
+                     f"alone ({gap:.2f}) would rate it {RISK_LEVELS[0]}")  # fmt: skip
+    if explain and abs(keras_gap - gap) > KERAS_GAP_NOTE:
+        notes.append(f"Keras's log will show a gap of about {keras_gap:.2f}: it averages training accuracy over each "
+                     "epoch with dropout and augmentation active; this estimate is the gap in inference mode")
     return Risk(
         level=level,
         gap=round(gap, 4),
@@ -377,7 +450,31 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
         coverage=model.coverage,
         notes=tuple(notes),
         uses_probes=variant is model.with_probes,
+        train_accuracy=round(train, 4),
+        held_out_accuracy=round(held_out, 4),
+        keras_gap=round(keras_gap, 4),
+        floored=floored,
     )
+
+
+def band(variant: Variant, x: dict[str, float]) -> tuple[float, float, float]:
+    """The point estimate and its interval, each within ``[0, 1 - 1/C]``."""
+    top = max_gap(x)
+    gap = min(variant.point.gap(x), top)
+    point = variant.point.link.to_link(gap)
+    to_gap = variant.link.to_gap
+    low = min(max(to_gap(variant.low.edge(x, point)), 0.0), gap)
+    high = min(max(to_gap(variant.high.edge(x, point)), gap), top)
+    return gap, low, high
+
+
+def accuracies(variant: Variant, x: dict[str, float]) -> tuple[float, float, float]:
+    """Predicted training accuracy (inference mode), held-out accuracy, and the training accuracy Keras logs."""
+    chance = 10 ** -x["log_classes"]
+    fit, held_out = variant.point.shares(x)
+    logged = _share(variant.logged_fit.predict(x))
+    train, held, keras_train = (chance + (1 - chance) * share for share in (fit, held_out, logged))
+    return train, held, keras_train
 
 
 def _beyond_on_the_risky_side(variant: Variant, name: str, value: float) -> bool:
@@ -388,25 +485,17 @@ def _beyond_on_the_risky_side(variant: Variant, name: str, value: float) -> bool
     return (direction > 0 and value > high) or (direction < 0 and value < low)
 
 
-def _clip(gap: float) -> float:
-    return min(max(gap, 0.0), 1.0)
-
-
 def contributions(variant: Variant, x: dict[str, float]) -> dict[str, float]:
-    """Each feature's push on the predicted gap: the estimate minus the estimate with that one feature at the
-    study's typical value.  Additive model: that feature's term set to 0 (its study average).  Tree model: the
-    estimate averaged over the study's values of that feature (``Variant.reference``), the others kept."""
-    point, to_gap = variant.point, variant.link.to_gap
-    z = point.predict(x)
-    gap = to_gap(z)
-    if isinstance(point, Additive):
-        return {name: gap - to_gap(z - term) for name, term in point.terms(x).items()}
+    """Each feature's push on the predicted gap: the estimate minus its average over the study's values of that
+    feature (``Variant.reference``), the others kept."""
+    point = variant.point
+    gap = point.gap(x)
     pushes = {}
     for name in variant.names:
         pairs = variant.reference.get(name, ())
         total = sum(weight for _, weight in pairs)
-        if total > 0:
-            typical = sum(weight * to_gap(point.predict({**x, name: value})) for value, weight in pairs) / total
+        if total > 0 and not math.isnan(x[name]):
+            typical = sum(weight * point.gap({**x, name: value}) for value, weight in pairs) / total
             pushes[name] = gap - typical
     return pushes
 
@@ -448,12 +537,12 @@ def _notes(variant: Variant, x: dict[str, float], dataset: Dataset, outside: lis
                      f"{10**steps:,.0f} optimizer steps, and shorter runs "
                      "measured smaller gaps")  # fmt: skip
     if "label_noise" in assumed:
-        noisy = _clip(variant.link.to_gap(variant.point.predict({**x, "label_noise": NOISY_LABELS})))
+        noisy = band(variant, {**x, "label_noise": NOISY_LABELS})[0]
         notes.append(f"for correctly labelled data: with {NOISY_LABELS:.0%} wrong labels the estimate would be "
                      f"{noisy:.2f}")
     if probes is None:
-        notes.append("no data given: the estimate knows only the model, n and the classes, so its interval is wide; "
-                     "pass --data to measure how hard the data is")  # fmt: skip
+        notes.append("no data given: the estimate knows the model, n, the classes and the input's size and channels, "
+                     "not how hard the data is; pass --data to measure it")  # fmt: skip
     elif not any(FEATURES_BY_NAME[name].needs_probes for name in variant.names):
         notes.append("the data probes were incomplete (" + "; ".join(probes.notes) + "): estimated without them")
     if outside:
@@ -466,23 +555,26 @@ def _notes(variant: Variant, x: dict[str, float], dataset: Dataset, outside: lis
     return notes
 
 
-def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes | None = None) -> int | None:
-    """The smallest training set (on a 1-2-5 grid up to 10 M) at which the model rates low risk, for a full run
-    (or the given ``training_steps``).
+#: the training-set sizes ``smallest_low_risk_samples`` tries: 10, 20, 50, ..., 50 M
+SIZE_GRID = tuple(mantissa * 10**exponent for exponent in range(1, 8) for mantissa in (1, 2, 5))
 
-    At a fixed training length the estimate never rises with n, so the first grid point that rates low is the
-    answer.
+
+def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes | None = None) -> int | None:
+    """The smallest training set on ``SIZE_GRID`` at which the model rates low risk, for a full run (or the given
+    ``training_steps``).
+
+    At a fixed training length the estimate never rises with n and the "beyond the study" floor only lifts as n
+    grows into the study's range, so "rates low" is monotone along the grid: one bisection finds the first size.
     """
     if load_model() is None:
         return None
-    low = RISK_LEVELS[0]
-    for exponent in range(1, 8):
-        for mantissa in (1, 2, 5):
-            n = mantissa * 10**exponent
-            # steps are held (given ones, else a full run): with a fixed number of epochs they would grow with n
-            scaled = Dataset(n, dataset.classes, dataset.augmented, training_steps=dataset.training_steps,
-                             label_noise=dataset.label_noise)
-            risk = assess(facts, scaled, probes=probes, explain=False)
-            if risk is not None and risk.level == low:
-                return n
-    return None
+
+    def rates_low(n: int) -> bool:
+        # steps are held (given ones, else a full run): with a fixed number of epochs they would grow with n
+        scaled = Dataset(n, dataset.classes, dataset.augmented, training_steps=dataset.training_steps,
+                         label_noise=dataset.label_noise)  # fmt: skip
+        risk = assess(facts, scaled, probes=probes, explain=False)
+        return risk is not None and risk.level == RISK_LEVELS[0]
+
+    first = bisect_left(SIZE_GRID, True, key=rates_low)
+    return SIZE_GRID[first] if first < len(SIZE_GRID) else None

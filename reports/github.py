@@ -44,5 +44,6 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
             level = "warning" if risk.level == "high" else "notice"
             lines.append(command(level, report.path, f"cnnlint risk: {risk.level}",
                                  f"predicted train-val accuracy gap {risk.gap:.2f} "
-                                 f"(interval {risk.interval[0]:.2f} to {risk.interval[1]:.2f}; approximate)"))  # fmt: skip
+                                 f"(interval {risk.interval[0]:.2f} to {risk.interval[1]:.2f}; {risk.measure}; "
+                                 "approximate)" + "".join(f"\nNote: {note}" for note in risk.notes)))  # fmt: skip
     return "\n".join(lines) + ("\n" if lines else "")

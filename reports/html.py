@@ -10,6 +10,7 @@ from typing import Any
 
 from cnnlint.reports.base import RenderOptions, model_dict, riskiest_first, sorted_findings
 from cnnlint.reports.charts import capacity_split, forecast_chart, parameter_bars, receptive_field_curve
+from cnnlint.reports.data_probes import PROBE_GUIDE
 from cnnlint.reports.fixes import suggest
 from cnnlint.reports.templating import environment
 
@@ -75,4 +76,4 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
     env = environment(autoescape=True)
     views = [_view(r) for r in reports]
     views.sort(key=riskiest_first)
-    return env.get_template("report.html.j2").render(models=views, version=__version__)
+    return env.get_template("report.html.j2").render(models=views, version=__version__, probe_guide=PROBE_GUIDE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from cnnlint.reports.base import RenderOptions, model_dict, riskiest_first
+from cnnlint.reports.data_probes import PROBE_GUIDE
 from cnnlint.reports.templating import environment
 
 from cnnlint.pipeline import ModelReport
@@ -51,9 +52,9 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
         m["truncated"] = False
         m["confirm_rows"] = confirm_rows(m.get("confirm"))
     truncated = 0
-    text = template.render(models=models, truncated=truncated)
+    text = template.render(models=models, truncated=truncated, probe_guide=PROBE_GUIDE)
     while len(text) > LIMIT and truncated < len(models):
         models[len(models) - 1 - truncated]["truncated"] = True
         truncated += 1
-        text = template.render(models=models, truncated=truncated)
+        text = template.render(models=models, truncated=truncated, probe_guide=PROBE_GUIDE)
     return text

@@ -6,7 +6,7 @@ import os
 import sys
 
 from cnnlint.reports.base import RenderOptions, sorted_findings
-from cnnlint.reports.data_probes import probes_line
+from cnnlint.reports.data_probes import PROBE_GUIDE, probes_line
 
 from cnnlint.discovery import NO_MATCH, NO_MODELS, NOT_FOUND
 from cnnlint.errors import printable
@@ -44,11 +44,15 @@ def risk_line(report: ModelReport, options: RenderOptions) -> str:
     factors = ", ".join(f.describe() for f in risk.factors)
     line = (
         f"{report.path}: risk {level}: predicted train-val accuracy gap {risk.gap:.2f} "
-        f"({risk.coverage:.0%} interval {low:.2f} to {high:.2f}; {facts_used})"
+        f"({risk.coverage:.0%} interval {low:.2f} to {high:.2f}; {risk.measure}; {facts_used})"
     )
+    if risk.train_accuracy is not None and risk.held_out_accuracy is not None:
+        line += f"; expected training accuracy {risk.train_accuracy:.2f}, held-out {risk.held_out_accuracy:.2f}"
     if factors:
         line += f"; raised most by {factors}"
-    if risk.extrapolated:
+    if risk.floored:
+        line += f" [{risk.level} only because the model is beyond the study; the estimate alone would be low]"
+    elif risk.extrapolated:
         line += " [extrapolated: outside the fitted range]"
     return line
 
@@ -75,6 +79,10 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
         if report.probes is not None:
             lines.append(f"{report.path}: data: {probes_line(report.probes)}")
         lines.append(risk_line(report, options))
+        if report.risk is not None and not options.quiet:
+            lines += [f"    note: {printable(note)}" for note in report.risk.notes]
+    if any(report.probes is not None for report in reports) and not options.quiet:
+        lines.append(f"probes: {PROBE_GUIDE}")
     lines.append(summary_line(reports))
     return "\n".join(lines) + "\n"
 

@@ -73,5 +73,5 @@ RULE = Rule(
     check=check,
     options={"max_ratio": 1.0},
     needs_samples=True,
-    explains=("log_params", "log_samples"),
+    explains=("log_params_per_sample", "log_samples"),
 )

@@ -61,5 +61,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     options={"min_share": 0.01},
-    explains=("knn_error", "linear_error"),  # label noise caps what any classifier reaches on this data
+    explains=("knn_error", "linear_error", "patch_error"),  # label noise caps what any classifier reaches on this data
 )

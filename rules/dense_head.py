@@ -104,5 +104,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     options={"max_share": 0.5},
-    explains=("log_head_params", "log_params"),
+    explains=("log_head_params", "log_params_per_sample"),
 )

@@ -95,5 +95,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     options={"min_kernel": 7},
-    explains=("log_params",),
+    explains=("log_params_per_sample",),
 )

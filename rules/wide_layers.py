@@ -85,5 +85,5 @@ RULE = Rule(
     check=check,
     options={"budget_scale": 1.0},
     needs_samples=True,
-    explains=("log_params",),
+    explains=("log_params_per_sample",),
 )

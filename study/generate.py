@@ -1,4 +1,4 @@
-"""Study corpus v2: train a varied set of Keras CNNs on five offline data sources and record how much they overfit.
+"""Study corpus v2-v4: train a varied set of Keras CNNs on seven data sources and record how much they overfit.
 
 Model ``i`` is fully determined by ``i`` (``random.Random(i)``): data source, classes, training-set size, label
 noise, architecture, regularization, optimizer, epoch budget and seeds.  Each finished run appends one JSON line to
@@ -31,6 +31,20 @@ spec disagree by seed noise alone, so their rank agreement bounds what any predi
 (n <= M; cheapest first) with the same seed but for at least S steps (each epoch passes over the training set
 several times) into ``study/min-steps/``: what the fixed epoch budget (20-40 epochs, so 20-40 steps at n = 50) does
 to the gap of small-n runs.
+
+Protocol v4 (risk v3): photos.  Ids from 20,000 are small CNNs (the v2 families and the article's five models,
+``examples/build_examples.py``) on CIFAR-10 (32 px) and Imagenette (32-64 px), 2, 5 or 10 classes, n from 100 to
+50,000, a fifth of them in greyscale (luminance: a stand-in for X-rays and face crops); ids from 30,000 are
+``keras.applications`` networks from scratch (ResNet50, MobileNetV2, EfficientNetB0, DenseNet121, VGG16 with
+``weights=None``) at 32 or 64 px and n from 200 to 5,000.  Every v4 run trains at least 600 optimizer steps and goes
+to ``study/corpus-photos/``.  The photos are decoded by ``study/photos.py`` into a cache outside the checkout (never
+committed); each record carries the photo repository, commit and file-list hash.  Besides the true gap (inference
+mode) every v4 record has ``keras_gap``, the gap Keras prints (the last epoch's logged training accuracy, averaged
+with dropout and augmentation active, minus the validation accuracy).
+
+    python study/photos.py                                                   # decode the fetched photo repositories
+    python study/generate.py --start 20000 --count 21000 --host local7 &     # small CNNs on photos
+    python study/generate.py --start 30000 --count 30200 --host local7 &     # applications from scratch
 
 Protocol v3 is v2 with ``--min-steps 600``: new runs go to ``study/corpus-v3/``.  A v2 run that already took 600
 steps is a v3 run as it is (same code path, same seed), and ``study/min-steps/`` holds v3 reruns of the others.
