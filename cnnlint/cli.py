@@ -120,7 +120,8 @@ def terminal_text(doc: str) -> str:
 @cli.command("confirm")
 @click.argument("model")
 @click.option("--data", required=True, type=click.Path(), help=".npz (x_train/y_train[/x_val/y_val] or x/y) or an image folder.")
-@click.option("--samples", "-n", type=CONFIRM["samples"], help="Subsample the training set to this size.")
+@click.option("--samples", "-n", type=CONFIRM["samples"],
+              help="Train on this many rows: of those --val-split leaves, or of all with x_val/y_val in the data.")
 @click.option("--full-epochs", type=CONFIRM["full-epochs"], help="Epochs of your real training run: the gap is forecast there (default 50, or full-epochs in the config).")
 @click.option("--fraction", type=CONFIRM["fraction"], default=0.2, show_default=True, help="Train at most this share of --full-epochs.")
 @click.option("--early-stop/--no-early-stop", default=True, show_default=True, help="Stop as soon as the forecast decides the verdict.")
