@@ -8,6 +8,9 @@ Public API::
     report.risk, report.findings, report.graph
     report.to_html(), report.to_markdown(), report.to_json(), report.to_sarif()
     result = cnnlint.confirm(model, x, y, samples=2000)   # a short training run (needs Keras)
+
+Bad arguments raise ``cnnlint.ConfigError`` (the CLI's message, worded with the API's argument names), a model
+that cannot be read ``cnnlint.ModelError``; both are ``cnnlint.CnnlintError``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["check", "confirm", "Report", "__version__"]
+__all__ = ["check", "confirm", "Report", "CnnlintError", "ConfigError", "ModelError", "__version__"]
 
 if TYPE_CHECKING:
     from cnnlint.api import Report
@@ -64,4 +67,8 @@ def __getattr__(name: str) -> Any:
         from cnnlint.api import Report
 
         return Report
+    if name in ("CnnlintError", "ConfigError", "ModelError"):
+        from cnnlint import errors
+
+        return getattr(errors, name)
     raise AttributeError(name)

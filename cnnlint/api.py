@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnnlint.config import OPTION_TYPES, Count, api_call, api_value
 from cnnlint.errors import ConfigError, ModelError
 from cnnlint.findings import Dataset, Finding
 from cnnlint.graph import MODEL_CLASSES
-from cnnlint.pipeline import LintSettings, ModelReport, lint_source
+from cnnlint.pipeline import DATA_KINDS, LintSettings, ModelReport, lint_source
 from cnnlint.readers import RawModel, raw_from_dict
 from cnnlint.readers.base import LiveWeights
 from cnnlint.risk import Risk
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from cnnlint.probes import DataProbes
 
 __all__ = ["Report", "check"]
+
+#: ``check``'s numeric arguments, checked as the command line checks ``--samples``, ``--classes``, ...
+CHECK_TYPES = {"samples": OPTION_TYPES["samples"], "classes": OPTION_TYPES["classes"], "training_steps": Count(min=1)}
 
 
 @dataclass
@@ -36,7 +40,8 @@ class Report:
         probes: the training data's measurements (``None`` without ``data``).
         findings: the rule findings, each with code, severity, message, layers, evidence and fix.
         graph: a summary of the model graph (parameters, depth, width, head share, receptive field...).
-        error: why the model could not be read, or ``None``.
+        notes: remarks on the inputs, such as ``classes`` disagreeing with the model's output layer.
+        error: always ``None``: ``check`` raises ``ModelError`` for a model it cannot read (kept for old code).
     """
 
     _report: ModelReport = field(repr=False)
@@ -61,6 +66,10 @@ class Report:
     def probes(self) -> DataProbes | None:
         """The training data's measurements (``data=``): separability, balance, duplicates; or ``None``."""
         return self._report.probes
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self._report.notes)
 
     @property
     def error(self) -> str | None:
@@ -92,6 +101,26 @@ class Report:
     def __str__(self) -> str:
         return self._render("text")
 
+    def __repr__(self) -> str:
+        report = self._report
+        codes = [f.code for f in report.findings]
+        shown = ", ".join(codes[:REPR_CODES]) + (f", ... ({len(codes) - REPR_CODES} more)" if len(codes) > REPR_CODES else "")
+        findings = f"{len(codes)} finding{'s' * (len(codes) != 1)}" + (f": {shown}" if codes else "")
+        return f"<cnnlint.Report {report.path}: {_risk_words(report)}, {findings}>"
+
+
+#: How many finding codes ``repr(report)`` lists before it says how many more there are.
+REPR_CODES = 8
+
+
+def _risk_words(report: ModelReport) -> str:
+    risk = report.risk
+    if risk is None:
+        return "risk unknown (no samples given: pass samples=N or data=(x, y))" if not report.dataset.samples else (
+            "risk unknown (no fitted risk model)")  # fmt: skip
+    low, high = risk.interval
+    return f"risk {risk.level}, gap {risk.gap:.2f} ({risk.coverage:.0%} interval {low:.2f} to {high:.2f})"
+
 
 def check(
     model_or_path: Any,
@@ -106,9 +135,14 @@ def check(
     """Lint a live ``keras.Model`` (Keras 3 or tf.keras), a model file or folder, or a config dict.
 
     ``data``, the training data as an ``(x, y)`` pair of arrays or a path (``.npz`` or an image folder), adds
-    the data probes (``report.probes``); ``samples`` then defaults to its size.  Unreadable data raises
-    ``cnnlint.errors.ConfigError``.  ``training_steps``, the optimizer steps of the planned run (epochs x batches
-    per epoch), makes the risk estimate one for that run; by default it is for a full run (see the risk notes).
+    the data probes (``report.probes``); ``samples`` then defaults to its size.  ``training_steps``, the
+    optimizer steps of the planned run (epochs x batches per epoch), makes the risk estimate one for that run; by
+    default it is for a full run (see the risk notes).
+
+    Arguments are checked as the command line checks its options (``samples`` >= 1, ``classes`` >= 2, rule
+    codes that exist, ...).  Raises ``cnnlint.ConfigError`` for a bad argument and for data that cannot be read
+    or does not fit the model, and ``cnnlint.ModelError`` for a model that cannot be read; both are
+    ``cnnlint.CnnlintError``, whose message is the one line the CLI would print.
 
     Example::
 
@@ -118,18 +152,36 @@ def check(
     """
     from cnnlint.rules import select_rules
 
-    if training_steps is not None and (isinstance(training_steps, bool) or not isinstance(training_steps, int)
-                                       or training_steps < 1):  # fmt: skip
-        raise ConfigError(f"training_steps must be a whole number of optimizer steps >= 1, not {training_steps!r}")
-    settings = LintSettings(tuple(select_rules(select, ignore)))
-    probes = None
-    if data is not None:
-        from cnnlint.probe_cache import probe_data
+    with api_call():  # messages name this function's arguments, not the CLI's flags
+        given = {"samples": samples, "classes": classes, "training_steps": training_steps}
+        checked = {name: None if value is None else api_value(value, name, CHECK_TYPES[name])
+                   for name, value in given.items()}  # fmt: skip
+        if not isinstance(augmented, bool):
+            raise ConfigError(f"invalid value for 'augmented': expected True or False; got {augmented!r}")
+        settings = LintSettings(tuple(select_rules(rule_codes(select, "select"), rule_codes(ignore, "ignore"))))
+        probes = None
+        if data is not None:
+            from cnnlint.probe_cache import probe_data
 
-        probes = probe_data(data)
-    dataset = Dataset(samples=samples, classes=classes, augmented=augmented, probes=probes,
-                      training_steps=training_steps)  # fmt: skip
-    return Report(lint_source(model_source(model_or_path), dataset, settings))
+            probes = probe_data(data)
+        dataset = Dataset(samples=checked["samples"], classes=checked["classes"], augmented=augmented,
+                          probes=probes, training_steps=checked["training_steps"])  # fmt: skip
+        report = lint_source(model_source(model_or_path), dataset, settings)
+    if report.error:
+        raise (ConfigError if report.error_kind in DATA_KINDS else ModelError)(report.error)
+    return Report(report)
+
+
+def rule_codes(value: Any, name: str) -> list[str] | None:
+    """``select``/``ignore``: a list of rule codes, prefixes or names, or one comma-separated string like the CLI's."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"invalid value for '{name}': expected a list of rule codes or prefixes, like ['C1', 'R201'];"
+                          f" got {value!r}")  # fmt: skip
+    return list(value) or None
 
 
 def model_source(obj: Any) -> str | Path | RawModel:

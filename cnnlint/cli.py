@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from cnnlint import __version__
-from cnnlint.config import OPTION_TYPES, Count, Fraction
+from cnnlint.config import CONFIRM_OPTION_TYPES as CONFIRM
+from cnnlint.config import OPTION_TYPES, Count
 from cnnlint.errors import CnnlintError
 from cnnlint.reports import CONFIRM_FORMATS
 
@@ -119,16 +120,18 @@ def terminal_text(doc: str) -> str:
 @cli.command("confirm")
 @click.argument("model")
 @click.option("--data", required=True, type=click.Path(), help=".npz (x_train/y_train[/x_val/y_val] or x/y) or an image folder.")
-@click.option("--samples", "-n", type=Count(min=1), help="Subsample the training set to this size.")
-@click.option("--full-epochs", type=OPTION_TYPES["full-epochs"], help="Epochs of your real training run: the gap is forecast there (default 50, or full-epochs in the config).")
-@click.option("--fraction", type=Fraction(0.01, 1.0), default=0.2, show_default=True, help="Train at most this share of --full-epochs.")
+@click.option("--samples", "-n", type=CONFIRM["samples"],
+              help="Train on this many rows: of those --val-split leaves, or of all with x_val/y_val in the data.")
+@click.option("--full-epochs", type=CONFIRM["full-epochs"], help="Epochs of your real training run: the gap is forecast there (default 50, or full-epochs in the config).")
+@click.option("--fraction", type=CONFIRM["fraction"], default=0.2, show_default=True, help="Train at most this share of --full-epochs.")
 @click.option("--early-stop/--no-early-stop", default=True, show_default=True, help="Stop as soon as the forecast decides the verdict.")
-@click.option("--epochs", type=Count(min=1), help="Train exactly this many epochs instead (no early stop).")
-@click.option("--budget", type=Fraction(min=1), help="Also stop after this many seconds.")
-@click.option("--val-split", type=Fraction(0.01, 0.9), default=0.2, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--batch-size", type=Count(min=1), default=32, show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
+@click.option("--epochs", type=CONFIRM["epochs"], help="Train exactly this many epochs instead (no early stop).")
+@click.option("--budget", type=CONFIRM["budget"], help="Also stop after this many seconds.")
+@click.option("--val-split", type=CONFIRM["val-split"], default=0.2, show_default=True,
+              help="Share of the rows held out for validation when the data has no x_val/y_val.")
+@click.option("--seed", type=CONFIRM["seed"], default=0, show_default=True)
+@click.option("--batch-size", type=CONFIRM["batch-size"], default=32, show_default=True)
+@click.option("--device", type=CONFIRM["device"], default="auto", show_default=True)
 @click.option("--probe", is_flag=True, help="Also train on shuffled labels to measure memorization.")
 @click.option("--trust-code", is_flag=True, help="Allow Lambda layers and custom objects (runs their code).")
 @click.option("--format", "fmt", type=click.Choice(CONFIRM_FORMATS), default="text")

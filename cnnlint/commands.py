@@ -13,7 +13,7 @@ from cnnlint.config import Config, find_config, load_config, named_config
 from cnnlint.errors import ConfigError, printable
 from cnnlint.findings import Dataset
 from cnnlint.levels import NEVER, risk_rank, severity_rank
-from cnnlint.pipeline import LintSettings, ModelReport, lint_source
+from cnnlint.pipeline import DATA_UNREADABLE, LintSettings, ModelReport, lint_source
 
 
 def run_check(paths: list[str], opts: dict[str, Any]) -> int:
@@ -52,7 +52,8 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         if source not in data_errors
     ]  # fmt: skip
     reports = _lint_all(jobs, opts["jobs"])
-    reports += [ModelReport(path=source, dataset=Dataset(), error=message) for source, message in data_errors.items()]
+    reports += [ModelReport(path=source, dataset=Dataset(), error=message, error_kind=DATA_UNREADABLE)
+                for source, message in data_errors.items()]  # fmt: skip
     reports += [ModelReport(path=path, dataset=Dataset(), error=message, error_kind=kind) for path, message, kind in problems]
 
     if opts["write_baseline"]:

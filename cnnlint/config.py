@@ -30,9 +30,13 @@ Keys (all optional; the command line overrides every one)::
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import numbers
 import os
 import sys
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -56,13 +60,17 @@ class _PlainRange:
 
     kind = ""
 
+    def expected(self) -> str:
+        """What a valid value is: "expected a whole number, at least 1"."""
+        low, high = self.min, self.max  # type: ignore[attr-defined]
+        bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+        return f"expected {self.kind}, {bounds}"
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
             return super().convert(value, param, ctx)  # type: ignore[misc]
         except click.BadParameter:
-            low, high = self.min, self.max  # type: ignore[attr-defined]
-            bounds = f"at least {low}" if high is None else f"from {low} to {high}"
-            self.fail(f"expected {self.kind}, {bounds}; got {str(value)!r}", param, ctx)  # type: ignore[attr-defined]
+            self.fail(f"{self.expected()}; got {str(value)!r}", param, ctx)  # type: ignore[attr-defined]
 
 
 class Count(_PlainRange, click.IntRange):
@@ -83,6 +91,69 @@ OPTION_TYPES: dict[str, click.ParamType] = {
     "fail-on": click.Choice(FAIL_ON_CHOICES),
     "full-epochs": Count(min=2),
 }
+
+#: ``cnnlint confirm``'s options with a value, declared with these types by the CLI and checked with them in
+#: ``cnnlint.confirm(...)``: the same values are accepted, with the same message.
+CONFIRM_OPTION_TYPES: dict[str, click.ParamType] = {
+    "samples": Count(min=1),
+    "full-epochs": OPTION_TYPES["full-epochs"],
+    "fraction": Fraction(0.01, 1.0),
+    "epochs": Count(min=1),
+    "budget": Fraction(min=1),
+    "val-split": Fraction(0.01, 0.9),
+    "seed": Count(min=0, max=2**32 - 2),
+    "batch-size": Count(min=1),
+    "device": click.Choice(("auto", "cpu", "gpu")),
+}
+
+#: Set while the Python API runs, so that messages name its parameters (``val_split=``), not the CLI's flags.
+_API_CALL: ContextVar[bool] = ContextVar("cnnlint_api_call", default=False)
+
+
+@contextlib.contextmanager
+def api_call() -> Iterator[None]:
+    """Within this block, ``option`` words options the way the Python API's keyword arguments are written."""
+    token = _API_CALL.set(True)
+    try:
+        yield
+    finally:
+        _API_CALL.reset(token)
+
+
+def in_api_call() -> bool:
+    """Whether the Python API, not the command line, is running (see ``api_call``)."""
+    return _API_CALL.get()
+
+
+def option(key: str, value: Any = None) -> str:
+    """An option as the user wrote it: ``--val-split 0.2`` on the command line, ``val_split=0.2`` in Python."""
+    if _API_CALL.get():
+        name = key.replace("-", "_")
+        return name if value is None else f"{name}={value!r}"
+    name = "--" + key.replace("_", "-")
+    return name if value is None else f"{name} {value}"
+
+
+def flag(key: str) -> str:
+    """An on/off option switched on: ``--trust-code`` on the command line, ``trust_code=True`` in Python."""
+    return f"{key.replace('-', '_')}=True" if _API_CALL.get() else "--" + key.replace("_", "-")
+
+
+def api_value(value: Any, name: str, kind: click.ParamType) -> Any:
+    """A Python API argument checked by the type of the command-line option it mirrors, with that option's
+    message, worded with the argument's name (``invalid value for 'samples': expected a whole number, ...``).
+
+    Integers (numpy's included) for whole-number options, real numbers for the others; never ``True``/``False``.
+    """
+    if isinstance(kind, (click.IntRange, click.FloatRange)):
+        wanted = numbers.Integral if isinstance(kind, click.IntRange) else numbers.Real
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            raise ConfigError(f"invalid value for '{name}': {kind.expected()}; got {str(value)!r}")  # type: ignore[attr-defined]
+        value = int(value) if wanted is numbers.Integral else float(value)
+    try:
+        return kind.convert(value, None, None)
+    except click.BadParameter as exc:
+        raise ConfigError(f"invalid value for '{name}': {exc.message}") from None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ by Keras 3, which reads their configs.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import math
 import os
@@ -17,10 +18,11 @@ import sys
 import time
 import types
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from cnnlint.config import CONFIRM_OPTION_TYPES, api_call, api_value, flag, in_api_call, option
 from cnnlint.errors import ConfigError, ModelError
 from cnnlint.findings import Dataset
 from cnnlint.readers import RawModel, read_model
@@ -179,7 +181,7 @@ def _refuse_unsafe(raw: RawModel, trust_code: bool) -> None:
         raise ModelError(
             f"refusing to rebuild: {reasons[0]}" + (f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""),
             where=raw.source,
-            hint="loading would execute code; pass --trust-code only if you trust this file",
+            hint=f"loading would execute code; pass {flag('trust-code')} only if you trust this file",
         )
 
 
@@ -326,21 +328,54 @@ def plan(opts: ConfirmOptions, min_epochs: int) -> _Plan:
     full = opts.full_epochs or max(DEFAULT_FULL_EPOCHS, opts.epochs or 0)
     if opts.epochs is not None:
         if opts.epochs > full:
-            raise ConfigError(f"--epochs {opts.epochs} is more than --full-epochs {full}; a short run must be shorter")
+            raise ConfigError(f"{option('epochs', opts.epochs)} is more than {option('full-epochs', full)}; a short run "
+                              "must be shorter")  # fmt: skip
         return _Plan(full, assumed, opts.epochs, early_stop=False)
     epochs = min(max(min_epochs, math.ceil(opts.fraction * full - 1e-9)), full)
     return _Plan(full, assumed, epochs, early_stop=opts.early_stop)
 
 
-def _probes(x: Any, y: Any) -> Any:
+def _probes(x: Any, y: Any, source: str) -> Any:
     """The data probes of the training data confirm trains on (what ``--data`` measures for the lint)."""
     from cnnlint.probes import probe_arrays
 
-    return probe_arrays(x, y)
+    return replace(probe_arrays(x, y), source=source)
 
 
-def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOptions) -> tuple[Any, ConfirmResult]:
-    """Lint, check the data, rebuild, train and compare.  Returns (the static ModelReport, the result)."""
+def split_validation(x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOptions, rng: Any) -> tuple[Any, Any, Any, Any]:
+    """Training and validation rows: ``x_val``/``y_val`` when the data has them, else ``val_split`` of the rows
+    (a seeded shuffle), then the training rows subsampled to ``samples``."""
+    held_out = None
+    if xv is None:
+        order = rng.permutation(len(x))
+        held_out = max(1, int(round(len(x) * opts.val_split)))
+        val, train = order[:held_out], order[held_out:]
+        xv, yv, x, y = x[val], y[val], x[train], y[train]
+    if opts.samples:
+        if opts.samples > len(x):
+            raise ConfigError(too_many_samples(opts.samples, len(x), held_out, opts.val_split))
+        pick = rng.permutation(len(x))[: opts.samples]
+        x, y = x[pick], y[pick]
+    return x, y, xv, yv
+
+
+def too_many_samples(samples: int, train_rows: int, held_out: int | None, val_split: float) -> str:
+    """Why ``samples`` is too many, counting the rows the validation split took, and what to change."""
+    asked = f"{option('samples', samples)} is more than the {train_rows:,} training samples"
+    if held_out is None:
+        return f"{asked} in the data (the validation rows come from x_val/y_val); pass {option('samples', train_rows)} or fewer"
+    rows = train_rows + held_out
+    val_data = "x_val= and y_val=" if in_api_call() else "x_val/y_val in the .npz"
+    return (f"{asked} left after the validation split: {option('val-split', val_split)} holds out {held_out:,} of the "
+            f"{rows:,} rows; pass {option('samples', train_rows)} or fewer, a smaller {option('val-split')}, or the "
+            f"validation rows separately ({val_data}), so that all {rows:,} rows can train")
+
+
+def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOptions,
+                data_source: str = "arrays") -> tuple[Any, ConfirmResult]:  # fmt: skip
+    """Lint, check the data, rebuild, train and compare.  Returns (the static ModelReport, the result).
+
+    ``data_source`` names the data in the reports (its path, or "arrays")."""
     import numpy as np
 
     from cnnlint.forecast import MIN_EPOCHS, load_forecaster
@@ -353,24 +388,15 @@ def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOp
     settings = LintSettings(tuple(select_rules()))
     input_shape, classes = _model_io(lint_source(raw, Dataset(), settings), raw, opts)
     y = check_data(x, y, input_shape, classes, "training data")
-    rng = np.random.RandomState(opts.seed)
-    if xv is None:
-        order = rng.permutation(len(x))
-        n_val = max(1, int(round(len(x) * opts.val_split)))
-        val, train = order[:n_val], order[n_val:]
-        xv, yv, x, y = x[val], y[val], x[train], y[train]
-    else:
+    if xv is not None:
         yv = check_data(xv, yv, input_shape, classes, "validation data")
-    if opts.samples:
-        if opts.samples > len(x):
-            raise ConfigError(f"--samples {opts.samples} is more than the {len(x)} training samples available")
-        pick = rng.permutation(len(x))[: opts.samples]
-        x, y = x[pick], y[pick]
+    rng = np.random.RandomState(opts.seed)
+    x, y, xv, yv = split_validation(x, y, xv, yv, opts, rng)
     x, xv = x.astype("float32"), xv.astype("float32")
     # the static estimate the forecast is judged against is for the user's full run, not for a generic long one,
     # and, since the data is at hand, measures how hard it is (the probes; without scikit-learn they say so)
     dataset = Dataset(samples=len(x), classes=classes, epochs=the_plan.full_epochs, batch_size=opts.batch_size,
-                      probes=_probes(x, y))
+                      probes=_probes(x, y, data_source))
     report = lint_source(raw, dataset, settings)
 
     _select_device(opts.device)
@@ -380,7 +406,7 @@ def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOp
     model = rebuild(raw, opts.trust_code)
     device = _describe_device(keras)
     if opts.device == "gpu" and not device.startswith("GPU"):
-        raise ConfigError(f"--device gpu, but the {keras.backend.backend()} backend sees no GPU")
+        raise ConfigError(f"{option('device', 'gpu')}, but the {keras.backend.backend()} backend sees no GPU")
     train_eval = None
     if forecaster and forecaster.needs("eval_"):
         pick = rng.permutation(len(x))[:TRAIN_EVAL_SAMPLES]  # a random subset: files are often sorted by class
@@ -576,16 +602,54 @@ def confirm_path(model_path: str, data_path: str, opts: ConfirmOptions) -> tuple
         xv = yv = None
     else:
         x, y, xv, yv = load_npz(data)
-    return confirm_raw(raw, x, y, xv, yv, opts)
+    return confirm_raw(raw, x, y, xv, yv, opts, data_source=data_path)
+
+
+#: ``ConfirmOptions`` fields that are on/off, and those that may be ``None`` (their default).
+_SWITCHES = ("early_stop", "probe", "trust_code", "progress")
+_OPTIONAL = ("samples", "epochs", "full_epochs", "budget")
+
+
+def api_options(options: dict[str, Any]) -> ConfirmOptions:
+    """``cnnlint.confirm``'s keyword arguments checked as ``cnnlint confirm`` checks its options.
+
+    An unknown keyword is a ``TypeError`` (as Python raises it), with the closest known one; a bad value is a
+    ``ConfigError`` worded with the argument's name.
+    """
+    known = sorted(f.name for f in fields(ConfirmOptions))
+    for name in options:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            raise TypeError(f"cnnlint.confirm() got an unexpected keyword argument '{name}'"
+                            + (f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"))  # fmt: skip
+    checked: dict[str, Any] = {}
+    for name, value in options.items():
+        if name in _SWITCHES:
+            if not isinstance(value, bool):
+                raise ConfigError(f"invalid value for '{name}': expected True or False; got {value!r}")
+            checked[name] = value
+        elif value is None and name in _OPTIONAL:
+            checked[name] = None
+        else:
+            checked[name] = api_value(value, name, CONFIRM_OPTION_TYPES[name.replace("_", "-")])
+    return ConfirmOptions(**checked)
 
 
 def confirm_arrays(model_or_path: Any, x: Any, y: Any, *, x_val: Any = None, y_val: Any = None, **options: Any):
-    """The API's ``cnnlint.confirm``: arrays in memory, the same steps as the CLI."""
+    """The API's ``cnnlint.confirm``: arrays in memory, the same steps and checks as the CLI, and messages that
+    name its arguments (``samples=``, ``val_split=``) instead of the CLI's flags."""
+    import numpy as np
+
     from cnnlint.api import Report, model_source
 
-    source = model_source(model_or_path)
-    raw = source if isinstance(source, RawModel) else read_model(source)
-    report, result = confirm_raw(raw, x, y, x_val, y_val, ConfirmOptions(**options))
+    with api_call():
+        opts = api_options(options)
+        if (x_val is None) != (y_val is None):
+            raise ConfigError("pass both x_val and y_val (the validation rows and their labels), or neither")
+        arrays = [None if a is None else np.asarray(a) for a in (x, y, x_val, y_val)]
+        source = model_source(model_or_path)
+        raw = source if isinstance(source, RawModel) else read_model(source)
+        report, result = confirm_raw(raw, *arrays, opts)
     return Report(report), result
 
 

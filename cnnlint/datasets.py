@@ -46,15 +46,16 @@ class TrainingData:
 
 
 def load_npz(path: Path) -> tuple[Any, Any, Any, Any]:
-    """The whole arrays (confirm trains on them): x, y and, when present, x_val, y_val."""
+    """The whole arrays (confirm trains on them): x, y and, when present, x_val, y_val (beside x_train/y_train or
+    x/y; without them confirm holds out ``--val-split`` of the rows)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)
             x_key, y_key = _xy_keys(keys, path)
             x, y = data[x_key], data[y_key]
-            xv, yv = (
-                (data["x_val"], data["y_val"]) if x_key == "x_train" and {"x_val", "y_val"} <= keys else (None, None)
-            )
+            if len({"x_val", "y_val"} & keys) == 1:
+                raise ConfigError(f"'{path}' holds {sorted(keys)}: x_val and y_val go together (or leave both out)")
+            xv, yv = (data["x_val"], data["y_val"]) if {"x_val", "y_val"} <= keys else (None, None)
     except ConfigError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from cnnlint.probes import DataProbes
 
 
+#: ``ModelReport.error_kind`` when the model was read but its training data was the problem (``--data``)
+DATA_UNREADABLE = "data-unreadable"
+DATA_MISMATCH = "data-mismatch"
+DATA_KINDS = (DATA_UNREADABLE, DATA_MISMATCH)
+
+
 @dataclass
 class ModelReport:
     path: str
@@ -37,6 +43,8 @@ class ModelReport:
     #: what kind of problem ``error`` is: "unreadable", or a path naming no model (see ``discovery.discover``)
     error_kind: str = "unreadable"
     confirm: dict[str, Any] | None = None
+    #: remarks on the inputs (every format shows them), e.g. a class count the output layer disagrees with
+    notes: list[str] = field(default_factory=list)
 
     @property
     def probes(self) -> DataProbes | None:
@@ -72,11 +80,13 @@ def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintS
         from cnnlint.probes import data_fit_problem
 
         if problem := data_fit_problem(dataset.probes, graph):
-            report.error = f"{path}: {problem}"
+            report.error, report.error_kind = f"{path}: {problem}", DATA_MISMATCH
             return report
     report.graph, report.facts = graph, facts
     if dataset.classes is None and facts.classes is not None:
         report.dataset = dataset = replace(dataset, classes=facts.classes)
+    elif (note := classes_note(dataset.classes, facts.classes, graph)) is not None:
+        report.notes.append(note)
     ctx = RuleContext(graph, facts, dataset, raw)
     from cnnlint.rules import run_rules
 
@@ -86,6 +96,21 @@ def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintS
     report.risk = assess(facts, dataset, report.findings, probes=dataset.probes)
     report.smallest_low_risk_samples = smallest_low_risk_samples(facts, dataset, dataset.probes)
     return report
+
+
+def classes_note(given: int | None, from_output: int | None, graph: ModelGraph) -> str | None:
+    """What to say when the class count given and the model's output layer disagree (None when they agree)."""
+    if given is None or from_output is None or given == from_output:
+        return None
+    from cnnlint.config import in_api_call
+
+    layer = graph.nodes[graph.outputs[0][0]].layer.path
+    units = (graph.shape(graph.outputs[0]) or (from_output,))[-1]
+    read_as = f" ({from_output} classes)" if units != from_output else ""
+    given_as = f"classes={given}" if in_api_call() else "--classes or classes in the config"
+    return (f"{given} classes given ({given_as}), but the output layer '{layer}' has {units} "
+            f"unit{'s' * (units != 1)}{read_as}: the rules and the risk estimate use the {given} given; check which "
+            "is right")
 
 
 def model_graph(raw: RawModel) -> ModelGraph:

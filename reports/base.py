@@ -55,6 +55,7 @@ def safe_report(report: ModelReport) -> ModelReport:
         error=printable(report.error) if report.error is not None else None,
         findings=findings,
         confirm=clean_data(report.confirm),
+        notes=[printable(note) for note in report.notes],
     )
 
 
@@ -94,6 +95,7 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
     return {
         "path": report.path,
         "error": report.error,
+        "error_kind": report.error_kind if report.error else None,
         "dataset": {
             "samples": report.dataset.samples,
             "classes": report.dataset.classes,
@@ -106,6 +108,7 @@ def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str,
         "smallest_low_risk_samples": report.smallest_low_risk_samples,
         "confirm": report.confirm,
         "probes": probes_dict(report.probes),
+        "notes": list(report.notes),
     }
 
 

@@ -32,13 +32,15 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
     lines = []
     for report in reports:
         if report.error:
-            lines.append(command("error", report.path, "cnnlint: unreadable model", report.error))
+            title = "cnnlint: data problem" if report.error_kind.startswith("data") else "cnnlint: unreadable model"
+            lines.append(command("error", report.path, title, report.error))
             continue
         for f in sorted_findings(report.findings):
             lines.append(command(LEVELS[f.severity], report.path, f"{f.code} {f.name} ({f.layer})",
                                  f"{f.message}\nFix: {f.fix}"))  # fmt: skip
         if report.probes is not None:
             lines.append(command("notice", report.path, "cnnlint data probes", probes_line(report.probes)))
+        lines += [command("notice", report.path, "cnnlint note", note) for note in report.notes]
         if report.risk is not None:
             risk = report.risk
             level = "warning" if risk.level == "high" else "notice"

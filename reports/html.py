@@ -23,6 +23,10 @@ CATEGORY_TITLES = {
 }  # fmt: skip
 
 
+#: A finding's heading names at most this many layers, then says how many more (ResNet50's C103 has 45).
+LAYERS_SHOWN = 5
+
+
 def _view(report: ModelReport) -> dict[str, Any]:
     view = model_dict(report)
     # stable across runs (hash() is salted per process), so regenerated reports diff cleanly
@@ -76,4 +80,5 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
     env = environment(autoescape=True)
     views = [_view(r) for r in reports]
     views.sort(key=riskiest_first)
-    return env.get_template("report.html.j2").render(models=views, version=__version__, probe_guide=PROBE_GUIDE)
+    return env.get_template("report.html.j2").render(models=views, version=__version__, LAYERS_SHOWN=LAYERS_SHOWN,
+                                                     probe_guide=PROBE_GUIDE)

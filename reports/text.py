@@ -7,11 +7,12 @@ import sys
 
 from cnnlint.reports.base import RenderOptions, sorted_findings
 from cnnlint.reports.data_probes import PROBE_GUIDE, probes_line
+from cnnlint.rules.thresholds import how_to_give_samples
 
 from cnnlint.discovery import NO_MATCH, NO_MODELS, NOT_FOUND
 from cnnlint.errors import printable
 from cnnlint.levels import SEVERITIES
-from cnnlint.pipeline import ModelReport
+from cnnlint.pipeline import DATA_MISMATCH, DATA_UNREADABLE, ModelReport
 from cnnlint.risk import Risk
 
 _COLORS = {"error": "31", "warning": "33", "info": "36", "high": "31;1", "medium": "33;1", "low": "32;1"}
@@ -36,7 +37,7 @@ def risk_line(report: ModelReport, options: RenderOptions) -> str:
             return f"{report.path}: risk: not available (this build has no fitted risk model)"
         smallest = report.smallest_low_risk_samples
         hint = f"; it would rate low risk from about {smallest:,} samples" if smallest else ""
-        return f"{report.path}: risk: unknown without --samples{hint}"
+        return f"{report.path}: risk: unknown without a training-set size ({how_to_give_samples()}){hint}"
     low, high = risk.interval
     level = _paint(risk.level.upper(), risk.level, options)
     run = f", a {ds.epochs}-epoch run" if ds.epochs else ""
@@ -78,6 +79,7 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
             )
         if report.probes is not None:
             lines.append(f"{report.path}: data: {probes_line(report.probes)}")
+        lines += [f"{report.path}: note: {note}" for note in report.notes]
         lines.append(risk_line(report, options))
         if report.risk is not None and not options.quiet:
             lines += [f"    note: {printable(note)}" for note in report.risk.notes]
@@ -111,4 +113,6 @@ PROBLEM_WORDS = {
     NO_MATCH: ("pattern matching no file", "patterns matching no file"),
     NO_MODELS: ("folder without model files", "folders without model files"),
     "unreadable": ("file unreadable", "files unreadable"),  # ModelReport.error_kind's default
+    DATA_UNREADABLE: ("model whose data could not be read", "models whose data could not be read"),
+    DATA_MISMATCH: ("model whose data does not fit it", "models whose data does not fit them"),
 }

@@ -92,10 +92,12 @@ def validate_patterns(patterns: Iterable[str], what: str) -> None:
 def select_rules(select: list[str] | None = None, ignore: list[str] | None = None,
                  extend_select: list[str] | None = None) -> list[Rule]:  # fmt: skip
     """Rules chosen by code prefix or name, ruff-style: ``select`` replaces the default (all)."""
+    from cnnlint.config import option
+
     select, ignore, extend = select or [], ignore or [], extend_select or []
-    validate_patterns(select, "--select")
-    validate_patterns(ignore, "--ignore")
-    validate_patterns(extend, "--extend-select")
+    validate_patterns(select, option("select"))
+    validate_patterns(ignore, option("ignore"))
+    validate_patterns(extend, option("extend-select"))
     chosen = [r for r in RULES.values() if not select or "ALL" in (s.upper() for s in select) or _matches(r, select)]
     chosen += [r for r in RULES.values() if r not in chosen and _matches(r, extend)]
     return [r for r in chosen if not _matches(r, ignore)]

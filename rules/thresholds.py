@@ -54,4 +54,16 @@ def regularization_severity(ratio: float | None) -> str | None:
 
 
 def assumed_data_note(ratio: float | None) -> str:
-    return " (no --samples given: judged as if the training set were small)" if ratio is None else ""
+    """What a finding says when it was judged without a training-set size, and where to give one."""
+    if ratio is not None:
+        return ""
+    return f" (no training-set size given: judged as if it were small; {how_to_give_samples()})"
+
+
+def how_to_give_samples() -> str:
+    """Where the training-set size goes: the API's argument, or the CLI's option and the config keys."""
+    from cnnlint.config import in_api_call
+
+    if in_api_call():
+        return "pass samples=N"
+    return "pass --samples N, or set samples = N in [tool.cnnlint] or per model in [[tool.cnnlint.models]]"

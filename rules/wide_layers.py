@@ -59,11 +59,13 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     more = f" and {len(wide) - 1} more layers" if len(wide) > 1 else ""
     yield RULE.finding(
         f"'{widest.path}' has {widest.units} {'filters' if widest.kind == 'conv' else 'units'}{more} "
-        f"(budget about {budget:.0f} for {n:,} samples); {fmt_int(widest.params)} parameters, "
-        f"{widest.params / n:.1f} per training sample",
+        f"(budget about {budget:.0f} for {n:,} samples); that layer holds {fmt_int(widest.params)} parameters "
+        f"({widest.params / n:.1f} per training sample), the whole model {fmt_int(ctx.facts.trainable_params)} "
+        f"({ctx.facts.trainable_params / n:.1f} per training sample)",
         layers=[layer.path for layer in wide],
         evidence={"width": widest.units, "budget": round(budget), "samples": n, "layers_over": len(wide),
-                  "params_per_sample": round(ctx.facts.trainable_params / n, 2), "target_width": target},  # fmt: skip
+                  "layer_params_per_sample": round(widest.params / n, 2),
+                  "model_params_per_sample": round(ctx.facts.trainable_params / n, 2), "target_width": target},  # fmt: skip
         fix=f"reduce these layers to {target} filters/units; that removes at least {fmt_int(saved)} parameters "
         "(approximate: the next layer's inputs shrink too)",
         edits=[Edit(layer.path, f"was {layer.units}", args=((WIDTH_ARGS[layer.kind], target),))

@@ -653,7 +653,7 @@ def readable_json(model: dict) -> str:
 
 def update_readme(table: str) -> None:
     """Replace the table between the README's risk-evaluation markers."""
-    readme = HERE.parent / "README.md"
+    readme = HERE.parent / "docs" / "risk-model.md"
     text = readme.read_text(encoding="utf-8")
     start, end = "<!-- risk-evaluation -->\n", "<!-- risk-evaluation-end -->"
     if start in text and end in text:

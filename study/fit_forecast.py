@@ -284,7 +284,7 @@ def verdict_lines(results: dict) -> list[str]:
 
 def update_readme(evaluation: str) -> None:
     """Put the table and the target lines between the README's forecast-evaluation markers."""
-    readme = HERE.parent / "README.md"
+    readme = HERE.parent / "docs" / "confirm.md"
     text = readme.read_text()
     start, end = "<!-- forecast-evaluation -->\n", "<!-- forecast-evaluation-end -->"
     if start not in text or end not in text:

@@ -168,8 +168,9 @@ def test_install_step_for_real(tmp_path):
 
 
 def readme_example() -> dict:
-    readme = (REPO / "README.md").read_text()
-    block = readme.split("<!-- action-start -->")[1].split("<!-- action-end -->")[0]
+    """The action example of the CI page (docs/ci.md, which the README links to)."""
+    page = (REPO / "docs" / "ci.md").read_text()
+    block = page.split("<!-- action-start -->")[1].split("<!-- action-end -->")[0]
     steps = yaml.safe_load(block.split("```yaml")[1].split("```")[0])["steps"]
     return next(step for step in steps if "cnnlint/cnnlint@" in step.get("uses", ""))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -101,3 +102,113 @@ def test_notebook_runs_top_to_bottom(k3):
             exec("".join(cell["source"]), namespace)
     assert namespace["report"].findings
     assert len(namespace["after"].findings) < len(namespace["report"].findings)
+
+
+EXAMPLE = str(REPO / "examples" / "example2_plain.keras")
+
+
+@pytest.mark.parametrize(("kwargs", "cli_args", "expected"), [
+    ({"samples": 0}, ["--samples", "0"], "'samples'"),
+    ({"samples": "abc"}, ["--samples", "abc"], "'samples'"),
+    ({"samples": 2.5}, ["--samples", "2.5"], "'samples'"),
+    ({"samples": 2000, "classes": 1}, ["--samples", "2000", "--classes", "1"], "'classes'"),
+])  # fmt: skip
+def test_check_refuses_what_the_cli_refuses_with_the_same_message(kwargs, cli_args, expected):
+    with pytest.raises(cnnlint.ConfigError, match=expected) as raised:
+        cnnlint.check(EXAMPLE, **kwargs)
+    api_problem = str(raised.value).split(": ", 1)[1]  # after "invalid value for 'samples'"
+    cli = run_cli(EXAMPLE, *cli_args)
+    assert cli.returncode == 2 and api_problem in cli.stderr, (api_problem, cli.stderr)
+    assert "--" not in str(raised.value)  # worded with the API's names, not the CLI's flags
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [
+    ({"samples": True}, "samples"), ({"augmented": "yes"}, "augmented"), ({"select": 5}, "select"),
+    ({"ignore": ["R201", 3]}, "ignore"), ({"training_steps": "10"}, "training_steps"),
+])  # fmt: skip
+def test_check_refuses_wrong_types_naming_the_argument(kwargs, name):
+    with pytest.raises(cnnlint.ConfigError, match=f"'{name}'"):
+        cnnlint.check(EXAMPLE, **kwargs)
+
+
+def test_check_names_the_api_argument_for_an_unknown_rule():
+    with pytest.raises(cnnlint.ConfigError) as raised:
+        cnnlint.check(EXAMPLE, select=["Z9"])
+    assert str(raised.value).startswith("select: 'Z9' matches no rule")
+    assert "--select: 'Z9'" in run_cli(EXAMPLE, "--select", "Z9").stderr
+
+
+def test_check_takes_numpy_integers_and_comma_separated_codes():
+    import numpy as np
+
+    report = cnnlint.check(EXAMPLE, samples=np.int64(2000), select="R201, R202")
+    assert report.risk is not None and {f.code for f in report.findings} == {"R201", "R202"}
+
+
+def test_an_unreadable_model_raises_model_error_with_the_cli_line(tmp_path):
+    (tmp_path / "broken.keras").write_bytes(b"not a model")
+    for path in (tmp_path / "missing.keras", tmp_path / "broken.keras"):
+        with pytest.raises(cnnlint.ModelError) as raised:
+            cnnlint.check(str(path), samples=2000)
+        assert isinstance(raised.value, cnnlint.CnnlintError)
+        assert str(raised.value) in run_cli(str(path), "--samples", "2000").stderr
+
+
+def test_data_that_does_not_fit_raises_config_error(tmp_path):
+    import numpy as np
+
+    with pytest.raises(cnnlint.ConfigError, match="28"):
+        cnnlint.check(EXAMPLE, data=(np.zeros((40, 9, 9, 1), "float32"), np.arange(40) % 10))
+
+
+def test_repr_says_path_risk_and_findings():
+    report = cnnlint.check(EXAMPLE, samples=2000)
+    text = repr(report)
+    low, high = report.risk.interval
+    assert text.startswith("<cnnlint.Report ") and EXAMPLE in text
+    assert f"risk {report.risk.level}, gap {report.risk.gap:.2f}" in text and f"{low:.2f} to {high:.2f}" in text
+    assert f"{len(report.findings)} findings: " + ", ".join(f.code for f in report.findings) in text
+    assert "samples=N" in repr(cnnlint.check(EXAMPLE))  # why there is no risk, and what to pass
+
+
+def test_classes_that_disagree_with_the_output_layer_are_noted():
+    report = cnnlint.check(EXAMPLE, samples=2000, classes=2)
+    assert len(report.notes) == 1 and "classes=2" in report.notes[0] and "10 units" in report.notes[0]
+    assert cnnlint.check(EXAMPLE, samples=2000, classes=10).notes == []
+    assert json.loads(report.to_json())["models"][0]["notes"] == report.notes
+    cli = run_cli(EXAMPLE, "--samples", "2000", "--classes", "2", "--no-color")
+    assert f"{EXAMPLE}: note: 2 classes given (--classes or classes in the config)" in cli.stdout
+
+
+def test_without_samples_a_finding_says_how_to_give_them(tmp_path):
+    api = cnnlint.check(EXAMPLE)
+    assert all("pass samples=N" in f.message for f in api.findings if f.code.startswith("R"))
+    cli = run_cli(EXAMPLE, "--no-color", cwd=tmp_path)  # no config above tmp_path gives a size
+    assert "set samples = N in [tool.cnnlint]" in cli.stdout and "risk: unknown without a training-set size" in cli.stdout
+
+
+@pytest.mark.parametrize(("options", "error", "expected"), [
+    ({"sample": 10}, TypeError, "did you mean 'samples'"),
+    ({"val_split": 0.95}, "ConfigError", "invalid value for 'val_split': expected a number, from 0.01 to 0.9"),
+    ({"epochs": 0}, "ConfigError", "invalid value for 'epochs'"),
+    ({"device": "tpu"}, "ConfigError", "invalid value for 'device'"),
+    ({"probe": "yes"}, "ConfigError", "invalid value for 'probe'"),
+    ({"x_val": [[0.0]]}, "ConfigError", "x_val and y_val"),
+])  # fmt: skip
+def test_confirm_checks_its_arguments_before_anything_runs(options, error, expected):
+    error = getattr(cnnlint, error) if isinstance(error, str) else error
+    with pytest.raises(error, match=re.escape(expected)):
+        cnnlint.confirm(EXAMPLE, [[0.0]], [0], **options)
+
+
+def test_confirm_counts_the_validation_split_in_the_samples_message():
+    """Raised before Keras is imported: the split leaves 1,600 of 2,000 rows to train on."""
+    import numpy as np
+
+    x, y = np.zeros((2000, 28, 28, 1), "float32"), np.arange(2000) % 10
+    with pytest.raises(cnnlint.ConfigError) as raised:
+        cnnlint.confirm(EXAMPLE, x, y, samples=2000)
+    message = str(raised.value)
+    assert message.startswith("samples=2000 is more than the 1,600 training samples")
+    assert "val_split=0.2 holds out 400 of the 2,000 rows" in message and "x_val= and y_val=" in message
+    assert "--" not in message

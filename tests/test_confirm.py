@@ -88,6 +88,8 @@ def test_html_report_shows_learning_curves(tiny, tmp_path):
     html = out.read_text()
     assert "Confirm run: learning curves" in html and html.count("<polyline") >= 6
     assert "Gap: measured, then forecast to epoch 50" in html and "<polygon" in html  # the forecast's band
+    data_cell = re.search(r"<h3>Training data</h3>.*?<tr><td class=\"mono\">([^<]*)</td>", html, re.S)
+    assert data_cell and data_cell.group(1) == str(folder / "data.npz")  # the Data column, as the lint fills it
 
 
 def test_lambda_is_refused_without_trust_code(tiny):
@@ -212,3 +214,27 @@ def test_full_epochs_from_the_config(tmp_path, monkeypatch):
     config = load_config(find_config())
     assert configured_full_epochs(config, str(tmp_path / "big" / "m.keras")) == 90
     assert configured_full_epochs(config, str(tmp_path / "small.keras")) == 40
+
+
+def test_x_val_beside_x_and_y_validates_so_every_row_can_train(tiny, tmp_path):
+    folder, _ = tiny
+    with np.load(folder / "data.npz") as d:
+        np.savez(tmp_path / "xy.npz", x=d["x_train"], y=d["y_train"], x_val=d["x_val"], y_val=d["y_val"])
+    result = run_cli("confirm", str(folder / "tiny.keras"), "--data", str(tmp_path / "xy.npz"), "--epochs", "1",
+                     "--samples", "240", "--format", "json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    c = json.loads(result.stdout)["models"][0]["confirm"]
+    assert c["train_samples"] == 240 and c["val_samples"] == 60
+
+
+def test_too_many_samples_says_what_the_split_took_and_what_to_change(tiny, tmp_path):
+    folder, _ = tiny
+    with np.load(folder / "data.npz") as d:
+        np.savez(tmp_path / "xy.npz", x=d["x_train"], y=d["y_train"])  # 240 rows, no validation rows
+    result = run_cli("confirm", str(folder / "tiny.keras"), "--data", str(tmp_path / "xy.npz"), "--samples", "240")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    line = result.stderr
+    assert "--samples 240 is more than the 192 training samples" in line and "--val-split 0.2 holds out 48" in line
+    assert "--samples 192 or fewer" in line and "x_val/y_val" in line
+    with_val = run_cli("confirm", str(folder / "tiny.keras"), "--data", str(folder / "data.npz"), "--samples", "241")
+    assert with_val.returncode == 2 and "the 240 training samples in the data" in with_val.stderr

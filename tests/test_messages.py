@@ -97,3 +97,22 @@ def test_rule_docs_show_no_rst_literals_in_a_terminal(code):
     prose = re.sub(r"```.*?```", "", text, flags=re.S)  # code fences stay as they are
     assert "``" not in prose
     assert f"({code})" in text.splitlines()[0]
+
+
+def test_data_that_does_not_fit_is_not_called_an_unreadable_file(tmp_path):
+    np.savez(tmp_path / "small.npz", x=np.zeros((20, 9, 9, 1), "float32"), y=np.arange(20) % 10)
+    result = run_cli(str(EXAMPLE), "--data", str(tmp_path / "small.npz"), "--no-color", cwd=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    assert summary.endswith("in 0 models; 1 model whose data does not fit it.") and "unreadable" not in summary
+
+
+def test_a_model_whose_configured_data_is_missing_is_counted_as_such(tmp_path):
+    import shutil
+
+    shutil.copy(EXAMPLE, tmp_path / "model.keras")
+    (tmp_path / "cnnlint.toml").write_text('[[models]]\npath = "*.keras"\nsamples = 2000\ndata = "missing.npz"\n')
+    result = run_cli("model.keras", "--no-color", cwd=tmp_path)
+    assert result.returncode == 2 and "missing.npz" in result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    assert summary.endswith("1 model whose data could not be read.") and "unreadable" not in summary

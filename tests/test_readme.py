@@ -1,4 +1,5 @@
-"""The README's promises: its GitHub Actions workflow commands work, and CI runs its test command."""
+"""The README's promises: it opens with the two commands, CI runs its test command, and the GitHub Actions
+workflow of the CI page (docs/ci.md) works."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ import yaml
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text()
+CI_PAGE = (REPO / "docs" / "ci.md").read_text()
 
 
 def workflow() -> dict:
-    block = README.split("<!-- workflow-start -->")[1].split("<!-- workflow-end -->")[0]
+    block = CI_PAGE.split("<!-- workflow-start -->")[1].split("<!-- workflow-end -->")[0]
     return yaml.safe_load(block.split("```yaml")[1].split("```")[0])
 
 
@@ -92,10 +94,27 @@ def test_readme_quick_test_command_names_a_real_extra_and_marker():
     except ModuleNotFoundError:  # Python 3.10: cnnlint depends on tomli there
         import tomli as tomllib
 
-    command = re.search(r'`(pip install -e "\.\[([\w-]+)\]" && python -m pytest -m "not (\w+)")`', README)
-    assert command, "the README gives the quick test command"
+    blocks = re.findall(r"```bash\n(.*?)\n```", README, re.S)
+    quick = [re.search(r'pip install -e "\.\[([\w-]+)\]" && python -m pytest -m "not (\w+)"$', b) for b in blocks]
+    command = next((match for match in quick if match), None)
+    assert command, "the README gives the quick test command in a code block of its own"
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     extras = project["project"]["optional-dependencies"]
-    assert command.group(2) in extras and not any("tensorflow" in r or "keras" in r for r in extras[command.group(2)])
+    assert command.group(1) in extras and not any("tensorflow" in r or "keras" in r for r in extras[command.group(1)])
     markers = project["tool"]["pytest"]["ini_options"]["markers"]
-    assert any(marker.startswith(f"{command.group(3)}:") for marker in markers)
+    assert any(marker.startswith(f"{command.group(2)}:") for marker in markers)
+
+
+def test_readme_says_what_cnnlint_is_once():
+    """The one-sentence description is not repeated further down (the README used to open twice)."""
+    opening = README.split("\n\n")[1]
+    assert opening.count(". ") == 0 and opening.count("\n") == 0, "one sentence, on one line"
+    assert README.count("cnnlint reads a saved Keras") == 1 and "tells an ML engineer" not in README
+
+
+def test_readme_keeps_an_example_of_output_exit_codes_and_a_table_of_contents():
+    assert re.search(r"```\n\$ cnnlint examples/\S+ --samples \d+\n.*risk (LOW|MEDIUM|HIGH)", README, re.S)
+    codes = re.search(r"## Exit codes\n(.*?)\n## ", README, re.S).group(1)
+    assert all(f"| {code} |" in codes for code in (0, 1, 2))
+    contents = re.search(r"## Documentation\n(.*?)\n## ", README, re.S).group(1)
+    assert len(re.findall(r"\]\(docs/[\w/-]+\.md\)", contents)) >= 10

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -213,3 +214,23 @@ def test_branching_graph_gets_no_code(k3):
 
     branching = lint_source(raw_from_dict(json.loads(model.to_json())), Dataset(100), ALL)
     assert suggest(branching.graph, branching.findings) is None
+
+
+def test_a_finding_heading_names_a_few_layers_then_how_many_more():
+    """ResNet50's C103 lists about 45 layers: the heading shows the first few and counts the rest."""
+    from cnnlint.reports.html import LAYERS_SHOWN
+
+    from cnnlint.readers import raw_from_dict
+
+    layers = [{"class_name": "InputLayer", "config": {"batch_shape": [None, 16], "name": "in"}}]
+    layers += [{"class_name": "Dense", "config": {"name": f"wide_{i}", "units": 512}} for i in range(12)]
+    layers.append({"class_name": "Dense", "config": {"name": "out", "units": 10}})
+    raw = raw_from_dict({"class_name": "Sequential", "config": {"name": "m", "layers": layers}}, source="m.json")
+    report = lint_source(raw, Dataset(samples=1000), ALL)
+    finding = next(f for f in report.findings if f.code == "C103")
+    assert len(finding.layers) == 12
+    html = FORMATS["html"]([report], RenderOptions())
+    heading = next(line for line in html.splitlines() if "<strong>C103</strong>" in line)
+    names = re.search(r'<span class="mono">([^<]*)</span></div>', heading).group(1)
+    shown, _, more = names.partition(" and ")
+    assert shown.split(", ") == list(finding.layers[:LAYERS_SHOWN]) and more == f"{12 - LAYERS_SHOWN} more"

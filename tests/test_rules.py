@@ -245,3 +245,13 @@ def test_rule_documentation_command():
     assert "## What it does" in result.stdout and "GlobalAveragePooling2D" in result.stdout
     assert get_rule("dense-head-dominance").code == "C105"
     assert run_cli("rule", "X999").returncode == 2
+
+
+def test_wide_layers_says_which_parameters_are_the_layer_and_which_the_model():
+    report = lint("wide256", samples=1000)
+    finding = next(f for f in report.findings if f.code == "C103")
+    layer, model = finding.evidence["layer_params_per_sample"], finding.evidence["model_params_per_sample"]
+    assert layer < model  # two wide layers: the widest alone holds less than the whole model
+    assert "that layer holds" in finding.message and f"({layer:.1f} per training sample)" in finding.message
+    assert "the whole model" in finding.message and f"({model:.1f} per training sample)" in finding.message
+    assert model == round(report.facts.trainable_params / 1000, 2)
