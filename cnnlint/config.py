@@ -30,13 +30,10 @@ Keys (all optional; the command line overrides every one)::
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import numbers
 import os
 import sys
-from collections.abc import Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -47,6 +44,7 @@ import click
 from cnnlint.errors import ConfigError
 from cnnlint.levels import FAIL_ON_CHOICES, SEVERITY_CHOICES
 from cnnlint.reports import FORMATS
+from cnnlint.wording import api_call, flag, in_api_call, option  # noqa: F401 (re-exported)
 
 TOP_KEYS = {
     "samples", "classes", "augmented", "select", "ignore", "extend-select", "severity", "fail-on",
@@ -105,39 +103,6 @@ CONFIRM_OPTION_TYPES: dict[str, click.ParamType] = {
     "batch-size": Count(min=1),
     "device": click.Choice(("auto", "cpu", "gpu")),
 }
-
-#: Set while the Python API runs, so that messages name its parameters (``val_split=``), not the CLI's flags.
-_API_CALL: ContextVar[bool] = ContextVar("cnnlint_api_call", default=False)
-
-
-@contextlib.contextmanager
-def api_call() -> Iterator[None]:
-    """Within this block, ``option`` words options the way the Python API's keyword arguments are written."""
-    token = _API_CALL.set(True)
-    try:
-        yield
-    finally:
-        _API_CALL.reset(token)
-
-
-def in_api_call() -> bool:
-    """Whether the Python API, not the command line, is running (see ``api_call``)."""
-    return _API_CALL.get()
-
-
-def option(key: str, value: Any = None) -> str:
-    """An option as the user wrote it: ``--val-split 0.2`` on the command line, ``val_split=0.2`` in Python."""
-    if _API_CALL.get():
-        name = key.replace("-", "_")
-        return name if value is None else f"{name}={value!r}"
-    name = "--" + key.replace("_", "-")
-    return name if value is None else f"{name} {value}"
-
-
-def flag(key: str) -> str:
-    """An on/off option switched on: ``--trust-code`` on the command line, ``trust_code=True`` in Python."""
-    return f"{key.replace('-', '_')}=True" if _API_CALL.get() else "--" + key.replace("_", "-")
-
 
 def api_value(value: Any, name: str, kind: click.ParamType) -> Any:
     """A Python API argument checked by the type of the command-line option it mirrors, with that option's

@@ -102,7 +102,7 @@ def classes_note(given: int | None, from_output: int | None, graph: ModelGraph) 
     """What to say when the class count given and the model's output layer disagree (None when they agree)."""
     if given is None or from_output is None or given == from_output:
         return None
-    from cnnlint.config import in_api_call
+    from cnnlint.wording import in_api_call
 
     layer = graph.nodes[graph.outputs[0][0]].layer.path
     units = (graph.shape(graph.outputs[0]) or (from_output,))[-1]

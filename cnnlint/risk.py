@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlint.analysis import Facts
 from cnnlint.findings import Dataset, Finding, class_count, codes_explaining
 from cnnlint.levels import RISK_LEVELS
-from cnnlint.trees import ensemble, thresholds
+from cnnlint.trees import ensemble, thresholds, walk
 
 if TYPE_CHECKING:
     from cnnlint.probes import DataProbes
@@ -239,6 +239,29 @@ class Trees:
     def predict(self, x: dict[str, float]) -> float:
         return ensemble(self.baseline, self.trees, [x[name] for name in self.names])
 
+    def varying(self, x: dict[str, float], name: str, values: list[float]) -> list[float]:
+        """``predict`` with ``name`` set to each of ``values``: only the trees that split on it are walked again."""
+        if name not in self.names:
+            return [self.predict(x)] * len(values)
+        row = [x[n] for n in self.names]
+        column = self.names.index(name)
+        moving = self._trees_using()[column]
+        fixed = self.baseline + sum(walk(tree, row) for i, tree in enumerate(self.trees) if i not in moving)
+        out = []
+        for value in values:
+            row[column] = value
+            out.append(fixed + sum(walk(self.trees[i], row) for i in moving))
+        return out
+
+    def _trees_using(self) -> dict[int, set[int]]:
+        cached = self.__dict__.get("_uses")
+        if cached is None:
+            cached = {j: {i for i, tree in enumerate(self.trees)
+                          if any(f == j and left >= 0 for f, left in zip(tree["feature"], tree["left"]))}
+                      for j in range(len(self.names))}  # fmt: skip
+            object.__setattr__(self, "_uses", cached)
+        return cached
+
     def thresholds(self, name: str) -> list[float]:
         return thresholds(self.trees, self.names.index(name)) if name in self.names else []
 
@@ -281,6 +304,11 @@ class TwoPart:
     def gap(self, x: dict[str, float]) -> float:
         fit, held_out = self.shares(x)
         return max_gap(x) * max(fit - held_out, 0.0)
+
+    def gaps(self, x: dict[str, float], name: str, values: list[float]) -> list[float]:
+        """``gap`` with ``name`` set to each of ``values``, walking only the trees that split on it."""
+        fits, helds = self.fit.varying(x, name, values), self.held_out.varying(x, name, values)
+        return [max_gap({**x, name: v}) * max(_share(f) - _share(h), 0.0) for v, f, h in zip(values, fits, helds)]
 
     def predict(self, x: dict[str, float]) -> float:
         return self.link.to_link(self.gap(x))
@@ -495,8 +523,8 @@ def contributions(variant: Variant, x: dict[str, float]) -> dict[str, float]:
         pairs = variant.reference.get(name, ())
         total = sum(weight for _, weight in pairs)
         if total > 0 and not math.isnan(x[name]):
-            typical = sum(weight * point.gap({**x, name: value}) for value, weight in pairs) / total
-            pushes[name] = gap - typical
+            gaps = point.gaps(x, name, [value for value, _ in pairs])
+            pushes[name] = gap - sum(weight * g for (_, weight), g in zip(pairs, gaps)) / total
     return pushes
 
 
@@ -504,12 +532,13 @@ def saturation(variant: Variant, x: dict[str, float], name: str) -> float | None
     """The smallest value of a rising feature from which the estimate for ``x`` no longer grows with it (up to the
     study's largest); None if it never moves."""
     top = variant.ranges[name][1]
-    full = variant.point.predict({**x, name: top})
-    points = variant.point.thresholds(name)
-    below = [t for t in points if t < top]
-    if not below or variant.point.predict({**x, name: below[0]}) == full:
+    below = [t for t in variant.point.thresholds(name) if t < top]
+    if not below:
         return None
-    return next((t for t in below if variant.point.predict({**x, name: math.nextafter(t, math.inf)}) == full), None)
+    full, first, *after = variant.point.gaps(x, name, [top, below[0]] + [math.nextafter(t, math.inf) for t in below])
+    if first == full:
+        return None
+    return next((t for t, gap in zip(below, after) if gap == full), None)
 
 
 def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | None,
@@ -517,7 +546,7 @@ def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | No
     """The three largest pushes up; an assumed input is a premise of the estimate, not a property of the model."""
     pushes = sorted(((n, p) for n, p in contributions(variant, x).items() if n not in assumed), key=lambda kv: -kv[1])
     return tuple(
-        Factor(name, round(x[name], 4), round(push, 4),
+        Factor(name, round(x[name], 6), round(push, 4),
                codes_explaining(name, findings or []), variant.medians.get(name))
         for name, push in pushes[:3]
         if push > 0.005

@@ -92,7 +92,7 @@ def validate_patterns(patterns: Iterable[str], what: str) -> None:
 def select_rules(select: list[str] | None = None, ignore: list[str] | None = None,
                  extend_select: list[str] | None = None) -> list[Rule]:  # fmt: skip
     """Rules chosen by code prefix or name, ruff-style: ``select`` replaces the default (all)."""
-    from cnnlint.config import option
+    from cnnlint.wording import option
 
     select, ignore, extend = select or [], ignore or [], extend_select or []
     validate_patterns(select, option("select"))

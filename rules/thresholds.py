@@ -62,7 +62,7 @@ def assumed_data_note(ratio: float | None) -> str:
 
 def how_to_give_samples() -> str:
     """Where the training-set size goes: the API's argument, or the CLI's option and the config keys."""
-    from cnnlint.config import in_api_call
+    from cnnlint.wording import in_api_call
 
     if in_api_call():
         return "pass samples=N"

@@ -1,42 +1,36 @@
-"""Fit risk model v2 to the measured corpus and evaluate it on held-out data sources and architecture families.
+"""Fit risk model v3 to the measured corpus and evaluate it on held-out data sources and architecture families.
 
     pip install -e ".[study]"
-    python study/fit.py   # writes cnnlint/data/risk_model.json, study/evaluation.{json,md}, study/probes.jsonl
-                          # and the table between README.md's risk-evaluation markers
+    python study/fit.py        # writes cnnlint/data/risk_model.json, study/evaluation.{json,md}, the probe caches
+                               # and the table between docs/risk-model.md's risk-evaluation markers
+    python study/fit.py --experiment NAME [--held-out-min-fit F]   # only study/experiments/risk-NAME.md
 
 Inputs.  Every run of ``study/corpus`` (v1: digits and MNIST-1D, 10 classes, stopped at 99 % training accuracy),
 ``study/corpus-v2`` (five sources, 2-10 classes, label noise, 20-40 epochs), ``study/min-steps`` (v2 runs that took
-fewer than 600 optimizer steps, retrained with the same seed for at least 600) and ``study/corpus-v3`` (v2 specs,
-at least 600 steps).  How long a run trained (its optimizer steps) is a feature: short runs measure smaller gaps,
-and the paired reruns let the fit tell that apart from the effect of n.  Lint assumes a full run (the study's
-longest), ``cnnlint confirm`` the user's full run.  Static features come from cnnlint's own reader, graph and analysis code on
-the run's saved config (``cnnlint.risk.features``), so the model sees exactly what ``cnnlint`` sees.  Data probes
-(``cnnlint.probes.probe_arrays``) are computed on the run's own training subset, regenerated from its seeds, and
-cached in ``study/probes.jsonl``.
+fewer than 600 optimizer steps, retrained with the same seed for at least 600), ``study/corpus-v3`` (v2 specs, at
+least 600 steps) and ``study/corpus-photos`` (v4: CIFAR-10 and Imagenette photos, small CNNs, the article's models
+and keras.applications networks from scratch, at least 600 steps).  How long a run trained (its optimizer steps)
+is a feature: short runs measure smaller gaps, and the paired reruns let the fit tell that apart from the effect of
+n.  Static features come from cnnlint's own reader, graph and analysis code on the run's saved config
+(``cnnlint.risk.features``), so the model sees exactly what ``cnnlint`` sees.  Data probes
+(``cnnlint.probes.probe_arrays``, and ``patch_probe_arrays`` for the patch probe) are computed on the run's own
+training subset, regenerated from its seeds, and cached in ``study/probes.jsonl`` and ``study/patch_probes.jsonl``.
 
-Model.  Both variants are scikit-learn ``HistGradientBoostingRegressor`` models with the monotone constraints of
-``cnnlint.risk.FEATURES``, fitted to log(max(gap, 0) + 0.02), so that effects multiply.  Without probes
-(``Gam3``): ``interaction_cst="no_interactions"`` (every tree uses one feature, so the model is a sum of one step
-function per feature: a GAM) for the point estimate and the 10 % and 90 % quantiles; the quantile band is widened
-(or narrowed) by the 80th percentile of the conformity scores of runs from data sources held out of the fit (CQR),
-and the step functions are read off exactly (at sklearn's own bin thresholds).  With probes (``Boosted``): the
-same settings without the interaction constraint, and a split-conformal band (the 10th and 90th percentiles of
-held-out-source residuals added to the point).  Coverage is thus measured under a change of data source, the
-situation of a user.  Both are written to JSON (tables, or trees as node arrays), checked against scikit-learn's
-own predictions, and evaluated by ``cnnlint.risk`` in pure Python.
-
-A v1 run stopped itself (99 % training accuracy or a plateau) or at 40 epochs; its training length is the steps
-it took.  Counting the self-stopped ones as full runs instead (they had converged) was tried: held-out τ with
-probes fell on every source (0.44/0.42/0.52/0.58/0.55 -> 0.40/0.40/0.49/0.55/0.56 for digits/gratings/MNIST-1D/
-shapes/textures) and ResNet50's fall from n = 200 to 1.28 M dropped below 0.05, so the steps stay as measured.
+Model (``TwoPart``).  Per variant (with and without probes) three monotone ``HistGradientBoostingRegressor``
+ensembles on shares of the way from chance (1/C) to 1: the training accuracy in inference mode (``fit``), the
+held-out accuracy (``held_out``, fitted to the runs at least ``HELD_OUT_MIN_FIT`` of the way on their training set)
+and the training accuracy Keras logged in the last epoch (``logged_fit``, for the note on what ``model.fit``
+prints).  Each feature's constraint per part is ``Feature.part_direction``.  The gap is (fit - held out) x (1 - 1/C)
+clipped at 0; the 80 % band is split-conformal on ``log(gap + 0.02)``: the 10th and 90th percentiles of the
+residuals of runs from data sources held out of the fit (leave-one-source-out inside the fit, each source weighing
+the same).  The trees are written to JSON as node arrays, checked against scikit-learn's own predictions (and the
+composite gap against ``cnnlint.risk.TwoPart``), and evaluated by ``cnnlint.risk`` in pure Python.
 
 Evaluation (nothing is fitted on the split it is scored on): leave-one-source-out and leave-one-family-out, with
 and without probes, against baselines fitted on the same training split: n alone and params / n alone (isotonic
-regressions), probes alone (the same GAM on the probe features), the v1 ridge model that cnnlint shipped
-before (``study/baselines/risk_model_v1.json``; it was fitted on the v1 corpus, so on digits and MNIST-1D it has
-seen part of the test runs: an advantage, not a handicap), and the v2 model shipped before training length and
-the dense head entered (``study/baselines/risk_model_v2_449.json``, fitted on 449 of these runs: the same
-advantage, larger).
+regressions), probes alone (a monotone ensemble on the probe errors), one ensemble on the gap (risk v2's form with
+v3's features), the v1 ridge model (``study/baselines/risk_model_v1.json``) and the v2 model shipped before v3
+(``study/baselines/risk_model_v2_1005.json``; both have seen part of the non-photo test runs: an advantage).
 """
 
 from __future__ import annotations
@@ -88,8 +82,9 @@ ALL = tuple(f.name for f in FEATURES)
 PROBE_ONLY = ("log_classes", "knn_error", "linear_error", "patch_error")
 PHOTO_SOURCES = ("cifar10", "imagenette")
 #: the held-out part is fitted to runs whose training accuracy is at least this share of the way from chance to 1
-HELD_OUT_MIN_FIT = float(os.environ.get("CNNLINT_HELD_OUT_MIN_FIT", 0.8))
-HGB = dict(max_iter=300, learning_rate=0.05, max_leaf_nodes=6, min_samples_leaf=20, l2_regularization=1.0,
+#: (``--held-out-min-fit``; study/README.md compares the choices)
+HELD_OUT_MIN_FIT = 0.8
+HGB = dict(max_iter=100, learning_rate=0.1, max_leaf_nodes=6, min_samples_leaf=20, l2_regularization=1.0,
            early_stopping=False, random_state=0)  # fmt: skip
 
 
@@ -395,7 +390,8 @@ def export_variant(model: TwoPart, x: np.ndarray) -> dict:
         "offsets": [round(v, 6) for v in model.offsets],
         "reference": {n: reference_values(n, x[:, j]) for j, n in enumerate(names)},
         "link": {"kind": "log", "offset": LINK_OFFSET},
-        "ranges": {n: [round(float(np.nanmin(x[:, j])), 6), round(float(np.nanmax(x[:, j])), 6)]
+        # rounded outwards: a value the study had (log10(2) classes) must stay inside its own range
+        "ranges": {n: [math.floor(float(np.nanmin(x[:, j])) * 1e6) / 1e6, math.ceil(float(np.nanmax(x[:, j])) * 1e6) / 1e6]
                    for j, n in enumerate(names)},  # fmt: skip
         "medians": {n: round(float(np.nanmedian(x[:, j])), 6) for j, n in enumerate(names)},
         "assumed": {n: round(assumed_value(n, x[:, j]), 6) for j, n in enumerate(names) if FEATURES_BY_NAME[n].assumed},
@@ -573,6 +569,7 @@ def probe_table(x: np.ndarray, y: np.ndarray, targets: dict[str, np.ndarray], so
         for probe in ("knn_error", "linear_error", "patch_error"):
             error = x[here, ALL.index(probe)]
             known = ~np.isnan(error)
+            row[f"{probe}:mean_accuracy"] = round(float(1 - np.mean(error[known])), 3) if known.any() else None
             for label, target, sign in (("gap", y[here], 1), ("held_out", targets["held_out"][here], -1)):
                 tau = kendalltau(sign * error[known], target[known]).statistic if known.sum() > 2 else float("nan")
                 row[f"{probe}:{label}"] = None if np.isnan(tau) else round(float(tau), 3)
@@ -581,16 +578,34 @@ def probe_table(x: np.ndarray, y: np.ndarray, targets: dict[str, np.ndarray], so
 
 
 def probe_markdown(rows: list[dict]) -> str:
-    lines = ["| Source | runs | τ with the gap: 1-NN error | linear error | patch error | "
-             "τ with held-out accuracy: 1-NN | linear | patch |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    probes = ("knn_error", "linear_error", "patch_error")
+    lines = ["| Source | runs | mean accuracy: 1-NN | linear | patch | τ with the gap: 1-NN error | linear error | "
+             "patch error | τ with held-out accuracy: 1-NN | linear | patch |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for row in rows:
-        cells = [row[f"{p}:gap"] for p in ("knn_error", "linear_error", "patch_error")]
-        cells += [row[f"{p}:held_out"] for p in ("knn_error", "linear_error", "patch_error")]
+        cells = [row[f"{p}:{kind}"] for kind in ("mean_accuracy", "gap", "held_out") for p in probes]
         lines.append(f"| {row['source']} | {row['runs']} | " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    global HELD_OUT_MIN_FIT, STATIC, WITH_PROBES
+    parser = argparse.ArgumentParser(description="Fit and evaluate the risk model (see the module docstring).")
+    parser.add_argument("--experiment", metavar="NAME",
+                        help="write only the evaluation, to study/experiments/risk-NAME.md: the shipped model and the "
+                             "docs table stay as they are")  # fmt: skip
+    parser.add_argument("--held-out-min-fit", type=float, default=HELD_OUT_MIN_FIT,
+                        help="fit the held-out part to runs at least this far from chance to 1 on their training set")
+    parser.add_argument("--without", metavar="FEATURE", action="append", default=[],
+                        help="leave a feature out of both variants (with --experiment)")
+    args = parser.parse_args(argv)
+    if args.without and not args.experiment:
+        parser.error("--without changes the model: use it with --experiment")
+    STATIC = tuple(n for n in STATIC if n not in args.without)
+    WITH_PROBES = tuple(n for n in WITH_PROBES if n not in args.without)
+    HELD_OUT_MIN_FIT = args.held_out_min_fit
     runs = load_runs()
     if len(runs) < 100:
         print(f"only {len(runs)} runs in the corpus; run study/generate.py first", file=sys.stderr)
@@ -606,6 +621,15 @@ def main() -> int:
     splits += [evaluate_split(f"held-out family: {f}", x, y, targets, extras, sources, families != f, families == f)
                for f in sorted(set(families))]  # fmt: skip
     version = hashlib.sha256("".join(f"{run_key(r)}:{r['gap']}" for r in runs).encode()).hexdigest()[:12]
+    counts = {s: int((sources == s).sum()) for s in sorted(set(sources))}
+    evaluation = {"version": version, "runs": len(runs), "runs_per_source": counts, "splits": splits,
+                  "probes_per_source": probe_table(x, y, targets, sources)}  # fmt: skip
+    report = markdown_table(evaluation) + "\n## Probes by source\n\n" + probe_markdown(evaluation["probes_per_source"])
+    if args.experiment:
+        command = " ".join(["python study/fit.py", *(argv if argv is not None else sys.argv[1:])])
+        (HERE / "experiments" / f"risk-{args.experiment}.md").write_text(f"`{command}`\n\n{report}")
+        print(report)
+        return 0
     variants = {}
     for label, names in (("with_probes", WITH_PROBES), ("static", STATIC)):
         known = known_rows(x, names)
@@ -620,13 +644,9 @@ def main() -> int:
         "corpus_runs": len(runs),
         "variants": variants,
     }))  # fmt: skip
-    counts = {s: int((sources == s).sum()) for s in sorted(set(sources))}
-    evaluation = {"version": version, "runs": len(runs), "runs_per_source": counts, "splits": splits,
-                  "probes_per_source": probe_table(x, y, targets, sources)}  # fmt: skip
     (HERE / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
-    (HERE / "evaluation.md").write_text(markdown_table(evaluation) + "\n## Probes by source\n\n"
-                                        + probe_markdown(evaluation["probes_per_source"]))  # fmt: skip
-    update_readme(markdown_table(evaluation))
+    (HERE / "evaluation.md").write_text(report)
+    update_docs(markdown_table(evaluation))
     print(markdown_table(evaluation))
     return 0
 
@@ -651,8 +671,8 @@ def readable_json(model: dict) -> str:
     return text + "\n"
 
 
-def update_readme(table: str) -> None:
-    """Replace the table between the README's risk-evaluation markers."""
+def update_docs(table: str) -> None:
+    """Replace the table between the risk-evaluation markers of the risk model's docs page."""
     readme = HERE.parent / "docs" / "risk-model.md"
     text = readme.read_text(encoding="utf-8")
     start, end = "<!-- risk-evaluation -->\n", "<!-- risk-evaluation-end -->"
