@@ -239,14 +239,23 @@ class Trees:
     def predict(self, x: dict[str, float]) -> float:
         return ensemble(self.baseline, self.trees, [x[name] for name in self.names])
 
-    def varying(self, x: dict[str, float], name: str, values: list[float]) -> list[float]:
-        """``predict`` with ``name`` set to each of ``values``: only the trees that split on it are walked again."""
+    def per_tree(self, x: dict[str, float]) -> list[float]:
+        """Each tree's leaf value for ``x`` (their sum plus the baseline is ``predict``)."""
+        row = [x[n] for n in self.names]
+        return [walk(tree, row) for tree in self.trees]
+
+    def varying(self, x: dict[str, float], name: str, values: list[float],
+                base: list[float] | None = None) -> list[float]:  # fmt: skip
+        """``predict`` with ``name`` set to each of ``values``: only the trees that split on it are walked again
+        (``base``: ``per_tree(x)``, when the caller varies several features around the same point)."""
+        base = self.per_tree(x) if base is None else base
+        total = self.baseline + sum(base)
         if name not in self.names:
-            return [self.predict(x)] * len(values)
+            return [total] * len(values)
         row = [x[n] for n in self.names]
         column = self.names.index(name)
         moving = self._trees_using()[column]
-        fixed = self.baseline + sum(walk(tree, row) for i, tree in enumerate(self.trees) if i not in moving)
+        fixed = total - sum(base[i] for i in moving)
         out = []
         for value in values:
             row[column] = value
@@ -305,9 +314,15 @@ class TwoPart:
         fit, held_out = self.shares(x)
         return max_gap(x) * max(fit - held_out, 0.0)
 
-    def gaps(self, x: dict[str, float], name: str, values: list[float]) -> list[float]:
-        """``gap`` with ``name`` set to each of ``values``, walking only the trees that split on it."""
-        fits, helds = self.fit.varying(x, name, values), self.held_out.varying(x, name, values)
+    def per_tree(self, x: dict[str, float]) -> tuple[list[float], list[float]]:
+        return self.fit.per_tree(x), self.held_out.per_tree(x)
+
+    def gaps(self, x: dict[str, float], name: str, values: list[float],
+             base: tuple[list[float], list[float]] | None = None) -> list[float]:  # fmt: skip
+        """``gap`` with ``name`` set to each of ``values``, walking only the trees that split on it (``base``:
+        ``per_tree(x)``)."""
+        fit_base, held_base = self.per_tree(x) if base is None else base
+        fits, helds = self.fit.varying(x, name, values, fit_base), self.held_out.varying(x, name, values, held_base)
         return [max_gap({**x, name: v}) * max(_share(f) - _share(h), 0.0) for v, f, h in zip(values, fits, helds)]
 
     def predict(self, x: dict[str, float]) -> float:
@@ -518,12 +533,13 @@ def contributions(variant: Variant, x: dict[str, float]) -> dict[str, float]:
     feature (``Variant.reference``), the others kept."""
     point = variant.point
     gap = point.gap(x)
+    base = point.per_tree(x)
     pushes = {}
     for name in variant.names:
         pairs = variant.reference.get(name, ())
         total = sum(weight for _, weight in pairs)
         if total > 0 and not math.isnan(x[name]):
-            gaps = point.gaps(x, name, [value for value, _ in pairs])
+            gaps = point.gaps(x, name, [value for value, _ in pairs], base)
             pushes[name] = gap - sum(weight * g for (_, weight), g in zip(pairs, gaps)) / total
     return pushes
 
@@ -535,10 +551,13 @@ def saturation(variant: Variant, x: dict[str, float], name: str) -> float | None
     below = [t for t in variant.point.thresholds(name) if t < top]
     if not below:
         return None
-    full, first, *after = variant.point.gaps(x, name, [top, below[0]] + [math.nextafter(t, math.inf) for t in below])
+    point, base = variant.point, variant.point.per_tree(x)
+    full, first = point.gaps(x, name, [top, below[0]], base)
     if first == full:
         return None
-    return next((t for t, gap in zip(below, after) if gap == full), None)
+    # the estimate never falls as a rising feature grows, so "has reached the full value" is monotone: bisect
+    first_full = bisect_left(below, True, key=lambda t: point.gaps(x, name, [math.nextafter(t, math.inf)], base)[0] == full)
+    return below[first_full] if first_full < len(below) else None
 
 
 def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | None,
