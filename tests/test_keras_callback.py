@@ -70,7 +70,7 @@ def test_logs_carry_the_forecast_each_epoch(k3):
     h = history.history
     assert all(len(h[key]) == EPOCHS for key in LOG_KEYS)
     assert all(math.isnan(h[key][0]) for key in LOG_KEYS)  # one epoch gives no slope yet
-    for low, mid, high in zip(*(h[key][1:] for key in LOG_KEYS)):
+    for mid, low, high in zip(*(h[key][1:] for key in LOG_KEYS)):  # LOG_KEYS: forecast, low, high
         assert -1 <= low <= mid <= high <= 1
     assert callback.forecasts[-1].variant == "eval"  # train_sample: the inference-mode training curve
     assert len(callback.state.history["train_eval_accuracy"]) == EPOCHS
