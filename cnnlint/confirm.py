@@ -1,6 +1,6 @@
 """``cnnlint confirm``: train a fresh copy briefly on the user's data and check the static estimate.
 
-The only module that imports Keras, and only inside its functions.  The
+With `cnnlint.keras`, the only module that imports Keras, and only inside its functions.  The
 architecture is rebuilt from the file's config with Keras's safe mode; the
 user's weights and file are never loaded or touched.  Works with any Keras 3
 backend (``KERAS_BACKEND=tensorflow|jax|torch``); tf.keras 2 files are rebuilt
