@@ -230,7 +230,7 @@ def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[
         check_target(output, inputs)
     if opts.get("full_epochs") is None:
         opts = {**opts, "full_epochs": configured_full_epochs(load_config(find_config()), model)}
-    options = ConfirmOptions(progress=progress_wanted() and fmt == "text" and output is None, **opts)
+    options = ConfirmOptions(progress=progress_wanted(), **opts)  # a bar on stderr: any format, any output
     report, result = confirm_path(model, data, options)
     if fmt == "text":
         text = risk_line(safe_report(report), RenderOptions()) + "\n" + render_text(result)

@@ -1,6 +1,6 @@
 """``cnnlint confirm``: train a fresh copy briefly on the user's data and check the static estimate.
 
-The only module that imports Keras, and only inside its functions.  The
+With `cnnlint.keras`, the only module that imports Keras, and only inside its functions.  The
 architecture is rebuilt from the file's config with Keras's safe mode; the
 user's weights and file are never loaded or touched.  Works with any Keras 3
 backend (``KERAS_BACKEND=tensorflow|jax|torch``); tf.keras 2 files are rebuilt
@@ -202,15 +202,49 @@ def rebuild(raw: RawModel, trust_code: bool) -> Any:
     return model
 
 
+def progress_line(epoch: float, epochs: int, elapsed: float, width: int = 24) -> str:
+    """The progress bar confirm draws on stderr: epochs done (fractional within an epoch) and the time left."""
+    done = min(max(epoch / max(epochs, 1), 0.0), 1.0)
+    filled = round(done * width)
+    left = elapsed / epoch * (epochs - epoch) if epoch > 0 else None
+    eta = "time left: estimating" if left is None else f"about {_duration(left)} left"
+    return f"confirm: epoch {min(int(epoch) + 1, epochs)}/{epochs} {'━' * filled}{'─' * (width - filled)} {eta}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+class _Progress:
+    """Draws :func:`progress_line` on stderr, at most five times a second, and clears it at the end."""
+
+    def __init__(self, epochs: int, stream: Any = None):
+        self.epochs, self.stream, self.start, self.last = epochs, stream or sys.stderr, time.perf_counter(), 0.0
+
+    def update(self, epoch: float, force: bool = False) -> None:
+        now = time.perf_counter()
+        if force or now - self.last >= 0.2:
+            self.last = now
+            self.stream.write("\r" + progress_line(epoch, self.epochs, now - self.start) + "\033[K")
+            self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\r\033[K")
+        self.stream.flush()
+
+
 class _Watch:
     """A Keras callback that records the epoch logs and stops on the time budget or once ``decide`` says so.
 
     With ``train_eval`` (a training subsample) it also evaluates the training data in inference mode after
-    each epoch, as the final gap is measured, when the forecaster uses that curve.
+    each epoch, as the final gap is measured, when the forecaster uses that curve.  With ``progress`` (the
+    planned epochs) it draws a progress bar on stderr.
     """
 
     def __new__(cls, seconds: float | None, train_eval: tuple[Any, Any, int] | None = None,
-                decide: Callable[[dict[str, list[float]], int], bool] | None = None):  # fmt: skip
+                decide: Callable[[dict[str, list[float]], int], bool] | None = None,
+                progress: int | None = None):  # fmt: skip
         import keras
 
         class Watch(keras.callbacks.Callback):
@@ -218,6 +252,22 @@ class _Watch:
                 self.start = time.perf_counter()
                 self.curves: dict[str, list[float]] = {}
                 self.stopped_early = False
+                self.bar = _Progress(progress) if progress else None
+                self.epoch = 0
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch = epoch
+                if self.bar:
+                    self.bar.update(epoch, force=True)
+
+            def on_train_batch_end(self, batch, logs=None):
+                steps = (self.params or {}).get("steps")
+                if self.bar and steps:
+                    self.bar.update(self.epoch + (batch + 1) / steps)
+
+            def on_train_end(self, logs=None):
+                if self.bar:
+                    self.bar.close()
 
             def on_epoch_end(self, epoch, logs=None):
                 for key in CURVE_KEYS:
@@ -245,8 +295,8 @@ def _train(model: Any, x, y, xv, yv, opts: ConfirmOptions, optimizer: Any, epoch
     loss = "binary_crossentropy" if outputs == 1 else "sparse_categorical_crossentropy"
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     start = time.perf_counter()
-    model.fit(x, y, validation_data=(xv, yv), epochs=epochs, batch_size=opts.batch_size,
-              verbose=1 if opts.progress else 0, callbacks=[watch], shuffle=True)  # fmt: skip
+    model.fit(x, y, validation_data=(xv, yv), epochs=epochs, batch_size=opts.batch_size, verbose=0,
+              callbacks=[watch], shuffle=True)  # fmt: skip
     return watch.curves, time.perf_counter() - start
 
 
@@ -411,6 +461,7 @@ def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOp
     if forecaster and forecaster.needs("eval_"):
         pick = rng.permutation(len(x))[:TRAIN_EVAL_SAMPLES]  # a random subset: files are often sorted by class
         train_eval = (x[pick], y[pick], max(opts.batch_size, 256))
+    steps = math.ceil(len(x) / opts.batch_size)
     decide = None
     if the_plan.early_stop and forecaster and report.risk is not None:
         interval = report.risk.interval
@@ -418,15 +469,15 @@ def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOp
         def decide(curves: dict[str, list[float]], k: int) -> bool:
             if k < forecaster.min_epochs or k >= the_plan.epochs:
                 return False
-            return decided(forecaster.forecast(curves, k, the_plan.full_epochs, classes).interval, interval)
+            return decided(forecaster.forecast(curves, k, the_plan.full_epochs, classes, steps).interval, interval)
 
-    watch = _Watch(opts.budget, train_eval, decide)
+    watch = _Watch(opts.budget, train_eval, decide, the_plan.epochs if opts.progress else None)
     history, seconds = _train(model, x, y, xv, yv, opts, _optimizer(keras, raw), the_plan.epochs, watch)
     _, train_acc = model.evaluate(x, y, batch_size=max(opts.batch_size, 256), verbose=0)
     _, val_acc = model.evaluate(xv, yv, batch_size=max(opts.batch_size, 256), verbose=0)
     probe = _probe(raw, x, y, xv, yv, opts, history, keras) if opts.probe else None
     measured = _Measured(float(train_acc), float(val_acc), history, seconds, device, keras.backend.backend(), len(x),
-                         len(xv), classes)  # fmt: skip
+                         len(xv), classes, steps)  # fmt: skip
     result = _result(report, measured, the_plan, watch.stopped_early, forecaster, probe)
     report.confirm = result.to_dict()
     return report, result
@@ -481,6 +532,7 @@ class _Measured:
     n_train: int
     n_val: int
     classes: int
+    steps_per_epoch: int | None = None
 
 
 def decided(forecast: tuple[float, float], predicted: tuple[float, float]) -> bool:
@@ -493,8 +545,12 @@ def judge(forecast: Any, predicted: tuple[float, float]) -> tuple[str, str]:
     """The verdict from the static interval and the forecast (a ``cnnlint.forecast.Forecast``)."""
     p_low, p_high = predicted
     f_low, f_high = forecast.interval
-    said = (f"the forecast gap at epoch {forecast.full_epochs} is {forecast.gap:.2f} (80 % interval {f_low:.2f} to "
-            f"{f_high:.2f}); the static estimate is {p_low:.2f} to {p_high:.2f}")  # fmt: skip
+    what = (f"the gap observed so far is {forecast.gap:.2f} (the forecaster does not beat it here; the naive "
+            f"forecast's 80 % band at epoch {forecast.full_epochs}: {f_low:.2f} to {f_high:.2f})"
+            if getattr(forecast, "observed", False) else
+            f"the forecast gap at epoch {forecast.full_epochs} is {forecast.gap:.2f} (80 % interval {f_low:.2f} to "
+            f"{f_high:.2f})")  # fmt: skip
+    said = f"{what}; the static estimate is {p_low:.2f} to {p_high:.2f}"
     if f_low > p_high:
         return "under-predicted", (f"under-predicted: {said}. This model will overfit your data more than its "
                                    "architecture suggests")  # fmt: skip
@@ -520,12 +576,12 @@ def _judge_measured(gap: float, predicted: tuple[float, float], epochs: int) -> 
 
 
 def forecast_path(forecaster: Any, history: dict[str, list[float]], k: int, full: int, classes: int,
-                  steps: int = 8) -> list[dict[str, float]]:  # fmt: skip
+                  steps_per_epoch: int | None = None, steps: int = 8) -> list[dict[str, float]]:  # fmt: skip
     """The forecast for runs ending between epoch k and the full run: the continuation drawn after the curves."""
     ends = sorted({round(k + (full - k) * i / steps) for i in range(1, steps + 1)} - {k})
     path = []
     for end in ends:
-        f = forecaster.forecast(history, k, end, classes)
+        f = forecaster.forecast(history, k, end, classes, steps_per_epoch)
         path.append({"epoch": end, "gap": round(f.gap, 4), "low": round(f.interval[0], 4),
                      "high": round(f.interval[1], 4)})  # fmt: skip
     return path
@@ -554,9 +610,11 @@ def _result(report: Any, m: _Measured, the_plan: _Plan, stopped_early: bool, for
     elif k < forecaster.min_epochs:
         notes.append(f"trained {k} epoch{'s' if k != 1 else ''}; the forecast needs at least {forecaster.min_epochs}")
     else:
-        forecast = forecaster.forecast(history, k, the_plan.full_epochs, m.classes)
+        forecast = forecaster.forecast(history, k, the_plan.full_epochs, m.classes, m.steps_per_epoch)
         forecast_dict = {**forecast.to_dict(), "path": forecast_path(forecaster, history, k, the_plan.full_epochs,
-                                                                      m.classes)}  # fmt: skip
+                                                                      m.classes, m.steps_per_epoch)}  # fmt: skip
+        if forecast.observed:
+            notes.append(f"no forecast used: {forecast.note}")
     if risk is None:
         verdict = "no-prediction"
         shown = f"forecast gap at epoch {forecast.full_epochs} {forecast.gap:.2f}" if forecast else f"measured gap {gap:.2f}"
@@ -690,7 +748,12 @@ def render_text(result: ConfirmResult) -> str:
         f"now: train accuracy {result.train_accuracy:.3f}, validation accuracy {result.val_accuracy:.3f}, "
         f"gap {result.measured_gap:.3f} (trend {result.gap_trend:+.3f} per epoch)",
     ]
-    if result.forecast:
+    if result.forecast and result.forecast.get("observed"):
+        f = result.forecast
+        lines.append(f"forecast: none better than the gap observed so far, {f['gap']:.3f} (80 % band at epoch "
+                     f"{f['full_epochs']}: {f['interval'][0]:.3f} to {f['interval'][1]:.3f}, as the observed gap "
+                     "moved in the study's held-out runs)")  # fmt: skip
+    elif result.forecast:
         f = result.forecast
         lines.append(f"forecast: gap at epoch {f['full_epochs']} {f['gap']:.3f} (80 % interval {f['interval'][0]:.3f} "
                      f"to {f['interval'][1]:.3f}), from the first {f['epochs_done']} epochs")  # fmt: skip

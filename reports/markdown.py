@@ -42,6 +42,35 @@ def confirm_rows(confirm: dict | None, most: int = 12) -> list[dict]:
     return rows
 
 
+def gap_chart(confirm: dict | None, most: int = 12) -> str | None:
+    """A Mermaid line chart (GitHub renders it) of the gap per epoch: measured, then the forecast path with the
+    lower and upper ends of its 80 % band as two more lines, which start where the measured gap ends."""
+    forecast = (confirm or {}).get("forecast")
+    if not forecast or not forecast.get("path") or not confirm.get("history"):
+        return None
+    from cnnlint.forecast import measured_gaps
+
+    gaps = measured_gaps(confirm["history"])
+    step = max(1, -(-len(gaps) // most))
+    keep = sorted({*range(0, len(gaps), step), len(gaps) - 1})
+    path = forecast["path"]
+    epochs = [i + 1 for i in keep] + [p["epoch"] for p in path]
+    measured = [gaps[i] for i in keep]
+    lines = {key: measured + [p[key] for p in path] for key in ("gap", "low", "high")}
+    values = [v for line in lines.values() for v in line]
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.1 or 0.05
+    what = "observed gap held (the forecaster does not beat it here)" if forecast.get("observed") else "forecast"
+    return "\n".join([
+        "```mermaid", "xychart-beta",
+        f'    title "Gap: measured to epoch {len(gaps)}, then {what} to epoch {forecast["full_epochs"]}, 80 % band"',
+        "    x-axis \"epoch\" [" + ", ".join(f'"{e}"' for e in epochs) + "]",
+        f'    y-axis "train - validation accuracy" {low - pad:.3f} --> {high + pad:.3f}',
+        *(f"    line [{', '.join(f'{v:.4f}' for v in lines[key])}]" for key in ("low", "gap", "high")),
+        "```",
+    ])  # fmt: skip
+
+
 def render(reports: list[ModelReport], options: RenderOptions) -> str:
     env = environment(autoescape=False)
     env.filters["md"] = md
@@ -51,6 +80,7 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
     for m in models:
         m["truncated"] = False
         m["confirm_rows"] = confirm_rows(m.get("confirm"))
+        m["confirm_chart"] = gap_chart(m.get("confirm"))
     truncated = 0
     text = template.render(models=models, truncated=truncated, probe_guide=PROBE_GUIDE)
     while len(text) > LIMIT and truncated < len(models):

@@ -74,11 +74,16 @@ def test_seed_makes_it_deterministic(tiny):
     assert runs[0] == runs[1]
 
 
-def test_probe_and_text_output(tiny):
+def test_probe_and_text_output(tiny, tmp_path):
     folder, _ = tiny
     result = confirm(folder, "--probe")
     assert result.returncode == 0, result.stderr
     assert "probe: shuffled labels reach" in result.stdout and "trained 4 epochs" in result.stdout
+    md = confirm(folder, "--probe", "--format", "markdown").stdout
+    assert "**Shuffled-label probe**: the same 4 epochs on shuffled labels reach" in md and "memorization ratio" in md
+    out = tmp_path / "probe.html"
+    assert confirm(folder, "--probe", "--format", "html", "-o", str(out)).returncode == 0
+    assert "<h3>Shuffled-label probe</h3>" in out.read_text()
 
 
 def test_html_report_shows_learning_curves(tiny, tmp_path):
@@ -139,7 +144,18 @@ def test_api_confirm_with_arrays(tiny, k3):
         report, result = cnnlint.confirm(str(folder / "tiny.keras"), d["x_train"], d["y_train"], epochs=2,
                                          x_val=d["x_val"], y_val=d["y_val"])  # fmt: skip
     assert result.epochs_run == 2 and result.train_samples == 240 and result.val_samples == 60
+    assert result.forecast is None or result.forecast["epochs_done"] == 2
     assert report.graph["trainable_params"] == 8 * 9 + 8 + 6 * 6 * 8 * 32 + 32 + 32 * 3 + 3
+
+
+def test_progress_bar_on_stderr(tiny, k3, capfd):
+    import cnnlint
+
+    folder, _ = tiny
+    with np.load(folder / "data.npz") as d:
+        cnnlint.confirm(str(folder / "tiny.keras"), d["x_train"], d["y_train"], epochs=3, progress=True)
+    err = capfd.readouterr().err
+    assert "confirm: epoch 3/3 " in err and " left" in err and "\r\033[K" in err
 
 
 def _default_sigint() -> None:
@@ -170,7 +186,9 @@ def test_full_epochs_trains_the_fraction_and_prints_a_forecast_and_verdict(tiny)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "trained 10 epochs of a 50-epoch run" in out and "(assumed)" not in out
-    assert re.search(r"forecast: gap at epoch 50 -?\d\.\d{3} \(80 % interval -?\d\.\d{3} to -?\d\.\d{3}\)", out), out
+    # a forecast, or where the forecaster lost to the naive forecast held out, the observed gap and why
+    assert re.search(r"forecast: gap at epoch 50 -?\d\.\d{3} \(80 % interval -?\d\.\d{3} to -?\d\.\d{3}\)|"
+                     r"forecast: none better than the gap observed so far, -?\d\.\d{3} \(80 % band at epoch 50", out), out
     # a verdict, or (in a build whose risk model file is missing) the forecast with no estimate to compare
     assert re.search(r"^((confirmed|over-predicted|under-predicted|inconclusive): |forecast gap at epoch 50 .*no "
                      r"static estimate to compare)", out, re.M), out  # fmt: skip
@@ -196,6 +214,10 @@ def test_forecast_in_json_and_markdown_and_early_stop_accounting(tiny):
     md = run_cli("confirm", str(folder / "tiny.keras"), "--data", str(folder / "data.npz"), *args, "--format",
                  "markdown").stdout  # fmt: skip
     assert "**Confirm run**" in md and "| 20 (forecast) |" in md
+    chart = md.split("```mermaid\n")[1].split("```")[0]  # the gap chart: measured, then the forecast and its band
+    assert chart.startswith("xychart-beta") and chart.count("    line [") == 3 and "to epoch 20" in chart
+    epochs = chart.split('x-axis "epoch" [')[1].split("]")[0].count(",") + 1
+    assert all(line.count(",") + 1 == epochs for line in chart.splitlines() if line.startswith("    line ["))
 
 
 def test_no_full_epochs_assumes_a_default_and_says_so(tiny):

@@ -42,13 +42,13 @@ def held_out_risk() -> dict[tuple[int, float], float]:
 
 def held_out_forecasts(fractions: tuple[float, ...]) -> dict[float, list[tuple[float, float, tuple[int, float]]]]:
     """(forecast, gap now, key) for every confirm-protocol run, from forecasters fitted without its source."""
-    runs, _ = fit_forecast.load_runs()
+    runs, _, _ = fit_forecast.load_runs(fit_forecast.extra_folders(None))
     out: dict[float, list] = {f: [] for f in fractions}
     for source in sorted({r["source"] for r in runs}):
-        models, _, names = fit_forecast.fit([r for r in runs if r["source"] != source])
-        held = [r for r in runs if r["source"] == source and "train_eval_accuracy" in r["curves"]]
+        models, _, names = fit_forecast.fit([r for r in runs if r["source"] != source], "eval")
+        held = [r for r in runs if r["source"] == source and not r["multi"]]
         for fraction in fractions:
-            rows = [fit_forecast.features_of(r, fit_forecast.short_run(r, fraction)) for r in held]
+            rows = [fit_forecast.features_of(r, fit_forecast.short_run(r, fraction), "eval") for r in held]
             now = np.array([fit_forecast.gap_now(row) for row in rows])
             forecast = now + models["q50"].predict(fit_forecast.matrix(rows, names))
             out[fraction] += [(f, n, (r["id"], r["gap"])) for f, n, r in zip(forecast, now, held)]
