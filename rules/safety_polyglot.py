@@ -40,6 +40,7 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         "a loader or scanner can be shown one while another loads the other",
         layers=["model"],
         evidence={"formats": list(ctx.raw.formats)},
+        content={"formats": ",".join(ctx.raw.formats)},
         fix="do not load this file; re-save the model as a plain .keras file from reviewed code",
     )
 

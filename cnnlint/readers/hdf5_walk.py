@@ -32,7 +32,7 @@ from __future__ import annotations
 import struct
 from typing import IO
 
-from cnnlint.readers.hdf5_audit import MAX_OBJECTS, MAX_REPORTED, Audit, _more
+from cnnlint.readers.hdf5_audit import MAX_OBJECTS, Audit
 
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
 UNDEFINED = 0xFFFF_FFFF_FFFF_FFFF
@@ -269,7 +269,7 @@ class _Walk:
                     raise Budget("path budget")
         if self.doubt:
             raise Unsupported(self.doubt)
-        return Audit(tuple(found[:MAX_REPORTED]) + _more(found))
+        return Audit(tuple(found))
 
     def kind(self, address: int) -> tuple[str, bytes]:
         """("group", its symbol table message), ("dataset", b"") or ("other", b""), checked as HDF5 checks it."""
