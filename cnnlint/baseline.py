@@ -13,6 +13,7 @@ security finding.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,10 @@ def keys(report: ModelReport) -> set[FindingKey]:
     return {finding_key(report.path, f) for f in report.findings}
 
 
-def write_baseline(path: str, reports: list[ModelReport]) -> int:
+def write_baseline(path: str, reports: list[ModelReport], linted: Iterable[str] = ()) -> int:
     entries = sorted({k for r in reports for k in keys(r)})
     data = {"version": VERSION, "findings": [_entry(*key) for key in entries]}
-    write_atomic(path, json.dumps(data, indent=2) + "\n")
+    write_atomic(path, json.dumps(data, indent=2) + "\n", linted)
     return len(entries)
 
 

@@ -9,11 +9,10 @@ re-saved, and a changed payload is a new alert.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
-from cnnlint.reports.base import RenderOptions, risk_dict, sorted_findings
+from cnnlint.reports.base import RenderOptions, json_text, risk_dict, sorted_findings
 from cnnlint.reports.data_probes import probes_dict
 
 from cnnlint import __version__
@@ -90,4 +89,4 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
             "properties": {"models": models},
         }],
     }  # fmt: skip
-    return json.dumps(log, indent=2) + "\n"
+    return json_text(log, indent=2) + "\n"
