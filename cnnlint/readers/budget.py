@@ -20,8 +20,8 @@ from dataclasses import dataclass
 FILE_CPU_S = 2.0
 FILE_MEMORY = 200 << 20
 #: The readers' share of ``FILE_CPU_S``: interpreter start-up, imports, the graph, the rules and the report take the
-#: rest (about 0.3 s for the largest models).
-READ_CPU_S = 1.5
+#: rest (about 0.3 s for the largest models, 0.25 s of it start-up).
+READ_CPU_S = 1.3
 #: Less than this left and an h5py child cannot even import h5py (~0.25 s of CPU).
 CHILD_MIN_S = 0.3
 

@@ -5,7 +5,7 @@ groups, v2 object headers, chunked datasets, ...) the file goes to h5py, and HDF
 allocate until memory runs out on a crafted file whose broken part sits below such a structure.  A model file
 comes from a pull request: a hang or a crash in the linter is a denial of service for CI.  So every h5py read of
 such a file runs in ``python -m cnnlint.readers.hdf5_child`` (no TensorFlow or Keras import), on the file's
-budget (``readers/budget.py``): it may use the CPU time the file has left (1.5 s for a whole file, however many
+budget (``readers/budget.py``): it may use the CPU time the file has left (1.3 s for a whole file, however many
 children it needs; the ``CNNLINT_HDF5_TIMEOUT`` environment variable sets another number of seconds) and is
 stopped when it has, and once h5py is imported it caps its address space so that its memory stays within the
 file's 200 MiB.  ``WALL_S`` of wall-clock time is a backstop for a child that waits without computing.  The child
