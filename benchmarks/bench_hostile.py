@@ -15,8 +15,8 @@ caching on, as an install has it).
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -32,22 +32,24 @@ CORPUS = ("import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path
           "sep='\\n')")  # fmt: skip
 
 
+#: the text report's last line: "N findings (...) in M models; K files unreadable."
+SUMMARY = re.compile(r"in (\d+) models?(?:; (\d+) files? unreadable)?")
+
+
 def run_measured(cmd: list[str], env: dict | None) -> tuple[float, float, float, int]:
     """(wall seconds, CPU seconds, peak RSS MiB, model files linted) of one cold process; CPU time is what a loaded
     machine inflates least (the project machine is shared).  CPU and memory include the HDF5 child processes."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as report:
-        proc = subprocess.Popen(cmd, stdout=report, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(),
+        proc = subprocess.Popen(cmd, stdout=report, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir(),
                                 env={**os.environ, **(env or {})})  # fmt: skip
         _, status, usage = os.wait4(proc.pid, 0)
         if os.waitstatus_to_exitcode(status) not in (0, 1, 2):
             raise SystemExit(f"command failed: {' '.join(cmd)}")
         report.seek(0)
-        try:
-            models = max(1, len(json.loads(report.read())["models"]))
-        except (ValueError, KeyError):
-            models = 1
-    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, models
+        found = SUMMARY.findall(report.read().decode("utf-8", "replace"))
+    models = sum(int(linted) + int(unreadable or 0) for linted, unreadable in found[-1:]) if found else 1
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, max(1, models)
 
 
 def main() -> None:
@@ -62,7 +64,7 @@ def main() -> None:
         for path in map(Path, listing.split()):
             if only not in str(path):
                 continue
-            wall, cpu, mem, models = run_measured([PY, "-m", "cnnlint", str(path), "--format", "json"], env)
+            wall, cpu, mem, models = run_measured([PY, "-m", "cnnlint", str(path)], env)
             rows.append((path.name, wall / models, mem, cpu / models, models))
             print(f"{path.name:40s} {wall * 1000:7.0f} ms wall {cpu * 1000:7.0f} ms CPU {mem:6.0f} MiB"
                   f"{f'  ({models} model files)' if models > 1 else ''}", flush=True)  # fmt: skip

@@ -54,7 +54,10 @@ def finite(value: Any) -> Any:
 
 def json_text(value: Any, **options: Any) -> str:
     """The one JSON writer of the reports: strict JSON (non-finite numbers as null, ``allow_nan=False``)."""
-    return json.dumps(finite(value), allow_nan=False, **options)
+    try:
+        return json.dumps(value, allow_nan=False, **options)
+    except ValueError:  # a NaN or infinity somewhere: the copy without them (rare, so not made every time)
+        return json.dumps(finite(value), allow_nan=False, **options)
 
 
 def safe_report(report: ModelReport) -> ModelReport:

@@ -142,6 +142,19 @@ def test_the_child_caps_its_address_space():
     assert int(result.stdout) <= hdf5_isolate.MEMORY_CAP, result.stderr
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
+def test_the_child_caps_its_address_space_from_the_file_memory_budget():
+    """Once h5py is imported, what the child may still map is what the file's 200 MiB of resident memory leave."""
+    code = ("import resource, h5py, numpy; from cnnlint.readers.hdf5_child import _cap_memory, _mapped_and_resident; "
+            "mapped, resident = _mapped_and_resident(); _cap_memory(200 << 20); "
+            "print(mapped, resident, resource.getrlimit(resource.RLIMIT_AS)[0])")  # fmt: skip
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
+    mapped, resident, cap = map(int, result.stdout.split())
+    assert 0 < resident < mapped and cap <= mapped + max((200 << 20) - resident, 64 << 20) + (1 << 20), result.stderr
+    assert cap < hdf5_isolate.MEMORY_CAP
+
+
 def test_the_child_never_imports_from_the_working_directory(tmp_path, monkeypatch):
     """CI lints a pull request's checkout: an h5py.py (or numpy.py) planted at its root must not run in the child."""
     marker = tmp_path / "pwned"

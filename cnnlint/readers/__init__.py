@@ -201,4 +201,5 @@ def _read_folder(path: Path) -> RawModel:
     if len(formats) == 1:
         return read[0]
     first, lost = read[0], tuple(f"{name} view: {exc.message}" for name, exc in problems)
-    return replace(first, formats=formats, views=tuple(read[1:]), incomplete=first.incomplete + lost)
+    order = (*(raw.format for raw in read), *(name for name, _ in problems))  # the model's own format first
+    return replace(first, formats=order, views=tuple(read[1:]), incomplete=first.incomplete + lost)
