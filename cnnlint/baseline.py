@@ -2,11 +2,18 @@
 
 A finding is keyed on (file, rule, layer): retraining or re-saving a model
 changes its weights and metrics but not these, so the baseline survives it.
+A security finding (S4xx) is keyed on its content too (``Finding.content``: the
+name it resolves to, the kind and sha256 of stored code, the HDF5 link targets,
+...), so an entry accepts what was reviewed and nothing else: a Lambda whose
+function is replaced, or a file that gains a link, is a new finding.  Version 1
+baselines carry no content; they still accept the other findings, and no
+security finding.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,29 +22,43 @@ from cnnlint.findings import Finding, FindingKey, finding_key
 from cnnlint.output import write_atomic
 from cnnlint.pipeline import ModelReport
 
+VERSION = 2
+
 
 def keys(report: ModelReport) -> set[FindingKey]:
     return {finding_key(report.path, f) for f in report.findings}
 
 
-def write_baseline(path: str, reports: list[ModelReport]) -> int:
+def write_baseline(path: str, reports: list[ModelReport], linted: Iterable[str] = ()) -> int:
     entries = sorted({k for r in reports for k in keys(r)})
-    data = {
-        "version": 1,
-        "findings": [{"file": f, "code": c, "layer": layer} for f, c, layer in entries],
-    }
-    write_atomic(path, json.dumps(data, indent=2) + "\n")
+    data = {"version": VERSION, "findings": [_entry(*key) for key in entries]}
+    write_atomic(path, json.dumps(data, indent=2) + "\n", linted)
     return len(entries)
+
+
+def _entry(file: str, code: str, layer: str, content: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"file": file, "code": code, "layer": layer}
+    if content:
+        entry["content"] = json.loads(content)
+    return entry
 
 
 def load_baseline(path: str) -> set[FindingKey]:
     try:
         data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
-        return {(Path(e["file"]).as_posix(), e["code"], e["layer"]) for e in data["findings"]}
+        return {_key(entry) for entry in data["findings"]}
     except FileNotFoundError:
         raise ConfigError(f"baseline file not found: '{path}'", hint="create it with --write-baseline") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"baseline '{path}' is not a cnnlint baseline ({type(exc).__name__})") from None
+
+
+def _key(entry: dict[str, Any]) -> FindingKey:
+    content = entry.get("content")
+    if content is not None and not isinstance(content, dict):
+        raise TypeError("content is not an object")
+    pinned = json.dumps({str(k): str(v) for k, v in content.items()}, sort_keys=True) if content else ""
+    return Path(entry["file"]).as_posix(), str(entry["code"]), str(entry["layer"]), pinned
 
 
 def new_findings(report: ModelReport, baseline: set[FindingKey]) -> list[Finding]:

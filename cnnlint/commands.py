@@ -36,13 +36,17 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     for note in notes:
         click.echo(f"cnnlint: note: {printable(note)}", err=True)
     baseline_path = opts["baseline"] or config.get("baseline")
-    # checked before linting: a report must never overwrite a model, the config or the baseline it read
-    inputs = input_ids([*sources, *([config_file] if config_file else [])])
-    if opts["write_baseline"]:
-        check_target(opts["write_baseline"], inputs)  # rewriting the configured baseline is its purpose
+    # checked before linting: a report must never overwrite a model, the config, the training data or the
+    # baseline it read, nor go through a link planted in what is linted
+    linted = [p for p in (*paths, *sources) if Path(p).is_dir()]
+    data = _data_paths(sources, opts, config)
+    data_folders = [p for p in data if Path(p).is_dir()]  # every file in them is read: refused by path, not listed
+    inputs = input_ids([*sources, *([config_file] if config_file else []), *(p for p in data if p not in data_folders)])
+    if opts["write_baseline"]:  # rewriting the configured baseline is its purpose
+        check_target(opts["write_baseline"], inputs, linted, data_folders)
     inputs |= input_ids([baseline_path] if baseline_path else [])
     if opts["output"]:
-        check_target(opts["output"], inputs)
+        check_target(opts["output"], inputs, linted, data_folders)
     settings = LintSettings(tuple(rules), config.rule_options, config.layer_ignores)
     probes, data_errors = _probe_all(sources, opts["data"], config)
     jobs = [
@@ -57,7 +61,7 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     reports += [ModelReport(path=path, dataset=Dataset(), error=message, error_kind=kind) for path, message, kind in problems]
 
     if opts["write_baseline"]:
-        count = write_baseline(opts["write_baseline"], reports)
+        count = write_baseline(opts["write_baseline"], reports, linted)
         click.echo(f"cnnlint: wrote {count} findings to baseline '{printable(opts['write_baseline'])}'", err=True)
     elif baseline_path:
         known = load_baseline(baseline_path)
@@ -74,10 +78,16 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     )
     text = FORMATS[fmt](reports, render_options)
     if opts["output"]:
-        write_report(opts["output"], text, inputs)
+        write_report(opts["output"], text, inputs, linted)
     else:
         click.echo(text, nl=False)
     return _exit_code(reports, opts, config)
+
+
+def _data_paths(sources: list[str], opts: dict[str, Any], config: Config) -> list[str]:
+    """The training data the lint reads (``--data``, or each model's ``data =``): inputs, never overwritten."""
+    wanted = [opts.get("data"), *(getattr(config.entry_for(source), "data", None) for source in sources)]
+    return list(dict.fromkeys(str(data) for data in wanted if data))
 
 
 def _split(values: tuple[str, ...] | None) -> list[str] | None:
@@ -198,7 +208,6 @@ def gate_settings(severity: str | None, fail_on: str | None) -> tuple[str, str]:
 
 
 def run_inspect(model: str, fmt: str) -> int:
-    import json
 
     from cnnlint.analysis import analyze
     from cnnlint.pipeline import model_graph
@@ -210,7 +219,9 @@ def run_inspect(model: str, fmt: str) -> int:
     graph = model_graph(read_model(model))
     facts = analyze(graph)
     if fmt == "json":
-        click.echo(json.dumps(graph_summary(graph, facts), indent=2))
+        from cnnlint.reports.base import json_text
+
+        click.echo(json_text(graph_summary(graph, facts), indent=2))
     else:
         click.echo(render_summary(graph, facts))
     return 0

@@ -1,15 +1,25 @@
-"""Turn command-line paths (files, folders, globs) into the model sources to lint."""
+"""Turn command-line paths (files, folders, globs) into the model sources to lint.
+
+Every model under a path is linted: model files, and model folders (SavedModels, unzipped ``.keras`` folders),
+including those inside a folder that is itself a model (a SavedModel folder holding ``evil.keras``, a repository
+whose root is a SavedModel).  A model folder's own parts (``config.json``, ``metadata.json``,
+``model.weights.h5``) are read with it, not again on their own.  Folders are walked by ``cnnlint/walk.py``; every
+path it skips is named in the notes.  A ``**`` glob is expanded by the same walk, so links back into the tree
+cannot make it loop.
+"""
 
 from __future__ import annotations
 
 import glob
 import os
+import re
 import stat
 from pathlib import Path
 
 from cnnlint.errors import ConfigError
-from cnnlint.readers import MODEL_SUFFIXES, is_model_file, is_model_folder
+from cnnlint.readers import MODEL_SUFFIXES, is_model_file, is_model_folder, model_folder_parts
 from cnnlint.readers.savedmodel import SAVEDMODEL_FILES
+from cnnlint.walk import walk
 
 _GLOB_CHARS = set("*?[")
 MAX_FILES = 100_000
@@ -30,23 +40,25 @@ def discover(paths: list[str], notes: list[str] | None = None) -> tuple[list[str
     """Model sources in a stable order, and (path, message, kind) for paths that name no model.
 
     A bad path does not stop the others from being linted; the caller reports it.  Files skipped in a folder
-    walk (FIFOs, devices, sockets: never opened, since reading a FIFO blocks) are added to ``notes``.
+    walk (FIFOs, devices, sockets: never opened, since reading a FIFO blocks) and folders the walk skips are added
+    to ``notes``.
     """
+    notes = notes if notes is not None else []
     found: list[str] = []
     problems: list[tuple[str, str, str]] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists() and not path.is_symlink() and _GLOB_CHARS & set(raw):
-            matches = sorted(glob.glob(raw, recursive=True))
+            matches = _glob(raw, notes)
             if not matches:
                 problems.append((raw, f"{raw}: no file matches this pattern", NO_MATCH))
                 continue
-            more, more_problems = discover(matches)
+            more, more_problems = discover(matches, notes)
             found += more
             problems += more_problems
             continue
-        if path.is_dir() and not is_model_folder(path):
-            models = _walk(path, notes if notes is not None else [])
+        if path.is_dir():
+            models = _walk(path, raw, notes)
             if not models:
                 problems.append((raw, f"{raw}: no model files in this folder (looked for "
                                       f"{', '.join(MODEL_SUFFIXES)} and SavedModels)", NO_MODELS))  # fmt: skip
@@ -63,23 +75,18 @@ def discover(paths: list[str], notes: list[str] | None = None) -> tuple[list[str
     return [p for p in found if not (p in seen or seen.add(p))], problems  # type: ignore[func-returns-value]
 
 
-def _walk(root: Path, notes: list[str]) -> list[str]:
+def _walk(root: Path, shown: str, notes: list[str]) -> list[str]:
+    """Every model under ``root``: each model folder (``root`` too, named ``shown``), then every model file that
+    is not part of the folder it sits in."""
     models: list[str] = []
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        here = Path(folder)
-        dirs.sort()
-        keep = []
-        for name in dirs:
-            sub = here / name
-            if name.startswith(".") or name in ("__pycache__", "node_modules"):
+    for folder in walk(root, notes):
+        own: frozenset[str] = frozenset()
+        if is_model_folder(folder.path):
+            models.append(shown if folder.path == root else str(folder.path))
+            own = model_folder_parts(folder.path)
+        for path in folder.files:
+            if path.name in own:
                 continue
-            if is_model_folder(sub):
-                models.append(str(sub))
-            else:
-                keep.append(name)
-        dirs[:] = keep
-        for name in sorted(files):
-            path = here / name
             if path.suffix.lower() in MODEL_SUFFIXES and not _is_regular(path):
                 notes.append(f"{path}: skipped, not a regular file (a FIFO, device or socket)")
                 continue
@@ -88,3 +95,55 @@ def _walk(root: Path, notes: list[str]) -> list[str]:
         if len(models) > MAX_FILES:
             raise ConfigError(f"more than {MAX_FILES} model files under '{root}'")
     return models
+
+
+def _glob(pattern: str, notes: list[str]) -> list[str]:
+    """The paths a pattern matches.  ``**`` (any number of folders) is matched against the folder walk, with
+    ``*`` and ``**`` matching names that start with a dot too; other patterns are ``glob.glob``'s."""
+    if "**" not in pattern:
+        return sorted(glob.glob(pattern))
+    parts = pattern.split(os.sep)
+    fixed = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))
+    root = os.sep.join(parts[:fixed]) or ("." if not pattern.startswith(os.sep) else os.sep)
+    if not os.path.isdir(root):
+        return []
+    matcher = re.compile(_translate(parts[fixed:]))
+    prefix = "" if not parts[:fixed] else root.rstrip(os.sep) + os.sep
+    matches: list[str] = []
+    for folder in walk(Path(root), notes):
+        for path in (*folder.folders, *folder.files):
+            relative = os.path.relpath(path, root)
+            if matcher.fullmatch(relative):
+                matches.append(prefix + relative)
+    return sorted(matches)
+
+
+def _translate(parts: list[str]) -> str:
+    """A regular expression for pattern segments: ``**`` any number of folders, ``*`` and ``?`` within a name."""
+    sep = re.escape(os.sep)
+    out = ""
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == "**":
+            out += ".*" if last else f"(?:[^{sep}]+{sep})*"
+            continue
+        out += _translate_name(part, sep) + ("" if last else sep)
+    return out
+
+
+def _translate_name(part: str, sep: str) -> str:
+    out, i = "", 0
+    while i < len(part):
+        char = part[i]
+        i += 1
+        if char == "*":
+            out += f"[^{sep}]*"
+        elif char == "?":
+            out += f"[^{sep}]"
+        elif char == "[" and (end := part.find("]", i + 1 if part[i : i + 1] in ("!", "]") else i)) >= 0:
+            body = part[i:end].replace("\\", "\\\\")
+            out += "[" + ("^" + body[1:] if body.startswith("!") else body) + "]"
+            i = end + 1
+        else:
+            out += re.escape(char)
+    return out

@@ -8,26 +8,56 @@ and exit code 2; nothing else in the pipeline formats errors.
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import lru_cache
 
-#: Characters a file or path must not put into a report: C0/C1 controls (newlines, CR, ESC), zero-width and
-#: bidi controls (U+200B-U+200F, U+202A-U+202E, U+2066-U+2069, U+061C), line and paragraph separators
-#: (U+2028, U+2029), word joiners and the BOM, and lone surrogates (from "\\udc80" in JSON or an undecodable
-#: file name), which no encoder accepts.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+#: ASCII needs only its controls escaped (C0 and DEL): the common case stays one regular-expression search.
+_ASCII_UNSAFE = re.compile("[\x00-\x1f\x7f]")
+#: General categories no file or path may put into a report: controls (Cc: newlines, CR, ESC, C1), format
+#: characters (Cf: zero-width, bidi controls, soft hyphen, word joiners, the BOM, U+180E, U+206A-U+206F, the tag
+#: characters), lone surrogates (Cs, which no encoder accepts), private-use and unassigned code points (Co, Cn:
+#: what they show is unknown), line and paragraph separators (Zl, Zp) and spaces other than ASCII's (Zs).
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+#: Unicode's Other_Default_Ignorable_Code_Point (PropList.txt): the default-ignorable code points that are neither
+#: format characters nor variation selectors, so that no general category gives them (Hangul fillers U+115F,
+#: U+1160, U+3164, U+FFA0, U+034F, Khmer U+17B4-U+17B5, ...).  With Cf and the variation selectors they make up
+#: Default_Ignorable_Code_Point; ``tests/test_injection.py`` checks the whole property against Perl's copy.
+_OTHER_DEFAULT_IGNORABLE = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x2065, 0x2065),
+                            (0x3164, 0x3164), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0xE0000, 0xE0000),
+                            (0xE0002, 0xE001F), (0xE0080, 0xE00FF), (0xE01F0, 0xE0FFF))  # fmt: skip
 
 
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+@lru_cache(maxsize=8192)
+def hidden(char: str) -> bool:
+    """Whether a character must not reach a report as itself: a control, format, separator, unassigned or
+    private-use character, a non-ASCII space, a variation selector or any other default-ignorable code point."""
+    code = ord(char)
+    if code < 0x80:
+        return code < 0x20 or code == 0x7F
+    if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+        return True
+    if any(low <= code <= high for low, high in _OTHER_DEFAULT_IGNORABLE):
+        return True
+    return unicodedata.name(char, "").startswith(("VARIATION SELECTOR", "MONGOLIAN FREE VARIATION SELECTOR"))
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def printable(text: str) -> str:
     """The one sanitiser for strings from files and paths: unsafe characters become visible escapes.
 
     Used by every output format (``reports.base.safe_report``), error lines and layer names.  The result has no
-    character that can end a line, reorder text, start a terminal escape or fail to encode as UTF-8.
+    character that can end a line, reorder text, start a terminal escape, hide itself or fail to encode as UTF-8
+    (``hidden``, from the Unicode properties of each character).
     """
-    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+    if text.isascii():
+        return _ASCII_UNSAFE.sub(lambda match: _escape(match.group()), text) if _ASCII_UNSAFE.search(text) else text
+    return "".join(_escape(char) if hidden(char) else char for char in text)
 
 
 class CnnlintError(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,18 +60,33 @@ class Finding:
     category: str = ""
     edits: tuple[Edit, ...] = ()  # the fix as data, for the suggested code
     explains: tuple[str, ...] = ()  # the risk-model features this finding's rule explains (Rule.explains)
+    #: what was found, for a security finding: the resolved name, the stored function's kind and digest, the link
+    #: targets... (sorted pairs).  Part of the finding's identity: changed content is a new finding
+    content: tuple[tuple[str, str], ...] = ()
 
     @property
     def layer(self) -> str:
         return self.layers[0] if self.layers else ""
 
+    @property
+    def content_key(self) -> str:
+        """``content`` as one canonical string ("" when there is none)."""
+        return json.dumps(dict(self.content), sort_keys=True, ensure_ascii=True) if self.content else ""
 
-FindingKey = tuple[str, str, str]
+
+FindingKey = tuple[str, str, str, str]
 
 
 def finding_key(path: str, finding: Finding) -> FindingKey:
-    """What identifies a finding across retraining and re-saving: file, rule and layer (baseline, SARIF)."""
-    return Path(path).as_posix(), finding.code, finding.layer
+    """What identifies a finding across retraining and re-saving (baseline, SARIF): file, rule and layer, and for a
+    security finding its content, so that a baseline entry accepts what was reviewed and nothing else."""
+    return Path(path).as_posix(), finding.code, finding.layer, finding.content_key
+
+
+def digest(value: Any) -> str:
+    """sha256 of a config value's canonical JSON: the identity of stored code, a pickle, a reference."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def codes_explaining(feature: str, findings: list[Finding]) -> tuple[str, ...]:
@@ -125,7 +142,8 @@ class Rule:
     explains: tuple[str, ...] = ()
 
     def finding(self, message: str, *, layers: tuple[str, ...] | list[str], evidence: dict[str, Any], fix: str,
-                severity: str | None = None, edits: tuple[Edit, ...] | list[Edit] = ()) -> Finding:  # fmt: skip
+                severity: str | None = None, edits: tuple[Edit, ...] | list[Edit] = (),
+                content: dict[str, Any] | None = None) -> Finding:  # fmt: skip
         return Finding(
             code=self.code,
             name=self.name,
@@ -137,6 +155,7 @@ class Rule:
             category=self.category,
             edits=tuple(edits),
             explains=self.explains,
+            content=tuple(sorted((str(k), str(v)) for k, v in (content or {}).items())),
         )
 
 

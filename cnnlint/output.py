@@ -6,8 +6,12 @@
 * A regular file, or a path where nothing exists yet, is written atomically (a temporary file beside it,
   then ``os.replace``), so a failure never leaves a partial file in place of a report.  A symlink is
   resolved first: its target is replaced, the link stays.
+* A path through a symlink that a pull request could have planted is refused: a link inside a folder being
+  linted, or a link inside the working directory that leads out of it (``report.html`` -> ``~/.bashrc``).
+  Links elsewhere (``/dev/stdout``, a system's ``/tmp``) are followed; naming the target itself always works.
 * Anything else (a folder, a block device, a socket) and any input file (the model being linted, a file
-  inside a linted model folder, the config or baseline) is refused with one line, before linting starts.
+  inside a linted model folder, the config, baseline or training data) is refused with one line, before
+  linting starts.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlint.errors import ConfigError, printable
+from cnnlint.walk import files_under
 
 #: The kernel's views of open descriptors and processes: never replaced, only written.
 _PSEUDO_PREFIXES = ("/proc/", "/dev/fd/", "/dev/stdout", "/dev/stderr", "/dev/stdin")
@@ -42,19 +47,21 @@ def input_ids(paths: Iterable[str | Path]) -> set[FileId]:
 
 
 def _files_of(path: Path) -> Iterable[Path]:
-    if not path.is_dir():
-        return [path]
-    found: list[Path] = []
-    for folder, _dirs, files in os.walk(path, followlinks=False):
-        found += (Path(folder) / name for name in files)
-    return found
+    return files_under(path) if path.is_dir() else [path]
 
 
-def check_target(path: str, inputs: set[FileId]) -> None:
-    """Refuse, with one line, an output path that names an input file or something that cannot hold a report."""
+def check_target(path: str, inputs: set[FileId], linted: Iterable[str | Path] = (),
+                 read_folders: Iterable[str | Path] = ()) -> None:  # fmt: skip
+    """Refuse, with one line, an output path that names an input file (or lies in ``read_folders``, whose every
+    file is read: a training-data folder), goes through a symlink a pull request could have planted (see the
+    module's docstring; ``linted``: the folders being linted), or names something that cannot hold a report."""
     if path == "-":
         return
     shown = printable(path)
+    _check_links(path, [os.path.realpath(folder) for folder in linted])
+    if any(_within(os.path.realpath(path), os.path.realpath(folder)) for folder in read_folders):
+        raise ConfigError(f"refusing to write the report to '{shown}': it is inside a folder being read",
+                          hint="choose another --output path")  # fmt: skip
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -71,9 +78,44 @@ def check_target(path: str, inputs: set[FileId]) -> None:
         raise ConfigError(f"cannot write '{shown}': not a regular file, character device or FIFO")
 
 
-def write_report(path: str, text: str, inputs: set[FileId] | frozenset = frozenset()) -> None:
+def _check_links(path: str, linted: list[str]) -> None:
+    """Every symlink on the way to ``path``: refused inside a linted folder, or inside the working directory when
+    it leads out of it."""
+    if _is_pseudo_name(path):
+        return
+    here = os.path.realpath(os.getcwd())
+    current = os.path.abspath(path)
+    parts = Path(current).parts
+    at = parts[0]
+    for part in parts[1:]:
+        hop = os.path.join(at, part)
+        if os.path.islink(hop):
+            home, target = os.path.realpath(at), os.path.realpath(hop)
+            where = f"'{printable(path)}' goes through the symlink '{printable(hop)}'"
+            if any(_within(home, folder) for folder in linted):
+                raise ConfigError(f"refusing to write the report: {where}, inside a folder being linted",
+                                  hint="name the file the report should go to, not a link")  # fmt: skip
+            if _within(home, here) and not _within(target, here):
+                raise ConfigError(f"refusing to write the report: {where}, which leads out of the working directory "
+                                  f"to '{printable(target)}'", hint="name the file the report should go to, not a link")  # fmt: skip
+            at = target
+        else:
+            at = hop
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _is_pseudo_name(path: str) -> bool:
+    """``/dev/stdout`` and friends, named as such: the user asks for that stream by name."""
+    return os.path.abspath(path).startswith(_PSEUDO_PREFIXES)
+
+
+def write_report(path: str, text: str, inputs: set[FileId] | frozenset = frozenset(),
+                 linted: Iterable[str | Path] = ()) -> None:  # fmt: skip
     """Write ``text`` (UTF-8) to ``path`` following the rules in this module's docstring."""
-    check_target(path, set(inputs))
+    check_target(path, set(inputs), linted)
     data = text.encode("utf-8", errors="backslashreplace")  # never fail on a lone surrogate
     if path == "-":
         _write_stream(sys.stdout, data)
@@ -95,9 +137,9 @@ def write_report(path: str, text: str, inputs: set[FileId] | frozenset = frozens
         _write_atomic(Path(os.path.realpath(path)), data, path, mode=stat.S_IMODE(info.st_mode))
 
 
-def write_atomic(path: str | Path, text: str) -> None:
+def write_atomic(path: str | Path, text: str, linted: Iterable[str | Path] = ()) -> None:
     """Kept for callers that write a file cnnlint owns (a baseline); same rules as ``write_report``."""
-    write_report(str(path), text)
+    write_report(str(path), text, linted=linted)
 
 
 def _same_file(info: os.stat_result, stream: Any) -> bool:

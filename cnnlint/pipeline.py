@@ -15,6 +15,7 @@ from cnnlint.errors import CnnlintError
 from cnnlint.findings import Dataset, Finding, Rule, RuleContext
 from cnnlint.graph import ModelGraph, build_graph
 from cnnlint.readers import RawModel, read_model
+from cnnlint.readers.budget import per_file
 from cnnlint.risk import Risk, assess, smallest_low_risk_samples
 from cnnlint.saved_weights import count_custom_layers
 
@@ -70,8 +71,9 @@ def lint_source(source: str | Path | RawModel, dataset: Dataset, settings: LintS
         dataset = replace(dataset, samples=dataset.probes.samples)  # the data says how many there are
     report = ModelReport(path=path, dataset=dataset)
     try:
-        raw = source if isinstance(source, RawModel) else read_model(source)
-        graph = model_graph(raw)
+        with per_file():  # reading it, its views and its weights share one budget (readers/budget.py)
+            raw = source if isinstance(source, RawModel) else read_model(source)
+            graph = model_graph(raw)
         facts = analyze(graph)
     except CnnlintError as exc:
         report.error = exc.one_line()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,27 @@ def clean_data(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(clean_data(v) for v in value)
     return value
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN and infinity (a config may hold them: JSON written by Python allows them) as
+    ``None``: RFC 8259 JSON has no such numbers, and strict consumers (GitHub's SARIF upload, ``jq``) reject a
+    document that holds one."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(item) for item in value]
+    return value
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """The one JSON writer of the reports: strict JSON (non-finite numbers as null, ``allow_nan=False``)."""
+    try:
+        return json.dumps(value, allow_nan=False, **options)
+    except ValueError:  # a NaN or infinity somewhere: the copy without them (rare, so not made every time)
+        return json.dumps(finite(value), allow_nan=False, **options)
 
 
 def safe_report(report: ModelReport) -> ModelReport:

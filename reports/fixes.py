@@ -13,6 +13,7 @@ cnnlint's own graph builder.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,6 +196,8 @@ def _literal(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         items = ", ".join(_literal(v) for v in value)
         return f"({items},)" if len(value) == 1 else f"({items})"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value}")'  # repr gives nan or inf, which are not Python literals
     return repr(value)
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
-from cnnlint.reports.base import RenderOptions, document
+from cnnlint.reports.base import RenderOptions, document, json_text
 
 from cnnlint.pipeline import ModelReport
 
 
 def render(reports: list[ModelReport], options: RenderOptions) -> str:
-    return json.dumps(document(reports), indent=2, sort_keys=False) + "\n"
+    return json_text(document(reports), indent=2, sort_keys=False) + "\n"

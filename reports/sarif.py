@@ -1,18 +1,18 @@
 """``--format sarif``: SARIF 2.1.0 for code scanning (validated against the official schema in tests).
 
 Results point at the model file; the layer is the logical location.
-``partialFingerprints`` hash file + rule + layer, so an alert keeps its
-identity when the model is retrained and re-saved.
+``partialFingerprints`` hash file + rule + layer (+ a security finding's
+content), so an alert keeps its identity when the model is retrained and
+re-saved, and a changed payload is a new alert.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
-from cnnlint.reports.base import RenderOptions, risk_dict, sorted_findings
+from cnnlint.reports.base import RenderOptions, json_text, risk_dict, sorted_findings
 from cnnlint.reports.data_probes import probes_dict
 
 from cnnlint import __version__
@@ -28,7 +28,9 @@ def _uri(path: str) -> str:
 
 
 def fingerprint(path: str, finding: Finding) -> str:
-    return hashlib.sha256("\0".join(finding_key(path, finding)).encode()).hexdigest()
+    """The finding's identity (``findings.finding_key``); without content, the same as before content existed."""
+    key = finding_key(path, finding)
+    return hashlib.sha256("\0".join(key if key[3] else key[:3]).encode()).hexdigest()
 
 
 def _rules() -> list[dict[str, Any]]:
@@ -87,4 +89,4 @@ def render(reports: list[ModelReport], options: RenderOptions) -> str:
             "properties": {"models": models},
         }],
     }  # fmt: skip
-    return json.dumps(log, indent=2) + "\n"
+    return json_text(log, indent=2) + "\n"

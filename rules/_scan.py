@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnlint.errors import printable
-from cnnlint.layers import is_keras_module
 
 #: Containers visited per file.  The readers refuse JSON with more than ``MAX_JSON_CONTAINERS`` (250k), so a file
 #: never gets here; only an in-memory config (``cnnlint.check(dict)``) can, and then the scan says it stopped.
@@ -51,9 +50,13 @@ def _configs(source: Any) -> Iterator[tuple[str, Any, bool]]:
         return
     for view in (source, *source.views):
         prefix = "" if view is source else f"{view.format} view"
-        yield prefix, view.config, False
-        if view.compile_config is not None:  # loss, metrics, optimizer: deserialized by compile_from_config
-            yield _join(prefix, "compile_config"), view.compile_config, False
+        compiled = view.compile_config
+        if compiled is not None and view.config.get("compile_config") is compiled:  # scanned once, under its name
+            yield prefix, {key: value for key, value in view.config.items() if key != "compile_config"}, False
+        else:
+            yield prefix, view.config, False
+        if compiled is not None:  # loss, metrics, optimizer: deserialized by compile_from_config
+            yield _join(prefix, "compile_config"), compiled, False
         for extra in view.extra_configs:  # a SavedModel layer's own node metadata
             yield prefix, extra, True
 
@@ -115,15 +118,3 @@ def strings(config: Any) -> Iterator[tuple[str, str, str]]:
                     if isinstance(item, str):
                         yield layer, key, item
 
-
-#: TensorFlow modules tf.keras itself serializes into configs (initializers of the EfficientNetV2 head).
-TRUSTED_TF_MODULES = ("tensorflow.python.ops.init_ops",)
-
-
-def foreign_module(obj: dict) -> str | None:
-    """The module an object is imported from, when that is outside Keras."""
-    module = obj.get("module")
-    if (isinstance(module, str) and "class_name" in obj and not is_keras_module(module)
-            and not module.startswith(TRUSTED_TF_MODULES)):  # fmt: skip
-        return module
-    return None

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnlint.rules._scan import foreign_module, objects
+from cnnlint.rules._scan import objects
 
-#: Layers whose config stores or names code that Keras runs when it rebuilds or calls them.
-CODE_LAYERS = ("Lambda", "TFOpLambda", "SlicingOpLambda", "TFSMLayer", "TorchModuleWrapper", "__lambda__")
+from cnnlint.names import CODE, FILE, TF_OP, unsafe
+
+_WHY = {CODE: "runs code stored in or named by the file", FILE: "loads a file the config names",
+        TF_OP: "calls the TensorFlow function its config names"}  # fmt: skip
 
 
 def unsafe_reasons(config: Any) -> list[str]:
-    """Why rebuilding this config would run code from outside Keras (empty when it would not)."""
+    """Why rebuilding this config would run code or load objects outside Keras's model classes (empty if none)."""
     reasons: list[str] = []
     for layer, obj in objects(config):
-        name = obj.get("class_name")
-        if name in CODE_LAYERS:
-            reasons.append(f"'{layer}' is a {name} layer, which runs code stored in or named by the file")
-        elif (module := foreign_module(obj)) is not None:
-            reasons.append(f"'{layer or 'model'}' uses '{name}' from module '{module}', outside Keras")
-    return reasons
+        for found in unsafe(obj):
+            why = _WHY.get(found.verdict, "which is not one of Keras's built-in model objects")
+            reasons.append(f"'{layer or 'model'}' resolves to '{found.shown}', {why}")
+    return list(dict.fromkeys(reasons))

@@ -29,11 +29,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from cnnlint.findings import Finding, Rule, RuleContext
+from cnnlint.names import CUSTOM, FOREIGN, resolve
 
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     for layer in ctx.graph.layers:
-        if layer.kind != "unknown" or layer.class_name in ("Lambda", "TFSMLayer", "TorchModuleWrapper"):
+        if layer.kind != "unknown" or not _custom(layer.class_name, layer.module):
             continue
         origin = f" from '{layer.module}'" if layer.module else ""
         yield RULE.finding(
@@ -41,9 +42,17 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
             "and cnnlint cannot count its parameters",
             layers=[layer.path],
             evidence={"class_name": layer.class_name, "module": layer.module},
+            content={"class_name": layer.class_name, "module": layer.module or ""},
             fix="use built-in Keras layers, or load only with the reviewed package that defines "
             f"'{layer.class_name}' installed",
         )
+
+
+def _custom(class_name: str, module: str | None) -> bool:
+    """Whether the layer needs code from outside Keras: not a built-in Keras layer (one cnnlint does not model
+    included), nor one the other S4 rules report (code, files, TF ops, Keras APIs)."""
+    found = resolve({"class_name": class_name, "module": module})
+    return not found or all(item.verdict in (CUSTOM, FOREIGN) for item in found)
 
 
 RULE = Rule(

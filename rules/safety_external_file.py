@@ -2,8 +2,11 @@
 
 ## What it does
 Finds ``TFSMLayer`` (which wraps a SavedModel from a path), lookup and
-vectorization layers whose vocabulary is a file path, and any URL
-(``http://``, ``https://``, ``ftp://``, ``gs://``, ``s3://``, ``hdfs://``) in the config.
+vectorization layers whose vocabulary is a file path (a ``vocabulary`` or
+``vocabulary_file`` string), and any URL (``http://``, ``https://``,
+``ftp://``, ``gs://``, ``s3://``, ``hdfs://``, ``file://``) in the config.  The
+layer is the one Keras resolves from ``module`` + ``class_name``, however the
+name is spelled (``"keras"`` + ``"layers.StringLookup"``).
 
 ## Why is this bad?
 Loading the model reads those files, or fetches those URLs, on the machine
@@ -32,9 +35,11 @@ from typing import Any
 from cnnlint.rules._scan import objects, strings
 
 from cnnlint.findings import Finding, Rule, RuleContext
+from cnnlint.names import FILE, resolve
 
 URL = re.compile(r"^\s*(https?|ftp|gs|s3|hdfs|file)://", re.IGNORECASE)
-LOOKUPS = ("StringLookup", "IntegerLookup", "TextVectorization", "Hashing")
+#: config keys a layer (or a tf.keras feature column) reads a vocabulary file from
+VOCABULARY_KEYS = ("vocabulary", "vocabulary_file")
 
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
@@ -42,23 +47,31 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         return
     seen: set[tuple[str, str]] = set()
     for layer, obj in objects(ctx.raw):
+        found = resolve(obj)
+        if not found:
+            continue
         config = obj.get("config") if isinstance(obj.get("config"), dict) else {}
-        if obj.get("class_name") == "TFSMLayer":
-            yield _finding(layer, "TFSMLayer loads and runs a SavedModel from", str(config.get("filepath"))[:200])
-        elif obj.get("class_name") in LOOKUPS and isinstance(config.get("vocabulary"), str):
-            yield _finding(layer, f"{obj['class_name']} reads its vocabulary from", config["vocabulary"][:200])
+        loads = next((item for item in found if item.verdict == FILE), None)
+        if loads is not None:
+            yield _finding(layer, f"{loads.leaf} loads and runs a SavedModel from", str(config.get("filepath"))[:200],
+                           loads.target)  # fmt: skip
+        for key in VOCABULARY_KEYS:
+            if isinstance(config.get(key), str):
+                yield _finding(layer, f"{found[-1].leaf} reads its vocabulary from", config[key][:200],
+                               found[-1].target)  # fmt: skip
     for layer, key, value in strings(ctx.raw):
         if URL.match(value) and (layer, value) not in seen:
             seen.add((layer, value))
-            yield _finding(layer, f"'{key}' holds the URL", value[:200])
+            yield _finding(layer, f"'{key}' holds the URL", value[:200], key)
 
 
-def _finding(layer: str, what: str, target: str) -> Finding:
+def _finding(layer: str, what: str, target: str, resolved: str) -> Finding:
     return RULE.finding(
         f"'{layer or 'model'}': {what} '{target}'; loading the model would access it",
         layers=[layer or "model"],
         evidence={"target": target},
         fix="store the data in the model (e.g. a vocabulary list) or load it in your own code after review",
+        content={"resolved": resolved, "target": target},
     )
 
 

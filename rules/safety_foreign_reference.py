@@ -1,16 +1,21 @@
 """References to modules or functions outside Keras.
 
 ## What it does
-Finds serialized objects whose ``module`` is outside Keras (``os``,
-``builtins``, ``subprocess``, ``__main__``, any third-party package), and
-tf.keras ``TFOpLambda`` layers that call TensorFlow functions other than
-plain math, array and activation ops.
+Finds serialized objects that resolve outside Keras: a ``module`` outside
+Keras (``os``, ``builtins``, ``subprocess``, ``__main__``, any third-party
+package, a TensorFlow module other than the initializers tf.keras writes),
+and a dotted name that tf_keras follows through an attribute of a Keras
+module (``tf_keras.src.utils.io_utils`` + ``os.system`` is ``os.system``).
+Also tf.keras ``TFOpLambda`` layers that call TensorFlow functions other
+than plain math, array and activation ops, and ``TensorFlowOpLayer``
+layers, which run the TensorFlow op their config names.
 
 ## Why is this bad?
 Keras resolves ``module`` + ``class_name`` by importing the module and
-fetching the attribute: a config can make ``load_model`` import and call
-arbitrary code, even in safe mode (CVE-2025-1550).  A ``TFOpLambda`` naming
-``io.write_file`` or ``py_function`` runs that function when the model runs.
+fetching the attribute (tf_keras follows one dot further): a config can make
+``load_model`` import and call arbitrary code, even in safe mode
+(CVE-2025-1550).  A ``TFOpLambda`` naming ``io.write_file`` or
+``py_function`` runs that function when the model runs.
 
 ## Example
 ```json
@@ -27,9 +32,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cnnlint.rules._scan import foreign_module, objects
+from cnnlint.rules._scan import objects
 
 from cnnlint.findings import Finding, Rule, RuleContext
+from cnnlint.names import FOREIGN, TF_OP, resolve
 
 SAFE_TF_OP_PREFIXES = ("math.", "nn.", "__operators__.", "compat.v1.transpose", "reshape", "transpose", "concat",
                        "stack", "expand_dims", "squeeze", "cast", "clip_by_value", "identity", "split", "linalg.",
@@ -43,27 +49,41 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         return
     reported: set[tuple[str, str]] = set()
     for layer, obj in objects(ctx.raw):
-        module = foreign_module(obj)
-        target = None
-        if module is not None:
-            target = f"{module}.{obj.get('class_name')}"
-            if obj.get("class_name") == "function" and isinstance(obj.get("config"), str):
-                target = f"{module}.{obj['config']}"
-        elif obj.get("class_name") in ("TFOpLambda", "SlicingOpLambda") and isinstance(obj.get("config"), dict):
-            function = obj["config"].get("function")
-            if isinstance(function, str) and not function.startswith(SAFE_TF_OP_PREFIXES):
-                target = f"tf.{function}"
-        if target is None or (layer, target) in reported:
-            continue
-        reported.add((layer, target))
-        yield RULE.finding(
-            f"'{layer or 'model'}' references '{target[:120]}' outside Keras; loading the file with Keras would "
-            "import it and may call it, even in safe mode (CVE-2025-1550)",
-            layers=[layer or "model"],
-            evidence={"reference": target[:200]},
-            fix="do not load this file with Keras unless you trust its author; rebuild the model from code that "
-            "uses only Keras objects",
-        )
+        for target in _targets(obj):
+            if (layer, target) in reported:
+                continue
+            reported.add((layer, target))
+            yield RULE.finding(
+                f"'{layer or 'model'}' references '{target[:120]}' outside Keras; loading the file with Keras would "
+                "import it and may call it, even in safe mode (CVE-2025-1550)",
+                layers=[layer or "model"],
+                evidence={"reference": target[:200]},
+                fix="do not load this file with Keras unless you trust its author; rebuild the model from code that "
+                "uses only Keras objects",
+                content={"resolved": target},
+            )
+
+
+def _targets(obj: dict) -> Iterator[str]:
+    """What ``obj`` reaches outside Keras: resolved references, and the TensorFlow function a TF-op layer calls."""
+    for found in resolve(obj):
+        if found.verdict == FOREIGN:
+            yield found.target
+        elif found.verdict == TF_OP and isinstance(obj.get("config"), dict):
+            target = _tf_op(found.leaf, obj["config"])
+            if target is not None:
+                yield target
+
+
+def _tf_op(layer_class: str, config: dict) -> str | None:
+    if layer_class == "TensorFlowOpLayer":  # a NodeDef: any TensorFlow op, file and process ops included
+        node = config.get("node_def")
+        op = node.get("op") if isinstance(node, dict) else None
+        return f"tf.raw_ops.{op if isinstance(op, str) else '?'}"
+    function = config.get("function")
+    if isinstance(function, str) and not function.startswith(SAFE_TF_OP_PREFIXES):
+        return f"tf.{function}"
+    return None
 
 
 RULE = Rule(

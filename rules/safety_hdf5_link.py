@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cnnlint.findings import Finding, Rule, RuleContext
+from cnnlint.findings import Finding, Rule, RuleContext, digest
 
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
@@ -41,6 +41,7 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         layers=["model"],
         evidence={"links": list(links[:20]), "count": len(links)},
         fix="do not load this file; re-save the model as .keras from a trusted source",
+        content={"links_sha256": digest(sorted(links)), "count": len(links)},  # every link and target, not just 20
     )
 
 

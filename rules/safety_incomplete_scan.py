@@ -43,6 +43,7 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
             f"the safety scan could not read everything: {reason[:300]}; what it did not read may be unsafe",
             layers=["model"],
             evidence={"reason": reason[:300]},
+            content={"reason": reason},
             fix="treat the file as unsafe: do not load it; re-save the model with Keras from reviewed code",
         )
 

@@ -3,7 +3,8 @@
 ## What it does
 Finds files that are both an HDF5 file and a zip archive: an HDF5 file
 with a zip in its userblock, or a zip appended to an HDF5 file (or the
-reverse).  cnnlint reads the file the way Keras would for its name and
+reverse); and folders that are both a SavedModel and an unzipped ``.keras``
+folder (tf.keras loads the first, Keras 3 the second).  cnnlint reads the file the way Keras would for its name and
 scans every other view as well; this rule flags the file itself.
 
 ## Why is this bad?
@@ -28,18 +29,25 @@ from typing import Any
 
 from cnnlint.findings import Finding, Rule, RuleContext
 
-NAMES = {"keras": ".keras zip", "h5": "HDF5", "json": "JSON"}
+NAMES = {"keras": ".keras zip", "h5": "HDF5", "json": "JSON", "savedmodel": "a SavedModel",
+         "keras-folder": "an unzipped .keras folder"}
+FOLDERS = {"savedmodel": "tf.keras", "keras-folder": "Keras 3"}
 
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     if ctx.raw is None or len(ctx.raw.formats) < 2:
         return
     first, *others = (NAMES.get(name, name) for name in ctx.raw.formats)
+    if ctx.raw.format in FOLDERS:
+        loaders = ", ".join(f"{FOLDERS[name]} loads {NAMES[name]}" for name in ctx.raw.formats if name in FOLDERS)
+        what = f"the folder is both {first} and {' and '.join(others)} ({loaders}); both were scanned"
+    else:
+        what = f"the file is valid both as {first} (read here, as Keras would for its name) and as {' and '.join(others)}"
     yield RULE.finding(
-        f"the file is valid both as {first} (read here, as Keras would for its name) and as {' and '.join(others)}; "
-        "a loader or scanner can be shown one while another loads the other",
+        f"{what}; a loader or scanner can be shown one while another loads the other",
         layers=["model"],
         evidence={"formats": list(ctx.raw.formats)},
+        content={"formats": ",".join(ctx.raw.formats)},
         fix="do not load this file; re-save the model as a plain .keras file from reviewed code",
     )
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import sys
 import zipfile
 from pathlib import Path
@@ -227,6 +228,165 @@ def nested(leaf: dict, wrap, depth: int) -> dict:
     return leaf
 
 
+def spelled(*layers: dict, **extra) -> bytes:
+    """A .keras file of a Sequential model holding ``layers``."""
+    return keras_zip(json.dumps(sequential(*layers, **extra)).encode())
+
+
+def dotted(class_name: str, config: dict, module: str = "keras") -> dict:
+    """A layer named the way Keras 3 resolves it too: ``module`` + a dotted ``class_name`` (``layers.Lambda``)."""
+    return {"module": module, "class_name": class_name, "config": {"name": "p", **config}}
+
+
+def function(module: str, name: str) -> dict:
+    return {"module": module, "class_name": "function", "config": name, "registered_name": name}
+
+
+#: names Keras resolves to objects that are not built-in model parts, spelled the ways Keras 3 and tf_keras resolve
+#: them (issue 28): each (file name, bytes, codes the gate must report)
+def resolved_names() -> dict[str, bytes]:
+    load_model = function("keras", "saving.load_model")
+    adam = {"module": "keras.optimizers", "class_name": "Adam",
+            "config": {"learning_rate": function("keras.datasets.mnist", "load_data")}}  # fmt: skip
+    return {
+        "dotted_torch_module.keras": spelled(dotted("layers.TorchModuleWrapper", {"module": "gASV"})),
+        "dotted_tfsm_layer.keras": spelled(dotted("layers.TFSMLayer", {"filepath": "/srv/models/sm"})),
+        "dotted_string_lookup.keras": spelled(dotted("layers.StringLookup", {"vocabulary": "/etc/passwd"})),
+        "dotted_text_vectorization.keras": spelled(dotted("layers.TextVectorization", {"vocabulary": "/etc/passwd"})),
+        "dotted_lambda_load_model.keras": spelled(dotted("layers.Lambda", {"function": load_model})),
+        "dotted_get_file_activation.keras": spelled(dense(activation=function("keras", "utils.get_file"))),
+        "tensorflow_keras_get_file.keras": spelled(dense(kernel_initializer=function("tensorflow.keras.utils",
+                                                                                      "get_file"))),  # fmt: skip
+        "tf_keras_module_os_system.keras": spelled(dense(activation=function("tf_keras.src.utils.io_utils",
+                                                                              "os.system"))),  # fmt: skip
+        "trusted_tf_module_np_load.keras": spelled(dense(kernel_initializer={
+            "module": "tensorflow.python.ops.init_ops", "class_name": "np.load", "config": {}})),  # fmt: skip
+        "registered_name_fallback.keras": spelled(dense(activation={
+            "module": "tf_keras.src.utils.io_utils", "class_name": "function", "config": "missing",
+            "registered_name": "os.system"})),  # fmt: skip
+        "learning_rate_load_data.keras": spelled(dense(), compile_config={"optimizer": adam, "loss": "mse"}),
+        "builtins_eval.h5": h5_model(sequential(dense(activation=function("builtins", "eval")))),
+    }
+
+
+def zip_tail_polyglots() -> dict[str, bytes]:
+    """A benign HDF5 model with a Lambda .keras zip appended whose end records Keras's zipfile reads and a
+    stricter reader would not (issue 28): a zip64 locator without a zip64 record in the last member's comment, a
+    directory-offset field that spells the end-of-archive signature, more members than cnnlint's cap."""
+    benign = h5_model(sequential(dense()))
+    evil = json.dumps(sequential(LAMBDA, dense())).encode()
+    return {
+        "polyglot_zip64_locator.keras": benign + _zip_with_comment(evil, struct.pack("<4sIQI", b"PK\x06\x07", 0, 0, 1)),
+        "polyglot_zip64_locator.h5": benign + _zip_with_comment(evil, struct.pack("<4sIQI", b"PK\x06\x07", 0, 0, 1)),
+        "polyglot_offset_spells_eocd.keras": benign + _offset_spelling_eocd(keras_zip(evil)),
+        "polyglot_offset_spells_eocd.h5": benign + _offset_spelling_eocd(keras_zip(evil)),
+        "polyglot_10002_members.h5": benign + _many_members(evil, 10_002),
+    }
+
+
+def _zip_with_comment(config: bytes, comment: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("config.json")
+        info.comment = comment
+        archive.writestr(info, config)
+    return buffer.getvalue()
+
+
+def _offset_spelling_eocd(archive: bytes) -> bytes:
+    """The end record's directory offset rewritten to the bytes ``PK\\x05\\x06``, every member's offset moved to
+    match: zipfile reads the archive the same (it corrects offsets by where the record sits)."""
+    data = bytearray(archive)
+    at = len(data) - 22
+    entries, _, offset = struct.unpack_from("<10xHII", data, at)
+    spelled_offset = struct.unpack("<I", b"PK\x05\x06")[0]
+    struct.pack_into("<I", data, at + 16, spelled_offset)
+    entry = offset
+    for _ in range(entries):
+        names, extra, comment = struct.unpack_from("<HHH", data, entry + 28)
+        struct.pack_into("<I", data, entry + 42, struct.unpack_from("<I", data, entry + 42)[0] + spelled_offset - offset)
+        entry += 46 + names + extra + comment
+    return bytes(data)
+
+
+def _many_members(config: bytes, count: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("config.json", config)
+        for index in range(count - 1):
+            archive.writestr(f"assets/{index}", b"")
+    return buffer.getvalue()
+
+
+def folders(out: Path) -> list[Path]:
+    """Folders that are one model to a folder walk that stops at models, and several to Keras (issue 28); each holds
+    a model the gate must fail on."""
+    benign, evil = sequential(dense()), sequential(LAMBDA, dense())
+    evil_keras, evil_h5 = keras_zip(json.dumps(evil).encode()), h5_model(evil)
+    made = []
+    unzipped = out / "unzipped_with_h5"
+    _write(unzipped / "config.json", json.dumps(benign).encode(), unzipped / "metadata.json", b"{}",
+           unzipped / "model.h5", evil_h5)  # fmt: skip
+    made.append(unzipped)
+    made.append(savedmodel(out / "savedmodel_with_keras", [("root", {"model_config": benign})]))
+    _write(out / "savedmodel_with_keras" / "evil.keras", evil_keras)
+    repo = savedmodel(out / "repo_root_savedmodel", [("root", {"model_config": benign})])
+    _write(repo / "models" / "evil.keras", evil_keras, repo / "models" / "evil.h5", evil_h5)
+    made.append(repo)
+    dual = savedmodel(out / "savedmodel_and_keras_folder", [("root", {"model_config": benign})])
+    _write(dual / "config.json", json.dumps(evil).encode(), dual / "metadata.json", b"{}")
+    made.append(dual)
+    hidden = out / "dot_folder"
+    _write(hidden / ".cache" / "evil.keras", evil_keras)
+    made.append(hidden)
+    linked = out / "linked_folder"
+    _write(out / "linked_target" / "evil.keras", evil_keras)
+    linked.mkdir(parents=True, exist_ok=True)
+    if not (linked / "models").is_symlink():
+        (linked / "models").symlink_to(out / "linked_target", target_is_directory=True)
+    made.append(linked)
+    late = out / "late_class_name"
+    _write(late / "config.json", json.dumps({"pad": "x" * 5000, **evil}).encode(), late / "metadata.json", b"{}")
+    made.append(late)
+    return made
+
+
+def deep_folder(out: Path, depth: int = 1_100) -> Path:
+    """A Lambda .keras at the bottom of ``depth`` nested folders: deeper than Python's recursion limit, so a walk
+    that recurses (``os.walk`` before 3.12) fails on it.  Made and removed iteratively (``remove_tree``): pathlib's
+    ``mkdir(parents=True)`` and ``shutil.rmtree`` recurse too."""
+    folder = out / "deep_folder"
+    at = folder
+    for _ in range(depth):
+        at.mkdir(parents=at == folder, exist_ok=True)
+        at = at / "d"
+    at.mkdir(exist_ok=True)
+    (at / "evil.keras").write_bytes(keras_zip(json.dumps(sequential(LAMBDA, dense())).encode()))
+    return folder
+
+
+def remove_tree(folder: Path) -> None:
+    """Remove a folder however deep, bottom up, without recursion."""
+    stack, order = [str(folder)], []
+    while stack:
+        path = stack.pop()
+        order.append(path)
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    os.unlink(entry.path)
+    for path in reversed(order):
+        os.rmdir(path)
+
+
+def _write(*pairs) -> None:
+    for path, data in zip(pairs[::2], pairs[1::2]):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
 def dangerous(out: Path) -> list[Path]:
     """Files Keras would run code from or read other files for; each must fail the safety gate."""
     out.mkdir(parents=True, exist_ok=True)
@@ -266,10 +426,14 @@ def dangerous(out: Path) -> list[Path]:
         "h5_external_storage.h5": h5_model(sequential(dense()), weights=lambda handle, group: group.create_dataset(
             "dense/kernel", shape=(4,), dtype="f4", external=[("/etc/passwd", 0, 16)])),
     }
+    files.update(resolved_names())
+    files.update(zip_tail_polyglots())
+    files["late_class_name.json"] = json.dumps({"pad": "x" * 5000, **sequential(LAMBDA, dense())}).encode()
     paths = []
     for name, data in files.items():
         (out / name).write_bytes(data)
         paths.append(out / name)
+    paths += folders(out)
     node = json.loads(json.dumps(sequential(dense())))
     paths.append(savedmodel(out / "savedmodel_layer_node", [("root", {"class_name": "Sequential", **node}),
                                                               ("root.layer-1", LAMBDA)]))  # fmt: skip
@@ -310,6 +474,15 @@ def expensive(out: Path) -> list[Path]:
         "functional_chain_reversed.json": functional_chain(MAX_LAYERS - 1, reverse=True),  # the most it builds
         "functional_chain_20000.json": functional_chain(20_000, reverse=True),
         "sequential_99000.json": json.dumps(sequential(*[dense(f"d{i}") for i in range(99_000)])).encode(),
+        # issue 28: files HDF5 loops on below what the pure-Python walk reads, and attributes that cost their
+        # heap objects many times over; each within the per-file budget however many views it has
+        "btree_self_sibling.h5": self_sibling_h5(),
+        "weights_btree_self_sibling.keras": keras_zip(custom.encode(), weights=self_sibling_weights()),
+        "polyglot_two_hangs.h5": self_sibling_h5() + keras_zip(custom.encode(), weights=self_sibling_weights()),
+        "vlen_64_one_heap_object.h5": vlen_array_one_object(64, 4 << 20),
+        "vlen_64_one_heap_object_short.h5": vlen_array_one_object(64, 4 << 20, stored=1),
+        "vlen_4000_one_heap_object.h5": vlen_array_one_object(4_000, 4 << 20),
+        "vlen_array_dense_storage.h5": vlen_array_dense_storage(64),
     }
     paths = []
     for name, data in files.items():
@@ -330,6 +503,84 @@ def expensive(out: Path) -> list[Path]:
         os.mkfifo(fifo_folder / "blocked.keras")
     paths.append(fifo_folder)
     return paths
+
+
+def _self_sibling(data: bytes) -> bytes:
+    """The leftmost leaf of the first two-level group B-tree made its own right sibling: HDF5 follows it for ever."""
+    at = data.find(b"TREE\x00\x01")  # a group B-tree node (type 0) of level 1
+    leftmost = struct.unpack_from("<Q", data, at + 32)[0]  # its first child
+    assert at >= 0 and data[leftmost : leftmost + 6] == b"TREE\x00\x00"
+    return data[: leftmost + 16] + struct.pack("<Q", leftmost) + data[leftmost + 24 :]
+
+
+def _looping_groups(group) -> None:
+    many = group.create_group("many")  # 300 names: a two-level B-tree
+    for index in range(300):
+        many.create_dataset(str(index), shape=(1,), dtype="f4")
+
+
+def self_sibling_h5() -> bytes:
+    """A legacy .h5 whose root is new-style (the pure-Python walk declines it, so h5py reads it in the child) over
+    an old-style group whose B-tree is its own right sibling."""
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", track_order=True) as handle:
+        handle.attrs["model_config"] = json.dumps(sequential({"module": "my_lab.layers", "class_name": "Evil",
+                                                              "config": {"name": "evil"}}))  # fmt: skip
+        handle.attrs["keras_version"] = "2.15.0"
+        _looping_groups(handle.create_group("model_weights"))
+    return _self_sibling(buffer.getvalue())
+
+
+def self_sibling_weights() -> bytes:
+    """A model.weights.h5 with the same structure."""
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", track_order=True) as handle:
+        handle.create_dataset("layers/dense/vars/0", shape=(8, 2), dtype="f4")
+        _looping_groups(handle)
+    return _self_sibling(buffer.getvalue())
+
+
+def vlen_array_one_object(count: int, size: int, stored: int | None = None) -> bytes:
+    """A legacy .h5 whose model_config is ``count`` variable-length strings that all point at one ``size``-byte
+    global heap object (stored length ``stored``, else ``size``): a file of ``size`` bytes HDF5 reads ``count``
+    times over."""
+    import h5py
+    import numpy as np
+
+    config = json.dumps(sequential(dense()))
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        values = np.array([config + " " * (size - len(config))] + ["x"] * (count - 1), dtype=h5py.string_dtype())
+        handle.attrs.create("model_config", values)
+        handle.attrs["keras_version"] = "2.15.0"
+    data = bytearray(buffer.getvalue())
+    first = data.find(struct.pack("<I", size))  # element 0: its length, then its heap collection and index 1
+    while struct.unpack_from("<I", data, first + 16)[0] != 1:
+        first = data.find(struct.pack("<I", size), first + 1)
+    for index in range(1, count):
+        data[first + 16 * index : first + 16 * (index + 1)] = data[first : first + 16]
+        if stored is not None:
+            struct.pack_into("<I", data, first + 16 * index, stored)
+    return bytes(data)
+
+
+def vlen_array_dense_storage(count: int) -> bytes:
+    """A model_config array stored densely (many root attributes, latest format): its length is not in the object
+    header, so only the element count can refuse it before HDF5 reads every element."""
+    import h5py
+    import numpy as np
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", libver="latest") as handle:
+        for index in range(12):
+            handle.attrs[f"pad{index}"] = "p"
+        handle.attrs.create("model_config", np.array([json.dumps(sequential(dense()))] * count,
+                                                      dtype=h5py.string_dtype()))  # fmt: skip
+    return buffer.getvalue()
 
 
 def functional_chain(length: int, reverse: bool) -> bytes:

@@ -36,7 +36,41 @@ EXPECTED = {
     "savedmodel_node0_not_root": {"S401"},
     "savedmodel_training": {"S401"},
     "savedmodel_root_config": {"S401"},
+    # issue 28: names Keras resolves (module + dotted path), judged by what they resolve to
+    "dotted_torch_module.keras": {"S401"},
+    "dotted_tfsm_layer.keras": {"S404"},
+    "dotted_string_lookup.keras": {"S404"},
+    "dotted_text_vectorization.keras": {"S404"},
+    "dotted_lambda_load_model.keras": {"S401", "S403"},
+    "dotted_get_file_activation.keras": {"S403"},
+    "tensorflow_keras_get_file.keras": {"S403"},
+    "tf_keras_module_os_system.keras": {"S402"},
+    "trusted_tf_module_np_load.keras": {"S402"},
+    "registered_name_fallback.keras": {"S402"},
+    "learning_rate_load_data.keras": {"S403"},
+    "builtins_eval.h5": {"S402"},
+    # polyglot views read as zipfile reads them
+    "polyglot_zip64_locator.keras": {"S401", "S407"},
+    "polyglot_zip64_locator.h5": {"S401", "S407"},
+    "polyglot_offset_spells_eocd.keras": {"S401", "S407"},
+    "polyglot_offset_spells_eocd.h5": {"S401", "S407"},
+    "polyglot_10002_members.h5": {"S407", "S408"},
+    "late_class_name.json": {"S401"},
+    # folders: every model under them (the folder itself benign, what it holds not)
+    "unzipped_with_h5": set(),
+    "unzipped_with_h5/model.h5": {"S401"},
+    "savedmodel_with_keras": set(),
+    "savedmodel_with_keras/evil.keras": {"S401"},
+    "repo_root_savedmodel": set(),
+    "repo_root_savedmodel/models/evil.keras": {"S401"},
+    "repo_root_savedmodel/models/evil.h5": {"S401"},
+    "savedmodel_and_keras_folder": {"S401", "S407"},
+    "dot_folder/.cache/evil.keras": {"S401"},
+    "linked_folder/models/evil.keras": {"S401"},
+    "late_class_name": {"S401"},
 }
+#: the inputs that are folders: each must fail the gate through the models it holds
+FOLDERS = {"unzipped_with_h5", "savedmodel_with_keras", "repo_root_savedmodel", "dot_folder", "linked_folder"}
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +79,31 @@ def files(tmp_path_factory) -> list[Path]:
 
 
 def test_every_dangerous_file_fails_the_gate(files):
-    assert {p.name for p in files} == set(EXPECTED)
-    result = run_cli(*map(str, files), "--select", "S4", "--severity", "error", "--format", "json")
+    """Run from the corpus folder, as CI runs from the checkout (a link to a folder beside the one linted is
+    followed inside the working directory)."""
+    root = files[0].parent
+    names = {p.relative_to(root).as_posix() for p in files}
+    assert names == {name for name in EXPECTED if "/" not in name} | FOLDERS
+    result = run_cli(*map(str, files), "--select", "S4", "--severity", "error", "--format", "json", cwd=root)
     assert result.returncode in (1, 2) and "internal error" not in result.stderr, result.stderr
+    seen = set()
     for model in json.loads(result.stdout)["models"]:
-        expected = EXPECTED[Path(model["path"]).name]
+        name = Path(model["path"]).relative_to(root).as_posix()
+        seen.add(name)
+        expected = EXPECTED[name]
         if expected is None:
             assert model["error"], model["path"]
             continue
         errors = {f["code"] for f in model["findings"] if f["severity"] == "error"}
         assert not model["error"] and errors >= expected, (model["path"], model["error"], errors)
+    assert seen == set(EXPECTED)  # every model inside every folder was linted, and nothing else
+
+
+@pytest.mark.parametrize("name", sorted(FOLDERS))
+def test_a_folder_alone_fails_the_gate_for_what_it_holds(files, name):
+    root = files[0].parent
+    result = run_cli(str(root / name), "--select", "S4", "--severity", "error", cwd=root)
+    assert result.returncode == 1, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("name", ["lambda_deep_pipeline.keras", "polyglot_appended.h5", "weights_soft_link.keras"])

@@ -13,13 +13,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import tracemalloc
 
 import h5py
 import numpy as np
 import pytest
 
-from cnnlint.readers import hdf5_isolate
+from cnnlint.readers import budget, hdf5_isolate
 from cnnlint.readers.keras_zip import audit_weights
 from cnnlint.readers.weights import WeightsFile, h5py_read_groups, read_groups
 from tests.conftest import REPO
@@ -47,19 +48,28 @@ def new_root_cycle(container: str) -> bytes:
 
 @pytest.mark.parametrize("container", ["keras", "h5"])
 def test_a_file_hdf5_hangs_on_is_not_scanned_and_the_others_are_linted(container, tmp_path):
+    """The child is stopped when the file's CPU budget is spent (not after a wall-clock time-out of many seconds):
+    the whole run, a good file included, stays within two files' worth of the per-file target."""
     bad = tmp_path / f"bad.{container}"
     bad.write_bytes(new_root_cycle(container))
     report = tmp_path / "report.json"
-    env = {**os.environ, "CNNLINT_CACHE_DIR": str(tmp_path / "cache"), "CNNLINT_HDF5_TIMEOUT": "3"}
-    result = subprocess.run([sys.executable, "-m", "cnnlint", str(bad), str(GOOD), "--samples", "1000", "--format",
-                             "json", "-o", str(report)], capture_output=True, text=True, timeout=90, env=env,
-                            cwd=REPO)  # fmt: skip  # a regression hangs: the timeout fails it
-    assert result.returncode == 1, result.stderr
+    env = {**os.environ, "CNNLINT_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("CNNLINT_HDF5_TIMEOUT", None)
+    child = subprocess.Popen([sys.executable, "-m", "cnnlint", str(bad), str(GOOD), "--samples", "1000", "--format",
+                              "json", "-o", str(report)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                             cwd=REPO)  # fmt: skip
+    timer = threading.Timer(90, child.kill)  # a regression hangs: the kill fails it
+    timer.start()
+    _, status, usage = os.wait4(child.pid, 0)
+    timer.cancel()
+    cpu = usage.ru_utime + usage.ru_stime  # the lint and its h5py children
+    assert os.waitstatus_to_exitcode(status) == 1, child.stderr.read()
     models = {model["path"]: model for model in json.loads(report.read_text())["models"]}
     errors = [f for f in models[str(bad)]["findings"] if f["code"] == "S408"]
     assert len(errors) == 1 and errors[0]["severity"] == "error", models[str(bad)]
     assert "HDF5 library did not finish reading" in errors[0]["message"], errors[0]["message"]
-    assert "within 3 s (hang or crash" in errors[0]["message"], errors[0]["message"]
+    assert "within its budget of" in errors[0]["message"], errors[0]["message"]
+    assert cpu < 2 * budget.FILE_CPU_S, cpu
     good = models[str(GOOD)]
     assert good["error"] is None and good["findings"], good
     assert not [f for f in good["findings"] if f["code"] == "S408"]
@@ -92,7 +102,7 @@ def test_a_valid_file_the_walk_declines_is_audited_in_the_child_as_in_process(li
 
 def test_a_child_that_fails_is_not_scanned(monkeypatch):
     monkeypatch.setenv("CNNLINT_HDF5_TIMEOUT", "7")
-    with pytest.raises(hdf5_isolate.Isolated, match=r"reading x\.h5 within 7 s \(hang or crash; exit 1\)"):
+    with pytest.raises(hdf5_isolate.Isolated, match=r"reading x\.h5 within its budget of 7\.0 s of CPU \(hang or crash; exit 1\)"):
         hdf5_isolate.run("no such operation", {}, "x.h5")  # the child raises KeyError
 
 
@@ -130,6 +140,19 @@ def test_the_child_caps_its_address_space():
            "print(resource.getrlimit(resource.RLIMIT_AS)[0])"  # fmt: skip
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert int(result.stdout) <= hdf5_isolate.MEMORY_CAP, result.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
+def test_the_child_caps_its_address_space_from_the_file_memory_budget():
+    """Once h5py is imported, what the child may still map is what the file's 200 MiB of resident memory leave."""
+    code = ("import resource, h5py, numpy; from cnnlint.readers.hdf5_child import _cap_memory, _mapped_and_resident; "
+            "mapped, resident = _mapped_and_resident(); _cap_memory(200 << 20); "
+            "print(mapped, resident, resource.getrlimit(resource.RLIMIT_AS)[0])")  # fmt: skip
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
+    mapped, resident, cap = map(int, result.stdout.split())
+    assert 0 < resident < mapped and cap <= mapped + max((200 << 20) - resident, 64 << 20) + (1 << 20), result.stderr
+    assert cap < hdf5_isolate.MEMORY_CAP
 
 
 def test_the_child_never_imports_from_the_working_directory(tmp_path, monkeypatch):

@@ -24,7 +24,7 @@ from cnnlint.pipeline import LintSettings, lint_source
 from cnnlint.readers import read_model
 from cnnlint.readers.base import MAX_JSON_BYTES
 from cnnlint.readers.hdf5_header import vlen_total_length
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from tests.hostile_corpus import (
     _link_cycles,
     _many_entries,
@@ -148,3 +148,61 @@ def test_deflated_member_still_reads(tmp_path):
     path = tmp_path / "m.keras"
     path.write_bytes(buffer.getvalue())
     assert read_model(path).config["class_name"] == "Sequential"
+
+
+#: runs a command and prints its CPU seconds and peak RSS: a small process, so that the peak of the command it forks
+#: is not the test process's (a forked child's peak counts the pages it had before exec)
+_MEASURE = ("import os, subprocess, sys; child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL); "
+            "_, status, usage = os.wait4(child.pid, 0); "
+            "print(os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)")
+
+
+def _measured(path: Path, *args: str) -> tuple[int, float, float, str]:
+    """(exit code, CPU seconds, peak MiB, stderr) of one cold lint, its HDF5 children included."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's cnnlint, from the file's folder
+    result = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "cnnlint", str(path), "--select",
+                             "S4", *args], capture_output=True, text=True, cwd=path.parent, env=env,
+                            timeout=120)  # fmt: skip  # a regression hangs: the timeout fails it
+    code, cpu, peak = result.stdout.split()[-3:]
+    return int(code), float(cpu), float(peak), result.stderr
+
+
+@pytest.mark.parametrize(("count", "stored"), [(64, None), (64, 1), (4_000, None)])
+def test_an_attribute_pointing_at_one_heap_object_many_times_is_refused_before_reading(tmp_path, count, stored):
+    """64 (or 4,000) strings that all point at one 4 MiB heap object: HDF5 would read it once per string."""
+    from cnnlint.readers.budget import FILE_MEMORY
+    from tests.hostile_corpus import vlen_array_one_object
+
+    path = tmp_path / "m.h5"
+    path.write_bytes(vlen_array_one_object(count, 4 << 20, stored=stored))
+    assert path.stat().st_size < 5 << 20
+    code, _, peak, errors = _measured(path)
+    assert code == 2 and f"holds {count} strings" in errors, errors
+    assert peak < FILE_MEMORY / (1 << 20) / 2, peak  # not one copy of the object was made
+
+
+def test_an_array_in_dense_attribute_storage_is_refused_too(tmp_path):
+    from tests.hostile_corpus import vlen_array_dense_storage
+
+    path = tmp_path / "m.h5"
+    path.write_bytes(vlen_array_dense_storage(64))
+    code, _, _, errors = _measured(path)
+    assert code == 2 and "holds 64 values" in errors, errors
+
+
+@pytest.mark.parametrize("name", ["btree_self_sibling.h5", "weights_btree_self_sibling.keras", "polyglot_two_hangs.h5"])
+def test_files_hdf5_loops_on_cost_one_files_budget_however_many_views(tmp_path, name):
+    from cnnlint.readers.budget import FILE_CPU_S
+    from tests.hostile_corpus import keras_zip, self_sibling_h5, self_sibling_weights
+
+    custom = json.dumps(CUSTOM).encode()
+    build = {"btree_self_sibling.h5": self_sibling_h5,
+             "weights_btree_self_sibling.keras": lambda: keras_zip(custom, weights=self_sibling_weights()),
+             "polyglot_two_hangs.h5": lambda: self_sibling_h5() + keras_zip(custom, weights=self_sibling_weights())}
+    path = tmp_path / name
+    path.write_bytes(build[name]())
+    code, cpu, _, errors = _measured(path, "--format", "json", "-o", str(tmp_path / "r.json"))
+    assert code == 1, errors
+    report = json.loads((tmp_path / "r.json").read_text())["models"][0]
+    assert any(f["code"] == "S408" and "not scanned" in f["message"] for f in report["findings"]), report
+    assert cpu < FILE_CPU_S, cpu

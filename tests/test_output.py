@@ -147,3 +147,82 @@ def test_full_device_stays_a_device_and_fails_in_one_line(model):
     assert result.returncode == 2 and "cannot write '/dev/full'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert stat.S_ISCHR(os.lstat("/dev/full").st_mode)
+
+
+def test_output_naming_the_training_data_is_refused(model, tmp_path):
+    """``--data`` is read, so it is an input: a report never replaces it (a file, or anything in a folder)."""
+    from tests.probe_data import write_image_folder, write_npz
+
+    data = write_npz(tmp_path / "train.npz", (28, 28, 1), classes=10, n=50) or tmp_path / "train.npz"
+    original = data.read_bytes()
+    result = run_cli(str(model), "--data", str(data), "-o", str(data))
+    assert_refused(result, data, original)
+    assert "files being read" in result.stderr
+    folder = write_image_folder(tmp_path / "images", (8, 8), classes=2, per_class=3)
+    target = next(p for p in folder.rglob("*") if p.is_file())
+    original = target.read_bytes()
+    assert_refused(run_cli(str(model), "--data", str(folder), "-o", str(target)), target, original)
+
+
+def planted(tmp_path: Path, inside: str) -> tuple[Path, Path, Path]:
+    """A checkout (the working directory) with a model folder, and a file outside it a link points at."""
+    checkout, secret = tmp_path / "checkout", tmp_path / "home" / ".bashrc"
+    (checkout / "models").mkdir(parents=True)
+    shutil.copy(EXAMPLE, checkout / "models" / "m.keras")
+    secret.parent.mkdir()
+    secret.write_text("original")
+    link = checkout / inside
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(secret)
+    return checkout, link, secret
+
+
+@pytest.mark.parametrize("inside", ["models/report.html", "report.html", "reports/out.html"])
+def test_a_planted_link_is_never_written_through(tmp_path, inside):
+    """In a linted folder, or in the working directory leading out of it: refused, the target untouched."""
+    checkout, link, secret = planted(tmp_path, inside)
+    result = run_cli("models", "--format", "html", "-o", inside, cwd=checkout)
+    assert result.returncode == 2 and "symlink" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert secret.read_text() == "original" and link.is_symlink()
+
+
+def test_a_planted_folder_link_is_refused_too(tmp_path):
+    checkout, _, secret = planted(tmp_path, "models/x")
+    (checkout / "out").symlink_to(secret.parent, target_is_directory=True)
+    result = run_cli("models", "-o", "out/.bashrc", cwd=checkout)
+    assert result.returncode == 2 and "symlink" in result.stderr and secret.read_text() == "original"
+
+
+def test_the_target_named_itself_is_written(tmp_path):
+    checkout, _, secret = planted(tmp_path, "report.html")
+    assert run_cli("models", "--format", "json", "-o", str(secret), cwd=checkout).returncode in (0, 1)
+    assert json.loads(secret.read_text())["models"]
+
+
+def test_reports_are_strict_json_with_nan_in_the_config(tmp_path):
+    """JSON has no NaN or Infinity: a config holding them (Python's json writes them) gives null, never a bare
+    token that GitHub's SARIF upload or jq would reject."""
+    nan = float("nan")
+    config = {"module": "keras", "class_name": "Sequential", "config": {"name": "m", "layers": [
+        {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [None, 8], "name": "in"}},
+        {"module": "keras.layers", "class_name": "Dropout", "config": {"name": "drop", "rate": nan}},
+        {"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "units": 2, "x": float("inf")}},
+    ]}}  # fmt: skip
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(config))
+    assert "NaN" in path.read_text()
+
+    def strict(text: str):
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name} in the report"))
+
+    for fmt in ("json", "sarif"):
+        result = run_cli(str(path), "--samples", "100", "--format", fmt)
+        assert result.returncode in (0, 1), result.stderr
+        strict(result.stdout)
+        assert run_cli(str(path), "--format", fmt, "-o", str(tmp_path / f"r.{fmt}")).returncode in (0, 1)
+        strict((tmp_path / f"r.{fmt}").read_text())
+    report = strict(run_cli(str(path), "--samples", "100", "--format", "json").stdout)["models"][0]
+    rates = [f["evidence"]["rate"] for f in report["findings"] if "rate" in f["evidence"]]
+    assert rates == [None]  # the NaN the finding quotes, as JSON can hold it
+    strict(run_cli("inspect", str(path), "--format", "json").stdout)

@@ -24,6 +24,7 @@ from cnnlint.layers import (  # noqa: F401  (importing registers the specs)
 )
 from cnnlint.layers.base import SPECS, Built, Cfg, MaybeShape, ShapeUnknown
 from cnnlint.layers.ops import op_spec
+from cnnlint.names import layer_class
 
 __all__ = ["build_spec", "is_keras_module", "layer_kind", "ShapeUnknown", "SPECS"]
 
@@ -45,14 +46,16 @@ def is_op(class_name: str, module: str | None) -> bool:
 APPLICATION_LAYERS = ("CustomScaleLayer", "LayerScale", "StochasticDepth")
 
 
-def canonical_class(class_name: str) -> str:
+def canonical_class(class_name: str, module: str | None = None) -> str:
+    """The class Keras builds: tf.keras's ``Custom>`` application layers, and dotted names Keras resolves in its
+    layers namespace (``"keras"`` + ``"layers.Dense"``, see ``cnnlint/names.py``), by their own name."""
     if class_name.startswith("Custom>") and class_name[len("Custom>") :] in APPLICATION_LAYERS:
         return class_name[len("Custom>") :]
-    return class_name
+    return layer_class(class_name, module)
 
 
 def layer_kind(class_name: str, module: str | None) -> str:
-    class_name = canonical_class(class_name)
+    class_name = canonical_class(class_name, module)
     if is_op(class_name, module):
         return "op"
     entry = SPECS.get(class_name)
@@ -72,7 +75,7 @@ def build_spec(class_name: str, module: str | None, cfg: Cfg, shapes: list[Maybe
         return op_spec(str(name), cfg, shapes), kind
     if kind == "unknown":
         return Built([_declared_output_shape(cfg)]), kind
-    return SPECS[canonical_class(class_name)].spec(cfg, shapes), kind
+    return SPECS[canonical_class(class_name, module)].spec(cfg, shapes), kind
 
 
 def _declared_output_shape(cfg: Cfg) -> MaybeShape:

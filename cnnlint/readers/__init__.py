@@ -22,6 +22,7 @@ from typing import Any
 from cnnlint.errors import ModelError
 from cnnlint.readers import h5, json_file, keras_zip, savedmodel
 from cnnlint.readers.base import SNIFF_BYTES, RawModel, is_lfs_pointer, lfs_error, require_model_dict
+from cnnlint.readers.budget import per_file
 
 __all__ = ["RawModel", "read_model", "raw_from_dict", "is_model_file", "is_model_folder", "MODEL_SUFFIXES"]
 
@@ -31,8 +32,8 @@ class FileFormat:
     sniff: Callable[[bytes], bool]  # does the file's head look like this format?
     read: Callable[[Path], RawModel]
     suffixes: tuple[str, ...]  # the names a folder walk picks up
-    #: for a suffix other files share (.json): does a walked file's head look like a model? (None: every file)
-    claims: Callable[[bytes], bool] | None = None
+    #: for a suffix other files share (.json): does a walked file look like a model? (None: every file)
+    claims: Callable[[Path], bool] | None = None
     name: str = ""  # RawModel.format of what it reads; names the views of a polyglot file
 
 
@@ -43,15 +44,17 @@ FILE_FORMATS = (
     FileFormat(json_file.sniff, json_file.read, (".json",), claims=json_file.looks_like_model, name="json"),
 )
 
-#: How much of a walked file ``FileFormat.claims`` sees (a model's class_name can follow a long module path).
-CLAIM_BYTES = 4096
 #: File name endings that folder discovery treats as model files.
 MODEL_SUFFIXES = tuple(suffix for fmt in FILE_FORMATS for suffix in fmt.suffixes)
 
 
 def read_model(path: str | Path) -> RawModel:
-    """Read a model file or folder into an untrusted ``RawModel``."""
-    path = Path(path)
+    """Read a model file or folder into an untrusted ``RawModel``, every view on one budget (``readers/budget.py``)."""
+    with per_file():
+        return _read_model(Path(path))
+
+
+def _read_model(path: Path) -> RawModel:
     where = str(path)
     try:
         if path.is_dir():
@@ -109,12 +112,16 @@ def _formats(path: Path, head: bytes) -> tuple[str, ...]:
 
 
 def _is_zip(path: Path) -> bool:
-    """A zip whose directory parses and lists members: four bytes of weight data that happen to spell an
-    end-of-archive signature do not make a legacy .h5 a polyglot."""
+    """Whether Keras would open the file as a zip: zipfile finds an end record, and the directory it points at
+    lists members.  Four bytes of weight data that happen to spell an end-of-archive signature do not make a legacy
+    .h5 a polyglot.  A directory over the reader's caps that zipfile would still read is a view: reading it is
+    refused (S408), never skipped."""
     try:
         if not zipfile.is_zipfile(path):
             return False
-        keras_zip.check_central_directory(path, str(path))
+        directory = keras_zip.find_directory(path, str(path))
+        if directory.entries > keras_zip.MAX_ZIP_ENTRIES or directory.size > keras_zip.MAX_CENTRAL_DIRECTORY:
+            return directory.entries > 0 and keras_zip.has_directory(path, directory)
         with zipfile.ZipFile(path) as archive:
             return bool(archive.namelist())
     except (ModelError, *keras_zip.ZIP_ERRORS):
@@ -135,35 +142,64 @@ def raw_from_dict(config: Any, *, source: str = "<config>", compile_config: Any 
 
 
 def is_model_file(path: Path) -> bool:
-    """Whether a folder walk lints this file: a model suffix, and for a shared one (.json) a model's head."""
+    """Whether a folder walk lints this file: a model suffix, and for a shared one (.json) a model's content."""
     fmt = next((f for f in FILE_FORMATS if path.suffix.lower() in f.suffixes), None)
     if fmt is None or fmt.claims is None:
         return fmt is not None
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(CLAIM_BYTES)
-    except OSError:
-        return True  # let the reader report why it cannot be read
-    return fmt.claims(head)
+    return fmt.claims(path)
+
+
+#: the files an unzipped .keras folder is made of, read with the folder (Keras 3 loads any folder with a config.json)
+KERAS_FOLDER_PARTS = frozenset({"config.json", "metadata.json", keras_zip.WEIGHTS_MEMBER})
+
+
+def folder_formats(path: Path) -> tuple[str, ...]:
+    """The model formats a folder is: a SavedModel (what tf.keras loads), an unzipped .keras folder (what Keras 3
+    loads: a config.json describing a model), or both."""
+    found = []
+    if savedmodel.is_savedmodel_dir(path):
+        found.append("savedmodel")
+    config = path / "config.json"
+    if config.is_file() and json_file.looks_like_model(config):
+        found.append("keras-folder")
+    return tuple(found)
 
 
 def is_model_folder(path: Path) -> bool:
-    """A folder a model is saved as: a SavedModel, or an unzipped .keras archive (config.json next to its
-    metadata or weights).  A folder named on the command line is read with its config.json alone."""
-    if savedmodel.is_savedmodel_dir(path):
-        return True
-    return (path / "config.json").is_file() and (
-        (path / "metadata.json").is_file() or (path / "model.weights.h5").is_file()
-    )
+    """A folder a model is saved as (``folder_formats``)."""
+    return bool(folder_formats(path))
+
+
+def model_folder_parts(path: Path) -> frozenset[str]:
+    """The files of a model folder that are read with it, and so not linted again on their own."""
+    return KERAS_FOLDER_PARTS if "keras-folder" in folder_formats(path) else frozenset()
+
+
+_FOLDER_READERS: dict[str, Callable[[Path], RawModel]] = {"savedmodel": savedmodel.read,
+                                                          "keras-folder": keras_zip.read_folder}  # fmt: skip
 
 
 def _read_folder(path: Path) -> RawModel:
-    if savedmodel.is_savedmodel_dir(path):
-        return savedmodel.read(path)
-    if (path / "config.json").is_file():
-        return keras_zip.read_folder(path)
-    raise ModelError(
-        "folder is not a model (no saved_model.pb, keras_metadata.pb or config.json)",
-        where=str(path),
-        hint="pass a model file, or a folder to search with the lint command",
-    )
+    """A model folder as every format it is; the first that reads is the model, the others ride along as views
+    (S407), and one that does not read is a view not scanned (S408)."""
+    formats = folder_formats(path) or (("keras-folder",) if (path / "config.json").is_file() else ())
+    if not formats:
+        raise ModelError(
+            "folder is not a model (no saved_model.pb, keras_metadata.pb or config.json)",
+            where=str(path),
+            hint="pass a model file, or a folder to search with the lint command",
+        )
+    read: list[RawModel] = []
+    problems: list[tuple[str, ModelError]] = []
+    for name in formats:
+        try:
+            read.append(_FOLDER_READERS[name](path))
+        except ModelError as exc:
+            problems.append((name, exc))
+    if not read:
+        raise problems[0][1]
+    if len(formats) == 1:
+        return read[0]
+    first, lost = read[0], tuple(f"{name} view: {exc.message}" for name, exc in problems)
+    order = (*(raw.format for raw in read), *(name for name, _ in problems))  # the model's own format first
+    return replace(first, formats=order, views=tuple(read[1:]), incomplete=first.incomplete + lost)

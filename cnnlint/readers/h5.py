@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,52 +103,60 @@ def _root_attributes(path: Path, where: str) -> tuple[dict[str, Any], Audit]:
     precheck = _precheck(path)
     if precheck is not None and precheck.malformed:
         return _attributes_without_h5py(path, where, precheck), precheck
-    if precheck is not None:
-        return h5py_root_attributes(path, where, precheck)  # the walk vouched for the file: h5py reads it here
+    if precheck is not None:  # the walk vouched for the file: its attributes are read in pure Python too
+        try:
+            return _attributes_without_h5py(path, where, precheck, strict=True), precheck
+        except _NotPlain:  # attributes it does not parse: h5py reads them, in a child process like everything else
+            pass
     from cnnlint.readers.hdf5_isolate import Isolated, run
 
-    try:  # the walk could not vouch for the file: h5py reads it in a child process
-        found = run("root", {"path": str(path), "where": where}, where)
+    try:  # the walk could not vouch for the file (or its attributes): h5py reads it in a child process
+        found = run("root", {"path": str(path), "where": where, "audit": precheck is None}, where)
+        if precheck is not None:
+            found = {**found, "links": list(precheck.links), "incomplete": precheck.incomplete}
         if "error" in found:
             raise ModelError(str(found["error"]), where=where, hint=str(found.get("hint") or ""))
         attrs = {str(name): str(value) for name, value in found["attrs"].items()}
         return attrs, Audit(tuple(str(line) for line in found["links"]), str(found["incomplete"]), isolated=True)
     except Isolated as exc:  # HDF5 hung or crashed on it: reported like a malformed file
-        audit = Audit(incomplete=str(exc), malformed=True)
+        audit, partial = Audit(incomplete=str(exc), malformed=True), exc.partial
     except (KeyError, TypeError, AttributeError) as exc:
-        audit = Audit(incomplete=f"{where}: unexpected answer from the HDF5 child process ({exc})"[:300],
-                      malformed=True)  # fmt: skip
+        audit, partial = Audit(incomplete=f"{where}: unexpected answer from the HDF5 child process ({exc})"[:300],
+                               malformed=True), None  # fmt: skip
+    if isinstance(partial, dict) and isinstance(partial.get("attrs"), dict):  # read before HDF5 hung on the rest
+        if "error" in partial:
+            raise ModelError(str(partial["error"]), where=where, hint=str(partial.get("hint") or ""))
+        return {str(name): str(value) for name, value in partial["attrs"].items()}, audit
     try:
         return _attributes_without_h5py(path, where, audit), audit
-    except ModelError as exc:  # a root the pure-Python reader does not parse: h5py reads the attributes only
-        error = exc
-    try:
-        found = run("root", {"path": str(path), "where": where, "audit": False}, where)
-        return {str(name): str(value) for name, value in found["attrs"].items()}, audit
-    except (Isolated, KeyError, TypeError, AttributeError):
-        raise error from None
+    except ModelError as exc:  # a root the pure-Python reader does not parse, and no answer from h5py
+        raise ModelError(f"cannot read HDF5 file: {audit.incomplete}", where=where,
+                         hint="the file is corrupt or crafted; do not load it with Keras") from exc
 
 
-def h5py_root_attributes(
-    path: Path, where: str, precheck: Audit | None = None, audit: bool = True
-) -> tuple[dict[str, Any], Audit]:
+def h5py_root_attributes(path: Path, where: str, precheck: Audit | None = None, audit: bool = True,
+                         emit: Callable[[dict[str, Any]], None] | None = None) -> tuple[dict[str, Any], Audit]:  # fmt: skip
     """The root attributes and the audit through h5py, in this process (the child's, for a file the walk did
-    not vouch for, where ``precheck`` is ``None``; ``audit=False`` there: the attributes only)."""
+    not vouch for, where ``precheck`` is ``None``; ``emit`` hands the attributes on before the audit starts, so
+    that a file HDF5 hangs on in the audit is still read).  Keras writes each attribute as one string: an array
+    of them is refused before it is read (64 elements pointing at one 4 MiB heap object cost 256 MiB)."""
     import h5py  # imported here: only .h5 files need it
 
-    wanted = ROOT_ATTRIBUTES
     found: dict[str, Any] = {}
     try:
         with h5py.File(path, "r") as handle, open(path, "rb") as raw:
             base = handle.id.get_create_plist().get_userblock()
             header = h5py.h5o.get_info(handle.id).addr
-            for name in wanted:
+            for name in ROOT_ATTRIBUTES:
                 if name not in handle.attrs:
                     continue
                 attr_id = handle.attrs.get_id(name)
+                _check_one_element(attr_id.shape, name, where)
                 if attr_id.get_type().get_class() == 3 and attr_id.get_type().is_variable_str():
                     _check_vlen_size(vlen_total_length(raw, base, header, name), name, path, where)
                 found[name] = _attribute_text(attr_id, name, where)
+            if emit is not None:
+                emit({"attrs": found})
             checked = precheck if precheck is not None else audit_file(handle) if audit else Audit()
     except ModelError:
         raise
@@ -160,9 +169,24 @@ def h5py_root_attributes(
     return found, checked
 
 
-def _attributes_without_h5py(path: Path, where: str, audit: Audit) -> dict[str, Any]:
-    """The root attributes of a malformed file, read in pure Python: h5py could loop forever or crash on it."""
-    from cnnlint.readers.hdf5_walk import Malformed, TooLarge, Unsupported, root_strings
+def _check_one_element(shape: tuple[int, ...] | None, name: str, where: str) -> None:
+    elements = 1
+    for size in shape or ():
+        elements *= size
+    if elements != 1:
+        raise ModelError(f"attribute {name} holds {elements} values; Keras writes one string and cannot load this",
+                         where=where, hint="refusing to read it; this is not a Keras model file")  # fmt: skip
+
+
+class _NotPlain(Exception):
+    """The root's attributes are not plain strings the pure-Python reader reads: h5py reads them."""
+
+
+def _attributes_without_h5py(path: Path, where: str, audit: Audit, strict: bool = False) -> dict[str, Any]:
+    """The root attributes read in pure Python: for a malformed file (h5py could loop forever or crash on it), and
+    for one the walk vouched for (no h5py import, and memory bounded by what the attribute itself stores).  With
+    ``strict``, anything the pure-Python reader does not parse raises ``_NotPlain`` instead of an error."""
+    from cnnlint.readers.hdf5_walk import Malformed, NotOneString, TooLarge, Unsupported, root_strings
 
     try:
         with open(path, "rb") as stream:
@@ -170,7 +194,12 @@ def _attributes_without_h5py(path: Path, where: str, audit: Audit) -> dict[str, 
     except TooLarge as exc:
         raise ModelError(f"{exc}, over the {MAX_JSON_BYTES // (1024 * 1024)} MiB limit", where=where,
                          hint="refusing to read it; this is not a normal Keras architecture") from None  # fmt: skip
-    except (Unsupported, Malformed, struct.error, ValueError, IndexError, OSError, OverflowError):
+    except NotOneString as exc:
+        raise ModelError(f"{exc}; Keras writes one string and cannot load this", where=where,
+                         hint="refusing to read it; this is not a Keras model file") from None  # fmt: skip
+    except (Unsupported, Malformed, struct.error, ValueError, IndexError, OSError, OverflowError) as exc:
+        if strict and not isinstance(exc, Malformed):
+            raise _NotPlain from None
         raise ModelError(f"cannot read HDF5 file: {audit.incomplete}", where=where,
                          hint="the file is corrupt or crafted; do not load it with Keras") from None  # fmt: skip
     found: dict[str, Any] = {}

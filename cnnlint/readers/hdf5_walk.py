@@ -32,7 +32,8 @@ from __future__ import annotations
 import struct
 from typing import IO
 
-from cnnlint.readers.hdf5_audit import MAX_OBJECTS, MAX_REPORTED, Audit, _more
+from cnnlint.readers import budget
+from cnnlint.readers.hdf5_audit import MAX_OBJECTS, Audit
 
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
 UNDEFINED = 0xFFFF_FFFF_FFFF_FFFF
@@ -101,6 +102,10 @@ class Budget(Unsupported):
 
 class TooLarge(ValueError):
     """A string attribute over the caller's cap, found before reading it."""
+
+
+class NotOneString(ValueError):
+    """A string attribute that holds more than one string (Keras writes one): refused before reading any."""
 
 
 class Malformed(Exception):
@@ -177,16 +182,19 @@ class _Walk:
 
     # -- reading -------------------------------------------------------------------------------------------
 
-    def read(self, address: int, length: int, what: str = "metadata") -> bytes:
-        """``length`` bytes at relative ``address``, which must lie inside the HDF5 data (HDF5's EOA)."""
-        if length > MAX_READ:
+    def read(self, address: int, length: int, what: str = "metadata", limit: int = MAX_READ) -> bytes:
+        """``length`` bytes at relative ``address``, which must lie inside the HDF5 data (HDF5's EOA); at most
+        ``limit`` (a string attribute's value: the caller's cap, checked before)."""
+        if length > limit:
             raise Budget(f"read of {length} bytes")
         if address < 0 or length < 0 or address + length > self.eoa:
             raise self.malformed(f"{what} outside the file", address)
-        self.total += length
+        self.total += min(length, MAX_READ)
         self.reads += 1
         if self.total > MAX_TOTAL_READ or self.reads > MAX_READS:
             raise Budget("more metadata than the fast path reads")
+        if self.reads % 256 == 0 and budget.left() <= 0:
+            raise Budget("the file's CPU budget")
         self.stream.seek(self.base + address)
         data = b""
         while len(data) < length:
@@ -269,7 +277,7 @@ class _Walk:
                     raise Budget("path budget")
         if self.doubt:
             raise Unsupported(self.doubt)
-        return Audit(tuple(found[:MAX_REPORTED]) + _more(found))
+        return Audit(tuple(found))
 
     def kind(self, address: int) -> tuple[str, bytes]:
         """("group", its symbol table message), ("dataset", b"") or ("other", b""), checked as HDF5 checks it."""
@@ -413,8 +421,11 @@ class _Walk:
         pos += pad(name_size)
         datatype = body[pos : pos + type_size]
         pos += pad(type_size)
-        if _space_elements(body[pos : pos + space_size]) < 1:
+        elements = _space_elements(body[pos : pos + space_size])
+        if elements < 1:
             raise Unsupported("empty attribute")
+        if elements > 1:  # HDF5 reads every one (64 pointing at one 4 MiB heap object: 256 MiB)
+            raise NotOneString(f"attribute {name} holds {elements} strings")
         value = body[pos + pad(space_size) :]
         kind, size = datatype[0] & 0x0F, _U32.unpack_from(datatype, 4)[0]
         if kind == 3:  # fixed-length string
@@ -427,11 +438,12 @@ class _Walk:
             length, collection, index = struct.unpack_from("<IQI", value)
             if length > cap:
                 raise TooLarge(f"attribute {name} is {length:,} bytes")
-            return name, self.global_heap_object(collection, index)[:length]
+            return name, self.global_heap_object(collection, index, length)
         raise Unsupported("attribute datatype")
 
-    def global_heap_object(self, collection: int, index: int) -> bytes:
-        """Object ``index`` of the global heap collection at ``collection``."""
+    def global_heap_object(self, collection: int, index: int, length: int) -> bytes:
+        """Object ``index`` of the global heap collection at ``collection``, which must be ``length`` bytes: HDF5
+        copies the object whole into a buffer of the stored length (and only then compares the two)."""
         head = self.read(collection, 16, "global heap collection")
         if head[:5] != b"GCOL\x01":
             raise self.malformed("pointer to a global heap collection that is not one", collection)
@@ -440,14 +452,16 @@ class _Walk:
             raise self.malformed("global heap collection outside the file", collection)
         at = 16
         while at + 16 <= size:
-            number, _, length = struct.unpack_from("<HH4xQ", self.read(collection + at, 16, "global heap object"))
+            number, _, stored = struct.unpack_from("<HH4xQ", self.read(collection + at, 16, "global heap object"))
             if number == 0:  # free space: the end of the objects
                 break
-            if length > size - at - 16:
+            if stored > size - at - 16:
                 raise self.malformed("global heap object past the end of its collection", collection + at)
             if number == index:
-                return self.read(collection + at + 16, length, "global heap object")
-            at += 16 + ((length + 7) & ~7)
+                if stored != length:
+                    raise self.malformed("variable-length string whose heap object is not its length", collection + at)
+                return self.read(collection + at + 16, length, "global heap object", limit=length)
+            at += 16 + ((stored + 7) & ~7)
         raise Unsupported("global heap object not found")
 
     def _group(self, messages: list[tuple[int, bytes]], types: set[int]) -> bytes:

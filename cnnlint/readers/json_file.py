@@ -12,9 +12,30 @@ def sniff(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
 
 
-def looks_like_model(head: bytes) -> bool:
-    """Tells a model's JSON from the other JSON files in a folder (configs, metrics, label maps)."""
-    return b'"class_name"' in head and b'"config"' in head
+MARKERS = (b'"class_name"', b'"config"')
+CHUNK = 1 << 20
+
+
+def looks_like_model(path: Path) -> bool:
+    """Tells a model's JSON from the other JSON files in a folder (configs, metrics, label maps): both keys appear
+    somewhere in its first ``MAX_JSON_BYTES`` (the most cnnlint reads), wherever they are, read in chunks.
+    An unreadable file counts as a model, so that the reader reports why it cannot be read."""
+    missing = set(MARKERS)
+    carry = b""
+    try:
+        with open(path, "rb") as stream:
+            for _ in range(MAX_JSON_BYTES // CHUNK + 1):
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    return False
+                window = carry + chunk
+                missing = {marker for marker in missing if marker not in window}
+                if not missing:
+                    return True
+                carry = window[-16:]
+    except OSError:
+        return True
+    return False
 
 
 def read(path: Path) -> RawModel:

@@ -9,11 +9,10 @@ hostile archive cannot make us allocate much.
 
 from __future__ import annotations
 
-import os
 import struct
 import zipfile
 import zlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,48 +179,88 @@ def _read_file_json(path: Path, where: str) -> Any:
 
 _ZIP64_LOCATOR = struct.Struct("<4sIQI")
 _ZIP64_RECORD = struct.Struct("<4sQHHIIQQQQ")
+_CENTRAL_DIRECTORY = b"PK\x01\x02"
 
 
-def _zip64_directory(tail: bytes, eocd_at: int) -> tuple[int, int] | None:
-    """(entries, directory size) from the zip64 end record, when the archive has one in the tail we read.
+@dataclass(frozen=True)
+class Directory:
+    """Where zipfile finds an archive's central directory, read exactly as ``zipfile`` reads it."""
 
-    A zip64 record outside the tail means a directory far larger than any .keras model's: count it as huge.
+    entries: int
+    size: int
+    start: int  # where the directory starts in the file (prepended data, such as an HDF5 file, counted)
+
+
+def find_directory(path: Path, where: str) -> Directory:
+    """The central directory zipfile (and so Keras) would read; ``ModelError`` when it finds none.
+
+    The end record is located by zipfile's own ``_EndRecData`` (the record in the last 22 bytes if it is one,
+    else the last signature in the final 64 KiB; a zip64 record only where its locator and record both are), so
+    that bytes which spell a signature inside the record or a comment are read the way Keras reads them.
     """
-    locator_at = eocd_at - _ZIP64_LOCATOR.size
-    if locator_at < 0 or tail[locator_at : locator_at + 4] != b"PK\x06\x07":
-        return None
-    record_at = locator_at - _ZIP64_RECORD.size
-    if record_at < 0 or tail[record_at : record_at + 4] != b"PK\x06\x06":
-        return (2**63, 2**63)
-    fields = _ZIP64_RECORD.unpack(tail[record_at : locator_at])
-    return fields[7], fields[8]
-
-
-def check_central_directory(path: Path, where: str) -> None:
-    """Refuse archives whose directory is absurdly large before zipfile reads it."""
     try:
-        size = os.path.getsize(path)
         with open(path, "rb") as stream:
-            tail_len = min(size, 65_536 + 22)
-            stream.seek(size - tail_len)
-            tail = stream.read(tail_len)
+            record = _end_record(stream)
     except OSError as exc:
         raise ModelError(f"cannot read file: {exc.strerror or exc}", where=where) from None
-    at = tail.rfind(_EOCD)
+    except zipfile.BadZipFile as exc:
+        raise ModelError(f"corrupt .keras archive ({exc})", where=where, hint="re-save or re-download the model") from None
+    if record is None:
+        raise ModelError("truncated or corrupt .keras archive (no end-of-archive record)", where=where,
+                         hint="re-save or re-download the model")  # fmt: skip
+    entries, size, offset, location, zip64 = record
+    prepended = location - size - offset - (_ZIP64_RECORD.size + _ZIP64_LOCATOR.size if zip64 else 0)
+    return Directory(entries, size, offset + prepended)
+
+
+def _end_record(stream: Any) -> tuple[int, int, int, int, bool] | None:
+    """(entries, directory size, directory offset, end record position, zip64) as zipfile reads them."""
+    reader = getattr(zipfile, "_EndRecData", None)
+    if reader is None:  # a Python without it: the same search, in this module
+        return _own_end_record(stream)
+    found = reader(stream)
+    if not found:
+        return None
+    return (found[zipfile._ECD_ENTRIES_TOTAL], found[zipfile._ECD_SIZE], found[zipfile._ECD_OFFSET],
+            found[zipfile._ECD_LOCATION], found[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64)  # fmt: skip
+
+
+def _own_end_record(stream: Any) -> tuple[int, int, int, int, bool] | None:
+    size = stream.seek(0, 2)
+    start = max(0, size - (1 << 16) - 22)
+    stream.seek(start)
+    tail = stream.read()
+    at = len(tail) - 22 if tail[-22:-18] == _EOCD and tail[-2:] == b"\0\0" else tail.rfind(_EOCD)
     if at < 0 or len(tail) - at < 22:
+        return None
+    entries, cd_size, cd_offset = struct.unpack_from("<10xHII", tail, at)
+    zip64 = False
+    locator_at = at - _ZIP64_LOCATOR.size
+    if locator_at >= _ZIP64_RECORD.size and tail[locator_at : locator_at + 4] == b"PK\x06\x07":
+        record = _ZIP64_RECORD.unpack_from(tail, locator_at - _ZIP64_RECORD.size)
+        if record[0] == b"PK\x06\x06":
+            entries, cd_size, cd_offset, zip64 = record[7], record[8], record[9], True
+    return entries, cd_size, cd_offset, start + at, zip64
+
+
+def check_central_directory(path: Path, where: str) -> Directory:
+    """Refuse archives whose directory is absurdly large before zipfile reads it."""
+    directory = find_directory(path, where)
+    if directory.entries > MAX_ZIP_ENTRIES or directory.size > MAX_CENTRAL_DIRECTORY:
         raise ModelError(
-            "truncated or corrupt .keras archive (no end-of-archive record)",
-            where=where,
-            hint="re-save or re-download the model",
-        )
-    entries, cd_size = struct.unpack("<xxxxxxxxxxHI", tail[at : at + 16])
-    zip64 = _zip64_directory(tail, at)
-    if zip64 is not None:
-        entries, cd_size = zip64  # what zipfile will use: the 64-bit record's counts
-    if entries > MAX_ZIP_ENTRIES or cd_size > MAX_CENTRAL_DIRECTORY:
-        raise ModelError(
-            f"archive lists {entries} entries ({cd_size} bytes of directory); "
+            f"archive lists {directory.entries} entries ({directory.size} bytes of directory); "
             "a .keras model has a handful",
             where=where,
             hint="refusing to open it",
         )
+    return directory
+
+
+def has_directory(path: Path, directory: Directory) -> bool:
+    """Whether a central directory starts where the end record says: zipfile would read this archive."""
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(directory.start)
+            return directory.start >= 0 and stream.read(4) == _CENTRAL_DIRECTORY
+    except (OSError, ValueError, OverflowError):
+        return False
