@@ -104,6 +104,19 @@ VAL_EVAL = 2000
 EVAL_BATCH = 256
 
 
+def _training_choices(rng: random.Random) -> dict:
+    """Regularization, optimizer and epoch budget, drawn in this order (the recorded runs depend on it)."""
+    return {
+        "batchnorm": rng.random() < 0.4,
+        "dropout": rng.choice([0.0, 0.0, 0.25, 0.5]),
+        "l2": rng.choice([0.0, 0.0, 1e-4, 1e-3]),
+        "augment": rng.random() < 0.3,
+        "optimizer": rng.choice(["adam", "adam", "adamw"]),
+        "weight_decay": rng.choice([1e-4, 1e-3, 1e-2]),
+        "epochs": rng.choice([20, 30, 40]),
+    }
+
+
 def sample_spec(index: int) -> dict:
     """The data, architecture and training setup of run ``index``."""
     if index >= APP_START:
@@ -139,13 +152,7 @@ def sample_spec(index: int) -> dict:
         "head": head,
         "dense_units": rng.choice([1024, 2048, 4096]) if family == "wide_head" else (
             rng.choice([0, 32, 128, 512]) if head == "flatten" else rng.choice([0, 0, 64])),  # fmt: skip
-        "batchnorm": rng.random() < 0.4,
-        "dropout": rng.choice([0.0, 0.0, 0.25, 0.5]),
-        "l2": rng.choice([0.0, 0.0, 1e-4, 1e-3]),
-        "augment": rng.random() < 0.3,
-        "optimizer": rng.choice(["adam", "adam", "adamw"]),
-        "weight_decay": rng.choice([1e-4, 1e-3, 1e-2]),
-        "epochs": rng.choice([20, 30, 40]),
+        **_training_choices(rng),
     }
 
 
@@ -179,13 +186,7 @@ def sample_photo_spec(index: int) -> dict:
         "head": head,
         "dense_units": rng.choice([1024, 2048]) if family == "wide_head" else (
             rng.choice([0, 64, 128, 512]) if head == "flatten" else rng.choice([0, 0, 64])),  # fmt: skip
-        "batchnorm": rng.random() < 0.4,
-        "dropout": rng.choice([0.0, 0.0, 0.25, 0.5]),
-        "l2": rng.choice([0.0, 0.0, 1e-4, 1e-3]),
-        "augment": rng.random() < 0.3,
-        "optimizer": rng.choice(["adam", "adam", "adamw"]),
-        "weight_decay": rng.choice([1e-4, 1e-3, 1e-2]),
-        "epochs": rng.choice([20, 30, 40]),
+        **_training_choices(rng),
         "min_steps": V3_MIN_STEPS,
     }
 
