@@ -1,7 +1,7 @@
 """Forecast the final accuracy gap of a full training run from the curves of a short one.
 
 The model lives in ``cnnlint/data/forecast_model.json``: gradient-boosted
-regression trees fitted by ``study/fit_forecast.py`` (scikit-learn) to the
+regression trees fitted by ``python -m study fit-forecast`` (scikit-learn) to the
 study corpus's per-epoch curves, exported as plain node lists.  This module
 computes the same features the fit used and walks the trees in pure Python,
 so forecasting needs neither scikit-learn nor NumPy.
@@ -22,7 +22,6 @@ band instead, and says so.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cnnlint.model_files import FORECAST_MODEL_FILE
 from cnnlint.trees import ensemble
 
 MODEL_PATH = Path(__file__).parent / "data" / "forecast_model.json"
@@ -271,7 +271,7 @@ def _variant(data: dict[str, Any]) -> Variant:
 @lru_cache(maxsize=1)
 def load_forecaster(path: Path = MODEL_PATH) -> Forecaster | None:
     try:
-        data = json.loads(path.read_text())
+        data = FORECAST_MODEL_FILE.read(path)
         variants = {name: _variant(v) for name, v in data["variants"].items()}
     except (OSError, ValueError, KeyError):
         return None

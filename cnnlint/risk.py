@@ -1,8 +1,8 @@
 """Overfitting risk: a fitted, monotone model from the graph, the training-set size, the training length and (when
 the data is given) data probes to a predicted train - held-out accuracy gap with an 80 % interval.
 
-The model lives in ``cnnlint/data/risk_model.json``, written by ``study/fit.py`` from measured training runs
-(``study/corpus*``, ``study/min-steps``; risk v3 adds CIFAR-10 and Imagenette photos and from-scratch
+The model lives in ``cnnlint/data/risk_model.json``, written by ``python -m study fit-risk`` from measured training runs
+(``study/runs/``; risk v3 adds CIFAR-10 and Imagenette photos and from-scratch
 ``keras.applications`` networks).  Each of its two variants (without data, and with the data probes) has two parts
 that are each easier to extrapolate than the gap itself (``TwoPart``):
 
@@ -24,7 +24,7 @@ Guarantees:
 
 * more training data never raises the estimate (fit never rises, held out never falls with n), and removing
   dropout, a weight penalty, augmentation or normalization never lowers it: the monotone constraints are part of
-  the fit, and ``study/fit.py`` and ``tests/test_risk.py`` check the exported model;
+  the fit, and ``study/fit_risk.py`` and ``tests/test_risk.py`` check the exported model;
 * no estimate or interval edge exceeds ``1 - 1/C``, the largest gap C classes allow;
 * far outside the study's range each part stays at its last value: it saturates instead of extrapolating, and on
   the side where risk rises (more parameters per sample or depth than any studied run, fewer samples) such a model
@@ -40,7 +40,6 @@ and "high" mean.
 
 from __future__ import annotations
 
-import json
 import math
 from bisect import bisect_left
 from collections.abc import Callable
@@ -52,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlint.analysis import Facts
 from cnnlint.findings import Dataset, Finding, class_count, codes_explaining
 from cnnlint.levels import RISK_LEVELS
+from cnnlint.model_files import RISK_MODEL_FILE
 from cnnlint.trees import ensemble, thresholds, walk
 
 if TYPE_CHECKING:
@@ -400,7 +400,7 @@ def _variant(data: dict[str, Any]) -> Variant:
 @lru_cache(maxsize=1)
 def load_model() -> RiskModel | None:
     try:
-        data: dict[str, Any] = json.loads((Path(__file__).parent / "data" / "risk_model.json").read_text("utf-8"))
+        data: dict[str, Any] = RISK_MODEL_FILE.read(Path(__file__).parent / "data" / "risk_model.json")
         return RiskModel(with_probes=_variant(data["variants"]["with_probes"]),
                          static=_variant(data["variants"]["static"]),
                          version=str(data["version"]), coverage=float(data["interval_coverage_target"]))  # fmt: skip

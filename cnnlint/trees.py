@@ -1,7 +1,7 @@
 """Gradient-boosted trees exported from scikit-learn to JSON, evaluated in pure Python.
 
 A tree is a dict of node arrays (``feature``, ``threshold``, ``missing_left``, ``left``, ``right``, ``value``); a
-leaf has ``left == -1``.  ``study/fit.py`` and ``study/fit_forecast.py`` export them and check that the walk below
+leaf has ``left == -1``.  ``study/fit_risk.py`` and ``study/fit_forecast.py`` export them and check that the walk below
 reproduces scikit-learn's predictions.
 """
 

@@ -27,7 +27,7 @@ HERE = Path(__file__).parent
 
 def build(keras, input_shape: tuple[int, ...] = (28, 28, 1), classes: int = 10) -> dict[str, object]:
     """The five models, for ``input_shape`` and ``classes`` (the article's: 28x28x1 and 10; the study trains them
-    on photos too, ``study/generate.py``)."""
+    on photos too, ``study.generate``)."""
     layers, l2 = keras.layers, keras.regularizers.l2
 
     def example1(width: int):

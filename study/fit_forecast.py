@@ -1,13 +1,11 @@
 """Fit the gap forecaster (v2) to the corpus's learning curves and evaluate it on held-out data sources.
 
-    python study/fit_forecast.py                       # writes cnnlint/data/forecast_model.json,
-                                                       # study/forecast_evaluation.{json,md} and docs/confirm.md's table
-    python study/fit_forecast.py --corpus DIR [...]    # photo runs elsewhere (default: study/corpus-photos/)
-    CNNLINT_FORECAST_CORPUS=DIR1:DIR2 python study/fit_forecast.py     # the same, from the environment
+    python -m study fit-forecast     # writes cnnlint/data/forecast_model.json and study/results/forecast_evaluation.*
+    python -m study publish          # copies the evaluation into docs/confirm.md
 
-Runs: every ``runs-*.jsonl`` record in ``study/corpus*/``, ``study/min-steps/`` and the extra corpus folders whose
+Runs: every record in ``study/runs/{v2,v3,v3-reruns,v4-photos}/`` whose
 curves include the training accuracy measured in inference mode after each epoch (``train_eval_*``, protocol v2
-and later), which is how ``cnnlint confirm`` measures it and how the final gap is measured.  The v1 runs (corpus/)
+and later), which is how ``cnnlint confirm`` measures it and how the final gap is measured.  The v1 runs (runs/v1/)
 are left out: they stopped themselves at 99 % training accuracy or a plateau, so their last epoch is where a
 stopping rule fired, not the end of the fixed run a user asks about, and they log training accuracy in training
 mode only.  Runs whose curve epochs are several passes over the data (``passes_per_epoch > 1``, protocol v3 at
@@ -34,14 +32,10 @@ accuracy still rising): where the forecaster did not beat the naive forecast the
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import math
 import os
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # set before scikit-learn loads OpenMP: the project machine is shared
 
@@ -49,13 +43,6 @@ import numpy as np  # noqa: E402
 from scipy.stats import kendalltau  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: E402
 from sklearn.model_selection import GroupKFold  # noqa: E402
-
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
-
-import runs as run_files  # noqa: E402
-from export import export_ensemble  # noqa: E402
 
 from cnnlint.forecast import (  # noqa: E402
     MIN_EPOCHS,
@@ -65,11 +52,14 @@ from cnnlint.forecast import (  # noqa: E402
     gap_now,
     rising,
 )
+from cnnlint.model_files import FORECAST_MODEL_FILE  # noqa: E402
 
-OUT_MODEL = HERE.parent / "cnnlint" / "data" / "forecast_model.json"
-OUT_EVAL = HERE / "forecast_evaluation"
-DEFAULT_EXTRA = HERE / "corpus-photos"
-EXTRA_ENV = "CNNLINT_FORECAST_CORPUS"
+from . import records  # noqa: E402
+from .export import export_ensemble  # noqa: E402
+from .paths import V2, V3, V3_RERUNS, V4_PHOTOS  # noqa: E402
+
+#: the folders of runs with inference-mode training curves (v1's runs have none: see above)
+FOLDERS = (V2, V3, V3_RERUNS, V4_PHOTOS)
 QUANTILES = {"q10": 0.1, "q50": 0.5, "q90": 0.9}
 #: The longest short run the forecaster is trained on, as a fraction of the full run.
 MAX_FRACTION = 0.9
@@ -88,7 +78,7 @@ MONOTONE = {"gap_slope": 1, "gap_linear": 1, "gap_curvature": 1, "val_acc_slope"
             "val_loss_slope": 1, "val_loss_above_min": 1, "loss_gap": 1, "acc_slope": 1, "acc_linear_headroom": 1,
             "loss_slope": -1}  # fmt: skip
 #: Computed by curve_features but not fitted: the sums of losses (Ru et al. 2021) did not help held out
-#: (study/experiments/forecast_v2_variants.py) and a larger sum of earlier losses pulled a still-widening gap's
+#: (``python -m study experiment forecast-variants``) and a larger sum of earlier losses pulled a still-widening gap's
 #: forecast below a flat one's, against the shape guarantees above.
 NOT_FITTED = ("sotl", "sotl_recent", "sovl")
 #: The issue's targets (issue 24), judged per held-out source at 20 % of the epochs.
@@ -105,34 +95,17 @@ MULTI = "multi-pass epochs (protocol v3 at small n)"
 # ---- runs --------------------------------------------------------------------------------------
 
 
-def extra_folders(cli: list[str] | None) -> list[Path]:
-    """The extra corpus folders: --corpus, else $CNNLINT_FORECAST_CORPUS, else study/corpus-photos/."""
-    if cli:
-        return [Path(p) for p in cli]
-    env = os.environ.get(EXTRA_ENV)
-    return [Path(p) for p in env.split(os.pathsep) if p] if env else [DEFAULT_EXTRA]
-
-
-def _run_files(extra: list[Path]) -> Iterator[Path]:
-    seen: set[Path] = set()
-    for path in [*sorted(HERE.glob("corpus*/runs-*.jsonl")), *sorted(HERE.glob("min-steps/runs-*.jsonl")),
-                 *(p for folder in extra for p in sorted(folder.glob("runs-*.jsonl")))]:  # fmt: skip
-        if path.resolve() not in seen:
-            seen.add(path.resolve())
-            yield path
-
-
 def usable(record: dict) -> bool:
     curves = record.get("curves") or {}
     return ("gap" in record and "skipped" not in record and len(curves.get("loss", [])) >= MIN_EPOCHS + 2
             and len(curves.get("train_eval_accuracy", [])) == len(curves["loss"]))  # fmt: skip
 
 
-def load_runs(extra: list[Path]) -> tuple[list[dict], str, dict[str, int]]:
+def load_runs() -> tuple[list[dict], str, dict[str, int]]:
     runs, digest, folders = [], hashlib.sha256(), {}
-    for path in _run_files(extra):
+    for path in (path for folder in FOLDERS for path in sorted(folder.glob("runs-*.jsonl"))):
         kept = 0
-        for record in run_files.records(path.parent, path.name):
+        for record in records.records(path.parent, path.name):
             if not usable(record):
                 continue
             record["source"] = record["spec"]["dataset"]
@@ -386,7 +359,7 @@ def markdown(results: dict, meta: dict) -> str:
     lines = [
         "# Gap forecaster v2: held-out evaluation",
         "",
-        f"Regenerate: `python study/fit_forecast.py`. Corpus {meta['corpus_digest']}: {meta['runs']} runs with "
+        f"Regenerate: `python -m study fit-forecast`. Corpus {meta['corpus_digest']}: {meta['runs']} runs with "
         f"inference-mode training curves ({counts}; {meta['multi_pass_runs']} of them with multi-pass epochs). "
         "Each data source is held out in turn; the forecaster is fitted on the others. Naive forecast: the gap "
         "observed at the same epoch. Rows per source: single-pass runs, as confirm trains.",
@@ -433,26 +406,14 @@ def regime_lines(regimes: dict[str, list[dict]]) -> list[str]:
     return lines
 
 
-def update_readme(evaluation: str) -> None:
-    """Put the table and the target lines between the forecast-evaluation markers of docs/confirm.md."""
-    readme = HERE.parent / "docs" / "confirm.md"
-    text = readme.read_text()
-    start, end = "<!-- forecast-evaluation -->\n", "<!-- forecast-evaluation-end -->"
-    if start not in text or end not in text:
-        return
-    body = evaluation.split("\n", 2)[2].strip()  # without the page title
-    head, rest = text.split(start, 1)
-    readme.write_text(head + start + body + "\n" + end + rest.split(end, 1)[1])
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", nargs="*", help=f"extra corpus folders (default ${EXTRA_ENV} or {DEFAULT_EXTRA})")
-    args = parser.parse_args(argv)
-    runs, digest, folders = load_runs(extra_folders(args.corpus))
+def fit_and_evaluate() -> tuple[dict, dict, str]:
+    """The shipped document, the evaluation (JSON) and its report (Markdown).  One step: the held-out regime
+    table the evaluation measures is part of the model (where it falls back to the observed gap)."""
+    runs, digest, folders = load_runs()
     sources = {s: sum(r["source"] == s for r in runs) for s in sorted({r["source"] for r in runs})}
     print(f"{len(runs)} runs: {sources}; by folder {folders}", file=sys.stderr)
-    results, regimes, model = {}, {}, {"version": 2, "min_epochs": MIN_EPOCHS, "variants": {}}
+    results, regimes = {}, {}
+    model = {"schema": FORECAST_MODEL_FILE.schema_tag, "version": 2, "min_epochs": MIN_EPOCHS, "variants": {}}
     for variant in VARIANTS:
         h = held_out(runs, variant)
         results[variant] = scores(runs, h, per_source=variant == "eval")
@@ -465,14 +426,4 @@ def main(argv: list[str] | None = None) -> int:
             "multi_pass_runs": sum(r["multi"] for r in runs), "regimes": regimes,
             "evaluation": {v: {f: b[f"all sources, {SINGLE}"] for f, b in res.items()} for v, res in results.items()}}  # fmt: skip
     model["meta"] = {k: v for k, v in meta.items() if k != "regimes"}
-    OUT_MODEL.write_text(json.dumps(model, separators=(",", ":")) + "\n")
-    OUT_EVAL.with_suffix(".json").write_text(json.dumps({"meta": meta, **results}, indent=2) + "\n")
-    OUT_EVAL.with_suffix(".md").write_text(markdown(results, meta))
-    update_readme(markdown(results, meta))
-    print(OUT_EVAL.with_suffix(".md").read_text())
-    print(f"wrote {OUT_MODEL} ({OUT_MODEL.stat().st_size // 1024} KiB)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return model, {"meta": meta, **results}, markdown(results, meta)

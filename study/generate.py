@@ -1,61 +1,41 @@
-"""Study corpus v2-v4: train a varied set of Keras CNNs on seven data sources and record how much they overfit.
+"""Protocols v2-v4: the spec of run ``i`` and how it is trained and measured.
 
-Model ``i`` is fully determined by ``i`` (``random.Random(i)``): data source, classes, training-set size, label
-noise, architecture, regularization, optimizer, epoch budget and seeds.  Each finished run appends one JSON line to
-``study/corpus-v2/runs-<host>-<worker>.jsonl``; ids already on disk are skipped, so generation can be stopped at any
-moment and resumed (a line cut by a kill is ignored and retrained).
-
-    python study/generate.py --count 3000 --workers 2 --worker 0 &     # this machine: small runs only
-    python study/generate.py --count 3000 --workers 2 --worker 1 &
-    KERAS_BACKEND=jax python study/generate.py --count 3000 --mode gpu --workers 16 --worker K   # a GPU machine
+Run ``i`` is fully determined by ``i`` (``random.Random(i)``): data source, classes, training-set size, label
+noise, architecture, regularization, optimizer, epoch budget and seeds.  ``study.campaigns`` says which ids each
+campaign trains and where its records go; ``python -m study generate CAMPAIGN`` runs one (resumable: ids on disk
+are skipped, a line cut by a kill is ignored and retrained).
 
 Protocol (after Jiang et al. 2020): Adam or AdamW, lr 1e-3, batch 64 (128 from n = 5,000), for a fixed budget of
-``epochs`` (20, 30 or 40) - the "full run" a user would make.  After every epoch the run records train-mode loss and
+``epochs`` (20, 30 or 40), the "full run" a user would make.  After every epoch the run records train-mode loss and
 accuracy (Keras logs), inference-mode loss and accuracy on up to 1,000 fixed training examples (``train_eval_*``)
 and on up to 2,000 fixed test examples (``val_*``).  The final measurement is in inference mode on the whole
-training subset (with its noisy labels, if any) and the whole test pool of its classes; ``gap`` = train - test accuracy.
-Held-out data never influences training.  Label noise flips the given share of labels to another class, in the training subset and (independently, at
-the same rate) in the test pool, since a user's held-out labels come from the same labelling process.
+training subset (with its noisy labels, if any) and the whole test pool of its classes; ``gap`` = train - test
+accuracy.  Held-out data never influences training.  Label noise flips the given share of labels to another class,
+in the training subset and (independently, at the same rate) in the test pool, since a user's held-out labels come
+from the same labelling process.
 
-``--mode cpu`` (default) skips runs whose cost (multiply-adds x examples x epochs) is over a CPU budget; they are
-not recorded, so a GPU machine can take them later: ``--mode gpu --large-only`` trains only those (``--max-cost``
-caps them so that a batch with a deadline finishes its runs).  Runs over 25 M parameters are recorded as skipped.
+A CPU machine (``mode="cpu"``) skips runs whose cost (multiply-adds x examples x epochs) is over a CPU budget; they
+are not recorded, so a GPU machine can take them later (``large_only``; ``max_cost`` caps them).  Runs over 25 M
+parameters (40 M for keras.applications) are recorded as skipped.
 
-``--replicates`` retrains runs already in the corpus with another training seed (same data, same labels, same
-architecture) into ``study/replicates/``; ``study/noise_ceiling.py`` compares the two gaps.  Two trainings of one
-spec disagree by seed noise alone, so their rank agreement bounds what any predictor of the gap can reach.
-
-    python study/generate.py --replicates 60 --start 1540 --host local   # 60 corpus runs from id 1540 on
-
-``--replicates N --min-steps S --max-n M`` retrains up to N corpus-v2 runs that took fewer than S optimizer steps
-(n <= M; cheapest first) with the same seed but for at least S steps (each epoch passes over the training set
-several times) into ``study/min-steps/``: what the fixed epoch budget (20-40 epochs, so 20-40 steps at n = 50) does
-to the gap of small-n runs.
+Protocol v3 is v2 trained for at least ``V3_MIN_STEPS`` optimizer steps (each curve epoch passes over the
+training set several times when n is small).  A v2 run that already took 600 steps is a v3 run as it is (same code
+path, same seed); the ``v3-reruns`` campaign retrains the others with the same seed.  Replicates retrain a run with
+a second training seed (same data, labels and architecture); ``study.noise_ceiling`` compares the two gaps.
 
 Protocol v4 (risk v3): photos.  Ids from 20,000 are small CNNs (the v2 families and the article's five models,
 ``examples/build_examples.py``) on CIFAR-10 (32 px) and Imagenette (32-64 px), 2, 5 or 10 classes, n from 100 to
 50,000, a fifth of them in greyscale (luminance: a stand-in for X-rays and face crops); ids from 30,000 are
 ``keras.applications`` networks from scratch (ResNet50, MobileNetV2, EfficientNetB0, DenseNet121, VGG16 with
-``weights=None``) at 32 or 64 px and n from 200 to 5,000.  Every v4 run trains at least 600 optimizer steps and goes
-to ``study/corpus-photos/``.  The photos are decoded by ``study/photos.py`` into a cache outside the checkout (never
-committed); each record carries the photo repository, commit and file-list hash.  Besides the true gap (inference
-mode) every v4 record has ``keras_gap``, the gap Keras prints (the last epoch's logged training accuracy, averaged
-with dropout and augmentation active, minus the validation accuracy).
-
-    python study/photos.py                                                   # decode the fetched photo repositories
-    python study/generate.py --start 20000 --count 21000 --host local7 &     # small CNNs on photos
-    python study/generate.py --start 30000 --count 30200 --host local7 &     # applications from scratch
-
-Protocol v3 is v2 with ``--min-steps 600``: new runs go to ``study/corpus-v3/``.  A v2 run that already took 600
-steps is a v3 run as it is (same code path, same seed), and ``study/min-steps/`` holds v3 reruns of the others.
-
-    python study/generate.py --min-steps 600 --start 9000 --count 12000 --host local5   # new v3 runs
-    python study/generate.py --replicates 1000 --min-steps 600 --host local5             # v3 reruns of short v2 runs
+``weights=None``) at 32 or 64 px and n from 200 to 5,000.  Every v4 run trains at least 600 optimizer steps.  The
+photos are decoded by ``study.photos`` into a cache outside the checkout (never committed); each record carries the
+photo repository, commit and file-list hash.  Besides the true gap (inference mode) every v4 record has
+``keras_gap``, the gap Keras prints (the last epoch's logged training accuracy, averaged with dropout and
+augmentation active, minus the validation accuracy).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -67,23 +47,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-sys.path.insert(0, str(Path(__file__).parent))
 
-import photos  # noqa: E402
-import runs  # noqa: E402
-import sources  # noqa: E402
+from . import photos, records, sources
+from .paths import REPO
 
-CORPUS = Path(__file__).parent / "corpus-v2"
-REPLICATES = Path(__file__).parent / "replicates"
-MIN_STEPS = Path(__file__).parent / "min-steps"
 #: protocol v3: the v2 specs, each trained for at least V3_MIN_STEPS optimizer steps
-CORPUS_V3 = Path(__file__).parent / "corpus-v3"
 V3_MIN_STEPS = 600
 SIZES = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 MAX_PARAMS = 25_000_000
 #: protocol v4 (risk v3): photos.  Ids from PHOTO_START are small CNNs (the v2 families and the article's five
 #: models) on CIFAR-10 and Imagenette; ids from APP_START are keras.applications networks from scratch.
-CORPUS_PHOTOS = Path(__file__).parent / "corpus-photos"
 PHOTO_START = 20_000
 APP_START = 30_000
 PHOTO_SIZES = (100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
@@ -244,7 +217,7 @@ def build_any(spec: dict, input_shape: tuple, classes: int):
         model = network(weights=None, input_tensor=x, input_shape=input_shape, classes=classes)
         return _compile(model, spec)
     if spec["family"] == "article":
-        sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
+        sys.path.insert(0, str(REPO / "examples"))
         import build_examples
 
         model = build_examples.build(keras, input_shape, classes)[spec["article_model"]]
@@ -405,7 +378,7 @@ def train_one(spec: dict, pools: dict, mode: str, device: str, cost_range: tuple
     macs = macs_per_example(model)
     batch = 128 if spec["n"] >= 5000 else 64
     epochs = spec["epochs"]
-    # --min-steps: each epoch passes over the (shuffled) training set `passes` times, so a small-n run takes at
+    # min_steps: each epoch passes over the (shuffled) training set `passes` times, so a small-n run takes at
     # least min_steps optimizer steps in its spec's number of epochs (one Keras epoch per curve point stays cheap)
     passes = passes_per_epoch(spec, len(y_train), batch)
     low, high = cost_range or (0.0, cost_budget(spec, mode))
@@ -484,21 +457,11 @@ def optimizer_steps(record: dict) -> int:
     return epochs * record.get("passes_per_epoch", 1) * math.ceil(spec["n"] / batch)
 
 
-def rerun_order(min_steps: int, start: int, max_n: int) -> list[int]:
-    """Corpus runs that trained fewer than ``min_steps`` steps, cheapest rerun first."""
-    short = [r for r in runs.trained(CORPUS) if r["id"] >= start and r["spec"]["n"] <= max_n
+def rerun_order(folder: Path, min_steps: int, start: int = 0, max_n: int = 10**9) -> list[int]:
+    """The runs in ``folder`` that trained fewer than ``min_steps`` steps, cheapest rerun first."""
+    short = [r for r in records.trained(folder) if r["id"] >= start and r["spec"]["n"] <= max_n
              and optimizer_steps(r) < min_steps]  # fmt: skip
     return [r["id"] for r in sorted(short, key=lambda r: (r["macs_per_example"] * min_steps * r["batch"], r["id"]))]
-
-
-def done_ids(folder: Path = CORPUS) -> set[int]:
-    """Ids of the runs recorded in ``folder``, trained or skipped; a line cut by a kill is retrained."""
-    return {record["id"] for record in runs.records(folder) if isinstance(record, dict) and "id" in record}
-
-
-def trained_ids(folder: Path = CORPUS) -> set[int]:
-    """Ids of the runs in ``folder`` that trained (not those recorded as skipped)."""
-    return {record["id"] for record in runs.trained(folder)}
 
 
 def describe_device() -> str:
@@ -522,95 +485,3 @@ def describe_device() -> str:
     except Exception as exc:  # the label is informational
         return f"unknown ({exc})"
     return "cpu"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=3000, help="runs 0..count-1")
-    parser.add_argument("--start", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--worker", type=int, default=0)
-    parser.add_argument("--mode", choices=("cpu", "gpu"), default="cpu", help="which cost budget applies")
-    parser.add_argument("--deadline", type=float, default=0, help="unix time after which no new run starts")
-    parser.add_argument("--out", type=Path, default=CORPUS)
-    parser.add_argument("--host", default=socket.gethostname().split(".")[0][:20])
-    parser.add_argument("--min-steps", type=int, default=0,
-                        help="train at least this many optimizer steps (more passes per epoch at small n): new runs go to "
-                             "study/corpus-v3/; with --replicates, corpus-v2 runs that took fewer steps are retrained "
-                             "(same seed, cheapest first) into study/min-steps/")
-    parser.add_argument("--max-n", type=int, default=10**9, help="with --replicates: only runs with n up to this")
-    parser.add_argument("--replicates", type=int, default=0,
-                        help="retrain this many corpus runs (in id order) with a second training seed")
-    parser.add_argument("--large-only", action="store_true",
-                        help="train only the runs over the CPU budget, the ones --mode cpu leaves (a GPU batch)")
-    parser.add_argument("--max-cost", type=float, default=0,
-                        help="skip runs over this many multiply-adds x examples x epochs (default: the mode's budget)")
-    args = parser.parse_args(argv)
-    cost_range = (CPU_BUDGET["cpu"] if args.large_only else 0.0, args.max_cost or CPU_BUDGET[args.mode])
-    if args.start >= PHOTO_START and not (args.large_only or args.max_cost):
-        cost_range = None  # photo runs: each spec's own budget (cost_budget)
-    if cost_range and cost_range[0] >= cost_range[1]:
-        parser.error("--large-only needs --mode gpu (or a --max-cost above the CPU budget): no run would be left")
-
-    if os.environ["KERAS_BACKEND"] == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    device = describe_device()
-    args.out.mkdir(parents=True, exist_ok=True)
-    pools: dict = {}  # loaded on first use (load_pools)
-    if args.replicates:
-        default_out = MIN_STEPS if args.min_steps else REPLICATES
-        args.out = default_out if args.out == CORPUS else args.out
-        args.out.mkdir(parents=True, exist_ok=True)
-        done = done_ids(args.out)
-        if args.min_steps:
-            indices = rerun_order(args.min_steps, args.start, args.max_n)
-        else:
-            indices = [i for i in sorted(trained_ids()) if i >= args.start and sample_spec(i)["n"] <= args.max_n]
-        indices = indices[: args.replicates]
-    elif args.start >= PHOTO_START:  # protocol v4, photos: every spec carries its own min_steps
-        args.out = CORPUS_PHOTOS if args.out == CORPUS else args.out
-        args.out.mkdir(parents=True, exist_ok=True)
-        done = done_ids(args.out)
-        indices = list(range(args.start, args.count))
-    elif args.min_steps:
-        args.out = CORPUS_V3 if args.out == CORPUS else args.out
-        args.out.mkdir(parents=True, exist_ok=True)
-        done = done_ids() | done_ids(args.out)
-        indices = list(range(args.start, args.count))
-    else:
-        done = done_ids() | done_ids(args.out)
-        indices = list(range(args.start, args.count))
-    out = args.out / f"runs-{args.host}-{args.worker}.jsonl"
-    for index in indices:
-        if index % args.workers != args.worker or index in done:
-            continue
-        if args.deadline and time.time() > args.deadline:
-            break
-        spec = sample_spec(index)
-        if args.min_steps:
-            spec["min_steps"] = args.min_steps  # a rerun keeps the seed: only the training length differs
-        elif args.replicates:
-            spec["replicate"] = 1
-        try:
-            record = train_one(spec, pools, args.mode, device, cost_range)
-        except Exception as exc:  # one failed run must not stop the corpus; it is recorded and can be retried
-            print(f"{index}: failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-            continue
-        finally:
-            free_models()
-        if record is None:
-            continue
-        with open(out, "a") as stream:
-            stream.write(json.dumps(record, separators=(",", ":")) + "\n")
-        if "skipped" not in record:
-            print(f"{index}: {spec['dataset']} k={spec['classes']} n={spec['n']} noise={spec['label_noise']} "
-                  f"params={record['params']} gap={record['gap']:.3f} keras_gap={record['keras_gap']:.3f} "
-                  f"{record['seconds']}s", flush=True)  # fmt: skip
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,12 +1,10 @@
 """Train a varied corpus of small Keras CNNs on real offline data and record their overfitting.
 
 Every model ``i`` is fully determined by ``i``: its architecture, dataset,
-training-set size and seeds are sampled from ``random.Random(i)``.  Results
-append to ``study/corpus/runs-<worker>.jsonl``, one JSON line per model, so the
-run is resumable: ids already on disk are skipped.
-
-    python study/generate.py --count 400 --workers 2 --worker 0 &
-    python study/generate.py --count 400 --workers 2 --worker 1 &
+training-set size and seeds are sampled from ``random.Random(i)``.  The ``v1``
+campaign (``python -m study generate v1``, ``study.campaigns``) trains ids 0-399
+into ``study/runs/v1/``; ids already on disk are skipped.  Kept to rebuild the
+v1 runs as they were measured; new runs use ``study.generate``.
 
 Measurement protocol (after Jiang et al. 2020): train with Adam/AdamW at
 batch 64 (in one ``fit`` call with a stopping callback) until training accuracy (in the epoch logs) reaches 99 % for two
@@ -24,20 +22,14 @@ Datasets (both generated locally, no download):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-CORPUS = Path(__file__).parent / "corpus"
 MAX_EPOCHS = 40
 BATCH = 64
 #: Samples whose convolutions cost more than this per example are skipped (CPU budget).
@@ -185,41 +177,11 @@ def train_one(spec: dict, data: dict, max_params: int) -> dict:
     }
 
 
-def done_ids() -> set[int]:
-    from generate import done_ids as recorded_ids
-
-    return recorded_ids(CORPUS)
+_POOLS: dict = {}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=400, help="models 0..count-1")
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--worker", type=int, default=0)
-    parser.add_argument("--max-params", type=int, default=3_000_000, help="skip larger samples")
-    args = parser.parse_args(argv)
-
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    CORPUS.mkdir(parents=True, exist_ok=True)
-    data = {"digits": load_digits(), "mnist1d": load_mnist1d()}
-    done = done_ids()
-    out = CORPUS / f"runs-{args.worker}.jsonl"
-    for index in range(args.count):
-        if index % args.workers != args.worker or index in done:
-            continue
-        spec = sample_spec(index)
-        record = train_one(spec, data, args.max_params)
-        with open(out, "a") as stream:
-            stream.write(json.dumps(record, separators=(",", ":")) + "\n")
-        if "skipped" in record:
-            continue
-        print(f"{index}: {spec['dataset']} n={spec['n']} params={record['params']} gap={record['gap']:.3f} "
-              f"epochs={record['epochs']} {record['seconds']}s", flush=True)  # fmt: skip
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def train_index(index: int, max_params: int = 3_000_000) -> dict:
+    """Train run ``index`` of protocol v1 and return its record (the pools are loaded once per process)."""
+    if not _POOLS:
+        _POOLS.update(digits=load_digits(), mnist1d=load_mnist1d())
+    return train_one(sample_spec(index), _POOLS, max_params)

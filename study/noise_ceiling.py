@@ -1,8 +1,8 @@
 """How well can anything rank the measured gap?  Two trainings of the same spec, compared.
 
-    python study/generate.py --replicates 60 --start 1540 --host local   # retrain corpus runs with a new seed
-    python study/generate.py --replicates 60 --min-steps 600 --max-n 500 --start 1540   # the same runs, longer
-    python study/noise_ceiling.py       # writes study/noise_ceiling.{json,md}, training_length.md, study/README.md
+    python -m study generate replicates     # retrain v2 runs with a second training seed
+    python -m study evaluate                # writes study/results/noise_ceiling.{json,md} and training_length.md
+    python -m study publish                 # copies both tables into study/README.md
 
 A replicate keeps a corpus run's data, labels, architecture and epochs and changes only the training seed
 (initial weights, shuffling, dropout masks).  The gap it ends with differs from the original's by seed noise
@@ -14,27 +14,23 @@ risk model's held-out tau, and the place to read the issue's target of tau >= 0.
 
 from __future__ import annotations
 
-import json
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import kendalltau
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
-
-import runs  # noqa: E402
-from generate import CORPUS, MIN_STEPS, REPLICATES, optimizer_steps  # noqa: E402
+from . import records
+from .generate import optimizer_steps
+from .paths import REPLICATES, V2, V3_RERUNS
 
 
 def load(folder: Path) -> dict[int, dict]:
-    return {record["id"]: record for record in runs.trained(folder)}
+    return {record["id"]: record for record in records.trained(folder)}
 
 
 def pairs(folder: Path = REPLICATES) -> list[tuple[dict, dict]]:
-    originals, others = load(CORPUS), load(folder)
+    originals, others = load(V2), load(folder)
     return [(originals[i], others[i]) for i in sorted(others) if i in originals]
 
 
@@ -45,7 +41,7 @@ def fits_training_set(run: dict) -> bool:
 
 def training_length_table() -> str:
     """Corpus runs against the same runs (same seed) trained for at least ``min_steps`` optimizer steps."""
-    matched = pairs(MIN_STEPS)
+    matched = pairs(V3_RERUNS)
     if not matched:
         return ""
     lines = ["| n | runs | optimizer steps (corpus -> longer) | fit their training set | mean gap | "
@@ -79,44 +75,18 @@ def summary(matched: list[tuple[dict, dict]]) -> dict:
     }
 
 
-def main() -> int:
+def evaluate() -> tuple[dict, str, str]:
+    """The noise ceiling (JSON and its table) and the training-length table, from the replicates and reruns."""
     matched = pairs()
-    if len(matched) < 10:
-        print(f"only {len(matched)} replicate pairs; run study/generate.py --replicates first", file=sys.stderr)
-        return 2
     groups = {"all": matched}
     for source in sorted({o["spec"]["dataset"] for o, _ in matched}):
         groups[source] = [(o, r) for o, r in matched if o["spec"]["dataset"] == source]
     groups["n <= 200"] = [(o, r) for o, r in matched if o["spec"]["n"] <= 200]
     groups["n >= 500"] = [(o, r) for o, r in matched if o["spec"]["n"] >= 500]
     result = {name: summary(group) for name, group in groups.items() if len(group) >= 8}
-    (HERE / "noise_ceiling.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = ["| runs | pairs | Kendall τ between the two gaps | mean abs. difference | share differing by > 0.10 |",
              "|---|---|---|---|---|"]  # fmt: skip
     for name, row in result.items():
         lines.append(f"| {name} | {row['pairs']} | {row['kendall_tau']} | {row['mean_abs_difference']} | "
                      f"{row['share_differing_by_over_0.10']} |")  # fmt: skip
-    table = "\n".join(lines) + "\n"
-    (HERE / "noise_ceiling.md").write_text(table)
-    update_readme(table, "noise-ceiling")
-    print(table)
-    length = training_length_table()
-    if length:
-        (HERE / "training_length.md").write_text(length)
-        update_readme(length, "training-length")
-        print(length)
-    return 0
-
-
-def update_readme(table: str, marker: str) -> None:
-    """Replace the table between study/README.md's ``marker`` comments."""
-    readme = HERE / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    start, end = f"<!-- {marker} -->\n", f"<!-- {marker}-end -->"
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        readme.write_text(head + start + table + end + rest.split(end, 1)[1], encoding="utf-8")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return result, "\n".join(lines) + "\n", training_length_table()

@@ -10,7 +10,7 @@ checkout (never committed, nor any array made from them).
 
 Bring a repository here with the search tool's ``fetch`` (it lands in ``/work/.mirror/<owner>+<name>/repo``, a bare
 git directory), or point ``CNNLINT_PHOTO_MIRRORS`` at a folder holding such ``<owner>+<name>/repo`` directories.
-``python study/photos.py`` decodes both (about two minutes) into ``CNNLINT_PHOTO_CACHE`` (default
+``python -m study sources`` decodes both (about two minutes) into ``CNNLINT_PHOTO_CACHE`` (default
 ``~/.cache/cnnlint-study/photos``). Each cache file carries its provenance: repository, commit, and the SHA-256 of
 the sorted ``path blob-id`` list of the files it decoded, which every run record copies.
 """
@@ -22,13 +22,14 @@ import io
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from .paths import PHOTO_CACHE
+
 MIRRORS = Path(os.environ.get("CNNLINT_PHOTO_MIRRORS", "/work/.mirror"))
-CACHE = Path(os.environ.get("CNNLINT_PHOTO_CACHE", Path.home() / ".cache" / "cnnlint-study" / "photos"))
+CACHE = PHOTO_CACHE
 
 #: name -> (repository, commit, train folder, test folder, stored sizes)
 REPOSITORIES = {
@@ -115,7 +116,3 @@ def decode(name: str) -> None:
         partial.replace(target)
         print(f"{target}: {len(arrays[size]['y_train'])} train, {len(arrays[size]['y_test'])} test", flush=True)
 
-
-if __name__ == "__main__":
-    for photo_source in sys.argv[1:] or REPOSITORIES:
-        decode(photo_source)

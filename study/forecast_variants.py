@@ -1,33 +1,27 @@
 """Experiment (not shipped as such): which inputs and model settings help the gap forecast held out?
 
 Point forecasts (median boosted trees, one per held-out data source, the shipped BOOSTING settings) from 20 % of
-the epochs, on the single-pass runs of the forecaster's corpus (``study/fit_forecast.py``'s runs, photo folders
+the epochs, on the single-pass runs of the forecaster's corpus (``study.fit_forecast``'s runs, photo folders
 included).  Rows: the shipped curve features alone and with each added group; parametric curve extrapolation
 (Domhan et al. 2015: pow3, exponential, Janoschek, log-power and log-linear families fitted per run by least squares
 over a grid of their shape parameters, combined with weights from their one-step-ahead error); the study's own spec
 facts (n, label noise, parameters, regularizers: not known to a user, an upper bound of what static knowledge
 adds); and a within-source random split (not held out) as a ceiling of what these features can learn.
 
-    python study/experiments/forecast_v2_variants.py     # about 10 minutes on 2 busy cores; prints a table
-    python study/experiments/forecast_v2_variants.py --decomposition     # seconds
+    python -m study experiment forecast-variants     # about 10 minutes on 2 busy cores
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
+from scipy.stats import kendalltau
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.model_selection import GroupKFold
 
-STUDY = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(STUDY), str(STUDY.parent)]
-
-import fit_forecast as ff  # noqa: E402
-from scipy.stats import kendalltau  # noqa: E402
-from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: E402
-from sklearn.model_selection import GroupKFold  # noqa: E402
+from . import fit_forecast as ff
 
 CURVES = ["fraction_done", "log_remaining_ratio", "epochs_done", "gap", "train_progress", "val_progress",
           "val_below_best", "loss", "val_loss", "loss_gap", "val_loss_above_min", "acc_slope", "val_acc_slope",
@@ -144,11 +138,10 @@ def decomposition(runs: list[dict]) -> str:
             f"tau {kendalltau(oracle, final).statistic:.3f}; gap then: tau {kendalltau(now, final).statistic:.3f}")
 
 
-def main() -> None:
-    runs, _, _ = ff.load_runs(ff.extra_folders(None))
-    if "--decomposition" in sys.argv:
-        print(decomposition(runs))
-        return
+def run() -> str:
+    """The experiment's record: the decomposition line, then one table row per set of inputs."""
+    runs, _, _ = ff.load_runs()
+    lines = [decomposition(runs), "", "| inputs | Kendall τ at 20 % | τ naive | MAE / naive MAE |", "| --- | --- | --- | --- |"]
     rows, run_of, _, weight = table(runs)
     shipped = CURVES + STEPS
     configs = [("curve features", CURVES, {}),
@@ -158,11 +151,7 @@ def main() -> None:
                ("shipped + parametric extrapolation (Domhan et al.)", shipped + DOMHAN, {}),
                ("shipped + the study's spec facts (not known to a user)", shipped + SPEC, {}),
                ("shipped, within-source random split (not held out)", shipped, {"random_split": True})]  # fmt: skip
-    print("| inputs | Kendall τ at 20 % | τ naive | MAE / naive MAE |\n| --- | --- | --- | --- |")
     for name, names, options in configs:
         tau, tau_naive, ratio = score(runs, rows, run_of, weight, names, **options)
-        print(f"| {name} | {tau:.3f} | {tau_naive:.3f} | {ratio:.2f} |", flush=True)
-
-
-if __name__ == "__main__":
-    main()
+        lines.append(f"| {name} | {tau:.3f} | {tau_naive:.3f} | {ratio:.2f} |")
+    return "\n".join(lines) + "\n"
