@@ -164,8 +164,8 @@ def check(
             from cnnlint.probe_cache import probe_data
 
             probes = probe_data(data)
-        dataset = Dataset(samples=checked["samples"], classes=checked["classes"], augmented=augmented,
-                          probes=probes, training_steps=checked["training_steps"])  # fmt: skip
+        dataset = Dataset.of(samples=checked["samples"], classes=checked["classes"], augmented=augmented,
+                             probes=probes, training_steps=checked["training_steps"])  # fmt: skip
         report = lint_source(model_source(model_or_path), dataset, settings)
     if report.error:
         raise (ConfigError if report.error_kind in DATA_KINDS else ModelError)(report.error)
