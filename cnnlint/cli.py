@@ -67,6 +67,8 @@ def cli() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: found upward).")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Only findings not in this baseline fail.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record current findings as the baseline.")
+@click.option("--skip-non-models", is_flag=True,
+              help="Skip named files that are not models (JSON that is no model's), as a folder walk does.")
 @click.option("--jobs", "-j", type=Count(min=1), default=1, show_default=True, help="Files linted in parallel.")
 @click.option("--quiet", "-q", is_flag=True, help="Findings and risk lines only, no fixes.")
 @click.option("--verbose", "-v", is_flag=True, help="Also say which rules were skipped and why.")

@@ -32,7 +32,7 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         _split(opts["extend_select"]) or config.get("extend-select"),
     )
     notes: list[str] = []
-    sources, problems = discover(paths, notes)
+    sources, problems = discover(paths, notes, opts.get("skip_non_models", False))
     for note in notes:
         click.echo(f"cnnlint: note: {printable(note)}", err=True)
     baseline_path = opts["baseline"] or config.get("baseline")
