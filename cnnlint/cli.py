@@ -125,8 +125,9 @@ def terminal_text(doc: str) -> str:
 @click.option("--data", required=True, type=click.Path(), help=".npz (x_train/y_train[/x_val/y_val] or x/y) or an image folder.")
 @click.option("--samples", "-n", type=CONFIRM["samples"],
               help="Train on this many rows: of those --val-split leaves, or of all with x_val/y_val in the data.")
-@click.option("--full-epochs", type=CONFIRM["full-epochs"], help=f"Epochs of your real training run: the gap is forecast there (default {DEFAULTS['full-epochs']}, or "
-                   "full-epochs in the config).")
+@click.option("--full-epochs", type=CONFIRM["full-epochs"],
+              help=f"Epochs of your real training run: the gap is forecast there (default {DEFAULTS['full-epochs']}, "
+                   "or full-epochs in the config).")
 @click.option("--fraction", type=CONFIRM["fraction"], default=DEFAULTS["fraction"], show_default=True, help="Train at most this share of --full-epochs.")
 @click.option("--early-stop/--no-early-stop", default=True, show_default=True, help="Stop as soon as the forecast decides the verdict.")
 @click.option("--epochs", type=CONFIRM["epochs"], help="Train exactly this many epochs instead (no early stop).")
