@@ -56,8 +56,9 @@ def check(model_or_path: Any, samples: int | None = None, classes: int | None = 
 
 
 def confirm(model_or_path: Any, x: Any, y: Any, **options: Any) -> Any:
-    """Train a fresh copy briefly on ``x``/``y`` and compare with the static estimate; see ``cnnlint.confirm``."""
-    from cnnlint.confirm import confirm_arrays
+    """Train a fresh copy briefly on ``x``/``y`` and compare with the static estimate; see
+    ``cnnlint.confirmation.confirm_arrays``."""
+    from cnnlint.confirmation import confirm_arrays
 
     return confirm_arrays(model_or_path, x, y, **options)
 

@@ -220,7 +220,12 @@ def _classes(graph: ModelGraph) -> int | None:
     shape = graph.shape(graph.outputs[0])
     if shape is None or len(shape) != 2 or shape[-1] is None:
         return None
-    return 2 if shape[-1] == 1 else shape[-1]
+    return output_classes(shape[-1])
+
+
+def output_classes(units: int) -> int:
+    """The classes an output layer of ``units`` units separates: a single (sigmoid) unit separates two."""
+    return 2 if units == 1 else units
 
 
 # ---- receptive fields ----------------------------------------------------------------------

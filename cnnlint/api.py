@@ -164,8 +164,8 @@ def check(
             from cnnlint.probe_cache import probe_data
 
             probes = probe_data(data)
-        dataset = Dataset(samples=checked["samples"], classes=checked["classes"], augmented=augmented,
-                          probes=probes, training_steps=checked["training_steps"])  # fmt: skip
+        dataset = Dataset.of(samples=checked["samples"], classes=checked["classes"], augmented=augmented,
+                             probes=probes, training_steps=checked["training_steps"])  # fmt: skip
         report = lint_source(model_source(model_or_path), dataset, settings)
     if report.error:
         raise (ConfigError if report.error_kind in DATA_KINDS else ModelError)(report.error)
@@ -179,8 +179,11 @@ def rule_codes(value: Any, name: str) -> list[str] | None:
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"invalid value for '{name}': expected a list of rule codes or prefixes, like ['C1', 'R201'];"
-                          f" got {value!r}")  # fmt: skip
+        from cnnlint.rules import RULES
+
+        first, last = next(iter(RULES)), list(RULES)[-1]  # the example names codes that exist
+        raise ConfigError(f"invalid value for '{name}': expected a list of rule codes or prefixes, like "
+                          f"['{first[:2]}', '{last}']; got {value!r}")  # fmt: skip
     return list(value) or None
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlint.errors import ConfigError
-from cnnlint.findings import Finding, FindingKey, finding_key
+from cnnlint.findings import Finding, FindingKey, finding_key, key_of
 from cnnlint.output import write_atomic
 from cnnlint.pipeline import ModelReport
 
@@ -57,8 +57,8 @@ def _key(entry: dict[str, Any]) -> FindingKey:
     content = entry.get("content")
     if content is not None and not isinstance(content, dict):
         raise TypeError("content is not an object")
-    pinned = json.dumps({str(k): str(v) for k, v in content.items()}, sort_keys=True) if content else ""
-    return Path(entry["file"]).as_posix(), str(entry["code"]), str(entry["layer"]), pinned
+    pinned = {str(k): str(v) for k, v in content.items()} if content else {}
+    return key_of(entry["file"], str(entry["code"]), str(entry["layer"]), pinned)
 
 
 def new_findings(report: ModelReport, baseline: set[FindingKey]) -> list[Finding]:

@@ -14,9 +14,9 @@ import click
 
 from cnnlint import __version__
 from cnnlint.config import CONFIRM_OPTION_TYPES as CONFIRM
-from cnnlint.config import OPTION_TYPES, Count
+from cnnlint.config import DEFAULTS, OPTION_TYPES, Count
 from cnnlint.errors import CnnlintError
-from cnnlint.reports import CONFIRM_FORMATS
+from cnnlint.reports import COMMAND_FORMATS
 
 
 class DefaultGroup(click.Group):
@@ -52,7 +52,8 @@ def cli() -> None:
 @click.option("--full-epochs", type=OPTION_TYPES["full-epochs"],
               help="Epochs of your real training run: the risk is estimated for it (default: a full run, or "
                    "full-epochs in the config).")
-@click.option("--batch-size", type=Count(min=1), default=32, show_default=True, help="Batch size of that run.")
+@click.option("--batch-size", type=Count(min=1), default=DEFAULTS["batch-size"], show_default=True,
+              help="Batch size of that run.")
 @click.option("--format", "fmt", type=OPTION_TYPES["format"])
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
 @click.option("--fail-on", type=OPTION_TYPES["fail-on"],
@@ -66,6 +67,8 @@ def cli() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: found upward).")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Only findings not in this baseline fail.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record current findings as the baseline.")
+@click.option("--skip-non-models", is_flag=True,
+              help="Skip named files that are not models (JSON that is no model's), as a folder walk does.")
 @click.option("--jobs", "-j", type=Count(min=1), default=1, show_default=True, help="Files linted in parallel.")
 @click.option("--quiet", "-q", is_flag=True, help="Findings and risk lines only, no fixes.")
 @click.option("--verbose", "-v", is_flag=True, help="Also say which rules were skipped and why.")
@@ -79,7 +82,7 @@ def check_command(paths: tuple[str, ...], **opts: Any) -> None:
 
 @cli.command("inspect")
 @click.argument("model")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(COMMAND_FORMATS["inspect"]), default="text", show_default=True)
 def inspect_command(model: str, fmt: str) -> None:
     """Show the model graph: a model.summary()-style table with receptive fields and totals."""
     from cnnlint.commands import run_inspect
@@ -122,19 +125,21 @@ def terminal_text(doc: str) -> str:
 @click.option("--data", required=True, type=click.Path(), help=".npz (x_train/y_train[/x_val/y_val] or x/y) or an image folder.")
 @click.option("--samples", "-n", type=CONFIRM["samples"],
               help="Train on this many rows: of those --val-split leaves, or of all with x_val/y_val in the data.")
-@click.option("--full-epochs", type=CONFIRM["full-epochs"], help="Epochs of your real training run: the gap is forecast there (default 50, or full-epochs in the config).")
-@click.option("--fraction", type=CONFIRM["fraction"], default=0.2, show_default=True, help="Train at most this share of --full-epochs.")
+@click.option("--full-epochs", type=CONFIRM["full-epochs"],
+              help=f"Epochs of your real training run: the gap is forecast there (default {DEFAULTS['full-epochs']}, "
+                   "or full-epochs in the config).")
+@click.option("--fraction", type=CONFIRM["fraction"], default=DEFAULTS["fraction"], show_default=True, help="Train at most this share of --full-epochs.")
 @click.option("--early-stop/--no-early-stop", default=True, show_default=True, help="Stop as soon as the forecast decides the verdict.")
 @click.option("--epochs", type=CONFIRM["epochs"], help="Train exactly this many epochs instead (no early stop).")
 @click.option("--budget", type=CONFIRM["budget"], help="Also stop after this many seconds.")
-@click.option("--val-split", type=CONFIRM["val-split"], default=0.2, show_default=True,
+@click.option("--val-split", type=CONFIRM["val-split"], default=DEFAULTS["val-split"], show_default=True,
               help="Share of the rows held out for validation when the data has no x_val/y_val.")
-@click.option("--seed", type=CONFIRM["seed"], default=0, show_default=True)
-@click.option("--batch-size", type=CONFIRM["batch-size"], default=32, show_default=True)
-@click.option("--device", type=CONFIRM["device"], default="auto", show_default=True)
+@click.option("--seed", type=CONFIRM["seed"], default=DEFAULTS["seed"], show_default=True)
+@click.option("--batch-size", type=CONFIRM["batch-size"], default=DEFAULTS["batch-size"], show_default=True)
+@click.option("--device", type=CONFIRM["device"], default=DEFAULTS["device"], show_default=True)
 @click.option("--probe", is_flag=True, help="Also train on shuffled labels to measure memorization.")
 @click.option("--trust-code", is_flag=True, help="Allow Lambda layers and custom objects (runs their code).")
-@click.option("--format", "fmt", type=click.Choice(CONFIRM_FORMATS), default="text")
+@click.option("--format", "fmt", type=click.Choice(COMMAND_FORMATS["confirm"]), default="text")
 @click.option("--output", "-o", type=click.Path(dir_okay=False))
 def confirm_command(model: str, data: str, fmt: str, output: str | None, **opts: Any) -> None:
     """Train a fresh copy of MODEL briefly on your data, forecast the gap of the full run, check the estimate."""

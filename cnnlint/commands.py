@@ -32,7 +32,7 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         _split(opts["extend_select"]) or config.get("extend-select"),
     )
     notes: list[str] = []
-    sources, problems = discover(paths, notes)
+    sources, problems = discover(paths, notes, opts.get("skip_non_models", False))
     for note in notes:
         click.echo(f"cnnlint: note: {printable(note)}", err=True)
     baseline_path = opts["baseline"] or config.get("baseline")
@@ -106,12 +106,12 @@ def _dataset_for(source: str, opts: dict[str, Any], config: Config) -> Dataset:
         return config.get(key)
 
     epochs = opts.get("full_epochs")
-    return Dataset(
+    return Dataset.of(
         samples=pick(opts["samples"], "samples"),
         classes=pick(opts["classes"], "classes"),
-        augmented=bool(pick(opts["augmented"], "augmented")),
+        augmented=pick(opts["augmented"], "augmented"),
         epochs=configured_full_epochs(config, source) if epochs is None else epochs,
-        batch_size=opts.get("batch_size") or 32,
+        batch_size=opts.get("batch_size"),
     )
 
 
@@ -228,11 +228,9 @@ def run_inspect(model: str, fmt: str) -> int:
 
 
 def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[str, Any]) -> int:
-    from cnnlint.confirm import ConfirmOptions, confirm_path, progress_wanted, render_text
+    from cnnlint.confirmation import ConfirmOptions, confirm_path, progress_wanted
     from cnnlint.output import check_target, input_ids, write_report
-    from cnnlint.reports import FORMATS, RenderOptions
-    from cnnlint.reports.base import safe_report
-    from cnnlint.reports.text import risk_line
+    from cnnlint.reports import CONFIRM_FORMATS, RenderOptions
 
     if not Path(model).exists():
         raise ConfigError(f"no such file or folder: '{model}'")
@@ -242,11 +240,8 @@ def run_confirm(model: str, data: str, fmt: str, output: str | None, opts: dict[
     if opts.get("full_epochs") is None:
         opts = {**opts, "full_epochs": configured_full_epochs(load_config(find_config()), model)}
     options = ConfirmOptions(progress=progress_wanted(), **opts)  # a bar on stderr: any format, any output
-    report, result = confirm_path(model, data, options)
-    if fmt == "text":
-        text = risk_line(safe_report(report), RenderOptions()) + "\n" + render_text(result)
-    else:
-        text = FORMATS[fmt]([report], RenderOptions())
+    report, _ = confirm_path(model, data, options)
+    text = CONFIRM_FORMATS[fmt]([report], RenderOptions())
     if output:
         write_report(output, text, inputs)
     else:

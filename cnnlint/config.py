@@ -42,8 +42,9 @@ from typing import Any
 import click
 
 from cnnlint.errors import ConfigError
+from cnnlint.findings import DEFAULT_BATCH_SIZE
 from cnnlint.levels import FAIL_ON_CHOICES, SEVERITY_CHOICES
-from cnnlint.reports import FORMATS
+from cnnlint.reports import COMMAND_FORMATS
 from cnnlint.wording import api_call, flag, in_api_call, option  # noqa: F401 (re-exported)
 
 TOP_KEYS = {
@@ -84,7 +85,7 @@ class Fraction(_PlainRange, click.FloatRange):
 OPTION_TYPES: dict[str, click.ParamType] = {
     "samples": Count(min=1),
     "classes": Count(min=2),
-    "format": click.Choice(tuple(FORMATS)),
+    "format": click.Choice(COMMAND_FORMATS["check"]),
     "severity": click.Choice(SEVERITY_CHOICES),
     "fail-on": click.Choice(FAIL_ON_CHOICES),
     "full-epochs": Count(min=2),
@@ -103,6 +104,18 @@ CONFIRM_OPTION_TYPES: dict[str, click.ParamType] = {
     "batch-size": Count(min=1),
     "device": click.Choice(("auto", "cpu", "gpu")),
 }
+
+#: The options' defaults, where an option has one: the CLI shows them, ``cnnlint.confirm(...)``, ``ConfirmOptions``
+#: and the lint's ``Dataset`` use them.  ``full-epochs`` is confirm's assumed run (the lint's default is a full run).
+DEFAULTS: dict[str, Any] = {
+    "batch-size": DEFAULT_BATCH_SIZE,
+    "full-epochs": 50,
+    "fraction": 0.2,
+    "val-split": 0.2,
+    "seed": 0,
+    "device": "auto",
+}
+
 
 def api_value(value: Any, name: str, kind: click.ParamType) -> Any:
     """A Python API argument checked by the type of the command-line option it mirrors, with that option's

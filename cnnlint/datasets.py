@@ -211,19 +211,25 @@ def image_files(folder: Path) -> tuple[list[Path], np.ndarray, list[str]]:
     return files, np.array(labels), classes
 
 
-def open_image_folder(folder: Path) -> TrainingData:
-    """Every image resized to the first one's size and converted to its mode (L, RGB or RGBA), uint8."""
+def open_image_folder(folder: Path, image_size: tuple[int, int] | None = None,
+                      channels: int | None = None) -> TrainingData:  # fmt: skip
+    """Every image resized to ``image_size`` (height, width) and converted to ``channels`` (1, 3 or 4: L, RGB or
+    RGBA), uint8; by default to the first image's size and mode.  ``confirm`` asks for its model's input."""
     try:
         from PIL import Image
     except ImportError:
         raise ConfigError("reading an image folder needs Pillow", where=str(folder),
                           hint="pip install 'cnnlint[probes]', or pass an .npz") from None  # fmt: skip
+    if channels is not None and channels not in _MODES.values():
+        raise ConfigError(f"the model takes {channels} channels; an image folder gives 1, 3 or 4")
     files, labels, _ = image_files(folder)
-    first = _open_image(Image, files[0])
-    mode = first.mode if first.mode in _MODES else "RGB"
-    size = first.size
-    channels = _MODES[mode]
-    shape = (len(files), size[1], size[0], channels)
+    first = _open_image(Image, files[0]) if image_size is None or channels is None else None
+    if channels is None:
+        mode = first.mode if first.mode in _MODES else "RGB"
+    else:
+        mode = next(m for m, c in _MODES.items() if c == channels)
+    size = first.size if image_size is None else (image_size[1], image_size[0])
+    shape = (len(files), size[1], size[0], _MODES[mode])
 
     def read(indices: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         step = chunk_rows(math.prod(shape[1:]))
@@ -238,6 +244,15 @@ def open_image_folder(folder: Path) -> TrainingData:
             yield chunk, rows
 
     return TrainingData(str(folder), shape, np.dtype(np.uint8), labels, read, resized=True)
+
+
+def load_image_folder(folder: Path, image_size: tuple[int, int], channels: int) -> tuple[Any, Any]:
+    """The whole folder as arrays at the model's input size (confirm trains on them): x (float32, 0 to 255), y."""
+    data = open_image_folder(folder, image_size, channels)
+    x = np.empty(data.shape, dtype=np.float32)
+    for chunk, rows in data.read(np.arange(data.shape[0])):
+        x[chunk] = rows
+    return x, data.labels
 
 
 def _open_image(image_module: Any, path: Path) -> Any:

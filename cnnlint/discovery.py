@@ -36,12 +36,14 @@ def _is_regular(path: Path) -> bool:
         return True  # broken link or unreadable: let the reader report why
 
 
-def discover(paths: list[str], notes: list[str] | None = None) -> tuple[list[str], list[tuple[str, str, str]]]:
+def discover(paths: list[str], notes: list[str] | None = None,
+             skip_non_models: bool = False) -> tuple[list[str], list[tuple[str, str, str]]]:  # fmt: skip
     """Model sources in a stable order, and (path, message, kind) for paths that name no model.
 
     A bad path does not stop the others from being linted; the caller reports it.  Files skipped in a folder
     walk (FIFOs, devices, sockets: never opened, since reading a FIFO blocks) and folders the walk skips are added
-    to ``notes``.
+    to ``notes``.  With ``skip_non_models`` (the pre-commit hook's), a named file is judged as a folder walk judges
+    it: a ``.json`` that is no model's is skipped, with a note.
     """
     notes = notes if notes is not None else []
     found: list[str] = []
@@ -53,7 +55,7 @@ def discover(paths: list[str], notes: list[str] | None = None) -> tuple[list[str
             if not matches:
                 problems.append((raw, f"{raw}: no file matches this pattern", NO_MATCH))
                 continue
-            more, more_problems = discover(matches, notes)
+            more, more_problems = discover(matches, notes, skip_non_models)
             found += more
             problems += more_problems
             continue
@@ -69,6 +71,9 @@ def discover(paths: list[str], notes: list[str] | None = None) -> tuple[list[str
             continue
         if path.name in SAVEDMODEL_FILES and path.is_file():
             found.append(str(path.parent))  # pre-commit passes the files of a SavedModel folder
+            continue
+        if skip_non_models and path.is_file() and not is_model_file(path):
+            notes.append(f"{raw}: skipped, not a model file")
             continue
         found.append(raw)
     seen: set[str] = set()

@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # numpy stays off the lint path unless --data is given
 
 #: The class count assumed when neither the user nor the output layer gives one (a single sigmoid unit is 2).
 DEFAULT_CLASSES = 2
+#: The batch size of the planned run when none is given (``--batch-size``); ``config.DEFAULTS`` shows it.
+DEFAULT_BATCH_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,18 @@ class Dataset:
     training_steps: int | None = None
     #: the planned run's length in epochs and its batch size (``--full-epochs``, ``--batch-size``)
     epochs: int | None = None
-    batch_size: int = 32
+    batch_size: int = DEFAULT_BATCH_SIZE
     #: the share of wrong labels, where known (the calibration study sets it); None: correct labels are assumed
     label_noise: float | None = None
+
+    @classmethod
+    def of(cls, samples: int | None = None, classes: int | None = None, augmented: bool | None = None,
+           epochs: int | None = None, batch_size: int | None = None, probes: DataProbes | None = None,
+           training_steps: int | None = None) -> Dataset:  # fmt: skip
+        """The training data as the CLI, the config, the API and confirm describe it: a value that was not given
+        (None) takes its default."""
+        return cls(samples=samples, classes=classes, augmented=bool(augmented), probes=probes,
+                   training_steps=training_steps, epochs=epochs, batch_size=batch_size or DEFAULT_BATCH_SIZE)  # fmt: skip
 
     @property
     def planned_steps(self) -> int | None:
@@ -68,10 +79,6 @@ class Finding:
     def layer(self) -> str:
         return self.layers[0] if self.layers else ""
 
-    @property
-    def content_key(self) -> str:
-        """``content`` as one canonical string ("" when there is none)."""
-        return json.dumps(dict(self.content), sort_keys=True, ensure_ascii=True) if self.content else ""
 
 
 FindingKey = tuple[str, str, str, str]
@@ -80,7 +87,13 @@ FindingKey = tuple[str, str, str, str]
 def finding_key(path: str, finding: Finding) -> FindingKey:
     """What identifies a finding across retraining and re-saving (baseline, SARIF): file, rule and layer, and for a
     security finding its content, so that a baseline entry accepts what was reviewed and nothing else."""
-    return Path(path).as_posix(), finding.code, finding.layer, finding.content_key
+    return key_of(path, finding.code, finding.layer, dict(finding.content))
+
+
+def key_of(path: str, code: str, layer: str, content: dict[str, str]) -> FindingKey:
+    """The identity of a finding from its parts, as a finding and a baseline entry both give them."""
+    pinned = json.dumps(content, sort_keys=True, ensure_ascii=True) if content else ""
+    return Path(path).as_posix(), code, layer, pinned
 
 
 def digest(value: Any) -> str:

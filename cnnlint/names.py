@@ -31,12 +31,6 @@ from typing import Any
 
 from cnnlint.keras_names import SAFE as KNOWN
 
-#: Layers that run code the file stores or names (a Lambda's function, a pickled torch module, a JAX function).
-CODE_LAYERS = frozenset({"Lambda", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"})
-#: Layers that load a file they name when the model is loaded.
-FILE_LAYERS = frozenset({"TFSMLayer"})
-#: tf.keras layers that call the TensorFlow function or op their config names.
-TF_OP_LAYERS = frozenset({"TFOpLambda", "SlicingOpLambda", "TensorFlowOpLayer"})
 #: Markers Keras deserializes as plain data, never as a class or function.
 DATA_NAMES = frozenset({"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__",
                         "__tuple__"})  # fmt: skip
@@ -56,6 +50,21 @@ BUILTIN_NAMESPACES = ("activations", "constraints", "initializers", "losses", "m
 
 SAFE, CODE, FILE, TF_OP, KERAS_API, FOREIGN, CUSTOM, DATA = (
     "safe", "code", "file", "tf-op", "keras-api", "foreign", "custom", "data")  # fmt: skip
+
+#: The layer classes that carry code, and what they carry: code the file stores or names (a Lambda's function, a
+#: pickled torch module, a JAX function), a file they load when the model is loaded, or a TensorFlow function or op
+#: their config names (tf.keras).  The rules, the graph builder and the names table read these.
+CODE_CARRYING_LAYERS: dict[str, str] = {
+    "Lambda": CODE, "TorchModuleWrapper": CODE, "JaxLayer": CODE, "FlaxLayer": CODE,
+    "TFSMLayer": FILE,
+    "TFOpLambda": TF_OP, "SlicingOpLambda": TF_OP, "TensorFlowOpLayer": TF_OP,
+}  # fmt: skip
+CODE_LAYERS = frozenset(name for name, carries in CODE_CARRYING_LAYERS.items() if carries == CODE)
+FILE_LAYERS = frozenset(name for name, carries in CODE_CARRYING_LAYERS.items() if carries == FILE)
+TF_OP_LAYERS = frozenset(name for name, carries in CODE_CARRYING_LAYERS.items() if carries == TF_OP)
+#: The TF-op layers whose config names the function they call (``function``: ``math.add``, ``__operators__.add``);
+#: a ``TensorFlowOpLayer`` carries a NodeDef instead.
+TF_FUNCTION_LAYERS = TF_OP_LAYERS - {"TensorFlowOpLayer"}
 
 
 @dataclass(frozen=True)
@@ -131,13 +140,7 @@ def judge(path: str, kind: str = "class", dotted_below_module: bool = False) -> 
 
 
 def _special(leaf: str) -> str | None:
-    if leaf in CODE_LAYERS or leaf == LAMBDA:
-        return CODE
-    if leaf in FILE_LAYERS:
-        return FILE
-    if leaf in TF_OP_LAYERS:
-        return TF_OP
-    return None
+    return CODE if leaf == LAMBDA else CODE_CARRYING_LAYERS.get(leaf)
 
 
 def _keras_parts(path: str) -> list[str] | None:

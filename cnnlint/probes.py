@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnlint.analysis import output_classes
 from cnnlint.errors import ConfigError
 
 MAX_FEATURES = 256
@@ -182,23 +183,30 @@ def patch_probe_arrays(x: Any, y: Any, *, max_samples: int = 2000, seed: int = 0
 
 
 def data_fit_problem(probes: DataProbes, graph: Any) -> str | None:
-    """Why this data cannot train this model (the checks ``confirm`` makes), or None when it fits."""
+    """Why this data cannot train this model (the checks ``confirm`` makes too), or None when it fits."""
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         return None  # several inputs or outputs: one (x, y) pair cannot describe them
-    model_in, model_out = graph.input_shapes[0], graph.output_shapes[0]
     data = f"data '{probes.source}'" if probes.source else "the data"
-    if model_in is not None and not probes.resized:
+    shape = None if probes.resized else probes.input_shape
+    return fit_problem(data, shape, probes.label_span, graph.input_shapes[0], graph.output_shapes[0])
+
+
+def fit_problem(data: str, example_shape: tuple[int, ...] | None, label_span: int, model_in: tuple | None,
+                model_out: tuple | None) -> str | None:  # fmt: skip
+    """Why examples of ``example_shape`` with labels below ``label_span`` cannot train a model taking ``model_in``
+    and giving ``model_out`` (None where a shape is unknown), or None when they fit."""
+    if model_in is not None and example_shape is not None:
         wanted = tuple(model_in[1:])
-        got = probes.input_shape
+        got = example_shape
         if len(got) != len(wanted) or any(w is not None and w != g for g, w in zip(got, wanted)):
             shown = "x".join("?" if d is None else str(d) for d in wanted)
             return (f"{data} holds examples of shape {'x'.join(map(str, got))}; the model takes {shown} "
                     "(reshape or resize the data, or check that it belongs to this model)")  # fmt: skip
     units = model_out[-1] if model_out else None
     if units is not None:
-        classes = 2 if units == 1 else units
-        if probes.label_span > classes:
-            return (f"{data} has labels up to {probes.label_span - 1}; the model's output has {units} unit"
+        classes = output_classes(units)
+        if label_span > classes:
+            return (f"{data} has labels up to {label_span - 1}; the model's output has {units} unit"
                     f"{'s' if units != 1 else ''} ({classes} classes)")  # fmt: skip
     return None
 
@@ -220,9 +228,18 @@ def _check_x(n: int, input_shape: tuple[int, ...], dtype: np.dtype) -> None:
 
 def encode_labels(y: Any, n: int) -> tuple[np.ndarray, int, int]:
     """Labels as 0..k-1 (int labels, or the argmax of one-hot rows), the class count and the largest index + 1."""
+    indices, width = class_indices(y, n)
+    values, labels = np.unique(indices, return_inverse=True)
+    span = width or (int(values[-1]) + 1 if len(values) else 0)
+    return labels.reshape(-1).astype(np.int64), max(len(values), width), span
+
+
+def class_indices(y: Any, n: int, x_name: str = "x", y_name: str = "y") -> tuple[np.ndarray, int]:
+    """``n`` examples' labels as class indices (int labels, or the argmax of one-hot rows), and the one-hot width
+    (0 for index labels); a ``ConfigError`` for labels that are neither."""
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":
-        raise ConfigError(f"y holds {y.dtype} values; expected class indices or one-hot rows")
+        raise ConfigError(f"{y_name} holds {y.dtype} values; expected class indices or one-hot rows")
     width = 0
     if y.ndim == 2 and y.shape[1] > 1:
         width = y.shape[1]
@@ -230,16 +247,14 @@ def encode_labels(y: Any, n: int) -> tuple[np.ndarray, int, int]:
     elif y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise ConfigError(f"y has shape {np.shape(y)}; expected one label per example or one-hot rows")
+        raise ConfigError(f"{y_name} has shape {np.shape(y)}; expected one label per example or one-hot rows")
     if len(y) != n:
-        raise ConfigError(f"x holds {n:,} examples but y holds {len(y):,} labels")
+        raise ConfigError(f"{x_name} holds {n:,} examples but {y_name} holds {len(y):,} labels")
     if y.dtype.kind == "f" and not (np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0)):
-        raise ConfigError("y holds labels that are not whole numbers; expected class indices or one-hot rows")
+        raise ConfigError(f"{y_name} holds labels that are not whole numbers; expected class indices or one-hot rows")
     if len(y) and y.min() < 0:
-        raise ConfigError(f"y holds the negative label {int(y.min())}; expected class indices 0, 1, ...")
-    values, labels = np.unique(y, return_inverse=True)
-    span = width or (int(values[-1]) + 1 if len(values) else 0)
-    return labels.reshape(-1).astype(np.int64), max(len(values), width), span
+        raise ConfigError(f"{y_name} holds the negative label {int(y.min())}; expected class indices 0, 1, ...")
+    return y.astype(np.int64), width
 
 
 def stratified_subsample(labels: np.ndarray, max_samples: int, rng: np.random.Generator) -> np.ndarray:

@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cnnlint.graph.keras_nodes import MAX_NESTING, is_model, name_of
-from cnnlint.layers import TF_OP_LAYERS, is_op
+from cnnlint.layers import is_op
 from cnnlint.layers.base import Weight
+from cnnlint.names import TF_FUNCTION_LAYERS
 from cnnlint.readers.weights import Group, read_groups
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ def _walk_keras3(entry: dict, path: str, group: str, snake_case: Any, out: list[
         class_name = item["class_name"].split(">")[-1]
         module = item.get("module") if isinstance(item.get("module"), str) else None
         if (sequential and class_name == "InputLayer") or (
-            is_op(class_name, module) and class_name not in TF_OP_LAYERS
+            is_op(class_name, module) and class_name not in TF_FUNCTION_LAYERS
         ):
             continue
         saved = _unique(snake_case(class_name), used)

@@ -38,7 +38,19 @@ FORMATS: dict[str, Renderer] = {
     "html": _lazy("html"),
 }
 
-#: The formats ``cnnlint confirm`` writes (its text is its own; the others carry the run in the model section).
-CONFIRM_FORMATS = ("text", "json", "html", "markdown")
+#: What ``cnnlint confirm`` writes: its text is the run's summary (``confirm_text.py``); the other formats are the
+#: lint's, and carry the run in the model section.
+CONFIRM_FORMATS: dict[str, Renderer] = {
+    "text": _lazy("confirm_text"),
+    **{name: FORMATS[name] for name in ("json", "html", "markdown")},
+}
 
-__all__ = ["CONFIRM_FORMATS", "FORMATS", "RenderOptions", "Renderer"]
+#: The format names each command accepts (``inspect`` writes its layer table, ``cnnlint/summary.py``, as text or
+#: the same table as JSON).
+COMMAND_FORMATS: dict[str, tuple[str, ...]] = {
+    "check": tuple(FORMATS),
+    "confirm": tuple(CONFIRM_FORMATS),
+    "inspect": ("text", "json"),
+}
+
+__all__ = ["COMMAND_FORMATS", "CONFIRM_FORMATS", "FORMATS", "RenderOptions", "Renderer"]

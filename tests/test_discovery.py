@@ -119,3 +119,14 @@ def test_the_walk_visits_each_real_folder_once(tmp_path):
     assert folders == [tmp_path, tmp_path / "a", tmp_path / "a" / "b"]
     assert notes == [f"{tmp_path / 'a' / 'b' / 'up'}: skipped, the same folder as one already walked (a link back "
                      "into the tree)"]  # fmt: skip
+
+
+def test_the_pre_commit_hook_skips_named_json_that_is_no_model(tmp_path):
+    """The hook passes every committed .json; a named one that is no model's is skipped, as a folder walk skips it."""
+    (tmp_path / "package.json").write_text('{"name": "x", "version": "1"}')
+    (tmp_path / "model.json").write_text(json.dumps(sequential(dense())))
+    named = [str(tmp_path / "package.json"), str(tmp_path / "model.json")]
+    notes: list[str] = []
+    assert discover(named, notes, skip_non_models=True) == ([named[1]], [])
+    assert notes == [f"{named[0]}: skipped, not a model file"]
+    assert discover(named)[0] == named  # without the flag a named file is read, and an error if it is no model

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnlint.confirm import ConfirmOptions, decided, judge, plan, progress_line
+from cnnlint.confirmation import ConfirmOptions, decided, judge, plan, progress_line
 from cnnlint.errors import ConfigError
 from cnnlint.forecast import MODEL_PATH, Forecast, Regime, curve_features, has_eval, load_forecaster
 

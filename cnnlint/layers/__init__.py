@@ -24,13 +24,12 @@ from cnnlint.layers import (  # noqa: F401  (importing registers the specs)
 )
 from cnnlint.layers.base import SPECS, Built, Cfg, MaybeShape, ShapeUnknown
 from cnnlint.layers.ops import op_spec
-from cnnlint.names import layer_class
+from cnnlint.names import TF_FUNCTION_LAYERS, layer_class
 
 __all__ = ["build_spec", "is_keras_module", "layer_kind", "ShapeUnknown", "SPECS"]
 
 _KERAS_MODULE_PREFIXES = ("keras.", "tf_keras.", "tensorflow.python.keras.", "tensorflow.keras.")
 _OP_MODULE_PREFIXES = ("keras.src.ops.", "keras.ops")
-TF_OP_LAYERS = ("TFOpLambda", "SlicingOpLambda")
 
 
 def is_keras_module(module: str | None) -> bool:
@@ -39,7 +38,7 @@ def is_keras_module(module: str | None) -> bool:
 
 
 def is_op(class_name: str, module: str | None) -> bool:
-    return class_name in TF_OP_LAYERS or (module is not None and module.startswith(_OP_MODULE_PREFIXES))
+    return class_name in TF_FUNCTION_LAYERS or (module is not None and module.startswith(_OP_MODULE_PREFIXES))
 
 
 #: Helper layers of keras.applications that tf.keras registers as "Custom>Name" in SavedModels.
@@ -71,7 +70,7 @@ def build_spec(class_name: str, module: str | None, cfg: Cfg, shapes: list[Maybe
     """
     kind = layer_kind(class_name, module)
     if kind == "op":
-        name = cfg.get("function", class_name) if class_name in TF_OP_LAYERS else class_name
+        name = cfg.get("function", class_name) if class_name in TF_FUNCTION_LAYERS else class_name
         return op_spec(str(name), cfg, shapes), kind
     if kind == "unknown":
         return Built([_declared_output_shape(cfg)]), kind
