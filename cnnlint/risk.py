@@ -43,7 +43,7 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlint.analysis import Facts
 from cnnlint.findings import Dataset, Finding, class_count, codes_explaining
 from cnnlint.levels import RISK_LEVELS
-from cnnlint.trees import ensemble, thresholds, walk
+from cnnlint.trees import Node, nested, thresholds, walk_nested
 
 if TYPE_CHECKING:
     from cnnlint.probes import DataProbes
@@ -235,14 +235,20 @@ class Trees:
     names: tuple[str, ...]
     baseline: float
     trees: tuple[dict[str, list], ...]
+    #: the same trees as nested tuples, walked by ``cnnlint.trees.walk_nested``
+    nodes: tuple[Node, ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.nodes:
+            object.__setattr__(self, "nodes", tuple(nested(tree) for tree in self.trees))
 
     def predict(self, x: dict[str, float]) -> float:
-        return ensemble(self.baseline, self.trees, [x[name] for name in self.names])
+        return self.baseline + sum(self.per_tree(x))
 
     def per_tree(self, x: dict[str, float]) -> list[float]:
         """Each tree's leaf value for ``x`` (their sum plus the baseline is ``predict``)."""
         row = [x[n] for n in self.names]
-        return [walk(tree, row) for tree in self.trees]
+        return [walk_nested(node, row) for node in self.nodes]
 
     def varying(self, x: dict[str, float], name: str, values: list[float],
                 base: list[float] | None = None) -> list[float]:  # fmt: skip
@@ -259,7 +265,7 @@ class Trees:
         out = []
         for value in values:
             row[column] = value
-            out.append(fixed + sum(walk(self.trees[i], row) for i in moving))
+            out.append(fixed + sum(walk_nested(self.nodes[i], row) for i in moving))
         return out
 
     def _trees_using(self) -> dict[int, set[int]]:
@@ -310,8 +316,9 @@ class TwoPart:
     def shares(self, x: dict[str, float]) -> tuple[float, float]:
         return _share(self.fit.predict(x)), _share(self.held_out.predict(x))
 
-    def gap(self, x: dict[str, float]) -> float:
-        fit, held_out = self.shares(x)
+    def gap(self, x: dict[str, float], shares: tuple[float, float] | None = None) -> float:
+        """The gap at ``x`` (``shares``: ``self.shares(x)``, when the caller has them)."""
+        fit, held_out = self.shares(x) if shares is None else shares
         return max_gap(x) * max(fit - held_out, 0.0)
 
     def per_tree(self, x: dict[str, float]) -> tuple[list[float], list[float]]:
@@ -466,7 +473,8 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     if variant is None:
         return None
     x, assumed = variant_inputs(variant, values)
-    gap, low, high = band(variant, x)
+    shares = variant.point.shares(x)
+    gap, low, high = band(variant, x, shares)
     outside = [name for name in variant.names
                if not math.isnan(x[name]) and not variant.ranges[name][0] <= x[name] <= variant.ranges[name][1]]  # fmt: skip
     optimistic = [name for name in outside if _beyond_on_the_risky_side(variant, name, x[name])]
@@ -474,7 +482,7 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     floored = bool(optimistic) and level == RISK_LEVELS[0]
     if floored:
         level = RISK_LEVELS[1]
-    train, held_out, logged = accuracies(variant, x)
+    train, held_out, logged = accuracies(variant, x, shares)
     keras_gap = logged - held_out
     notes = _notes(variant, x, dataset, outside, probes, optimistic, assumed) if explain else []
     if explain and floored:
@@ -500,10 +508,11 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     )
 
 
-def band(variant: Variant, x: dict[str, float]) -> tuple[float, float, float]:
-    """The point estimate and its interval, each within ``[0, 1 - 1/C]``."""
+def band(variant: Variant, x: dict[str, float],
+         shares: tuple[float, float] | None = None) -> tuple[float, float, float]:  # fmt: skip
+    """The point estimate and its interval, each within ``[0, 1 - 1/C]`` (``shares``: ``variant.point.shares(x)``)."""
     top = max_gap(x)
-    gap = min(variant.point.gap(x), top)
+    gap = min(variant.point.gap(x, shares), top)
     point = variant.point.link.to_link(gap)
     to_gap = variant.link.to_gap
     low = min(max(to_gap(variant.low.edge(x, point)), 0.0), gap)
@@ -511,10 +520,11 @@ def band(variant: Variant, x: dict[str, float]) -> tuple[float, float, float]:
     return gap, low, high
 
 
-def accuracies(variant: Variant, x: dict[str, float]) -> tuple[float, float, float]:
+def accuracies(variant: Variant, x: dict[str, float],
+               shares: tuple[float, float] | None = None) -> tuple[float, float, float]:  # fmt: skip
     """Predicted training accuracy (inference mode), held-out accuracy, and the training accuracy Keras logs."""
     chance = 10 ** -x["log_classes"]
-    fit, held_out = variant.point.shares(x)
+    fit, held_out = variant.point.shares(x) if shares is None else shares
     logged = _share(variant.logged_fit.predict(x))
     train, held, keras_train = (chance + (1 - chance) * share for share in (fit, held_out, logged))
     return train, held, keras_train
@@ -528,14 +538,14 @@ def _beyond_on_the_risky_side(variant: Variant, name: str, value: float) -> bool
     return (direction > 0 and value > high) or (direction < 0 and value < low)
 
 
-def contributions(variant: Variant, x: dict[str, float]) -> dict[str, float]:
+def contributions(variant: Variant, x: dict[str, float], skip: Collection[str] = ()) -> dict[str, float]:
     """Each feature's push on the predicted gap: the estimate minus its average over the study's values of that
-    feature (``Variant.reference``), the others kept."""
+    feature (``Variant.reference``), the others kept; none for the names in ``skip``."""
     point = variant.point
-    gap = point.gap(x)
     base = point.per_tree(x)
+    gap = point.gap(x, (_share(point.fit.baseline + sum(base[0])), _share(point.held_out.baseline + sum(base[1]))))
     pushes = {}
-    for name in variant.names:
+    for name in (n for n in variant.names if n not in skip):
         pairs = variant.reference.get(name, ())
         total = sum(weight for _, weight in pairs)
         if total > 0 and not math.isnan(x[name]):
@@ -563,7 +573,7 @@ def saturation(variant: Variant, x: dict[str, float], name: str) -> float | None
 def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | None,
              assumed: list[str]) -> tuple[Factor, ...]:  # fmt: skip
     """The three largest pushes up; an assumed input is a premise of the estimate, not a property of the model."""
-    pushes = sorted(((n, p) for n, p in contributions(variant, x).items() if n not in assumed), key=lambda kv: -kv[1])
+    pushes = sorted(contributions(variant, x, assumed).items(), key=lambda kv: -kv[1])
     return tuple(
         Factor(name, round(x[name], 6), round(push, 4),
                codes_explaining(name, findings or []), variant.medians.get(name))
