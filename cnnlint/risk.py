@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlint.analysis import Facts
 from cnnlint.findings import Dataset, Finding, class_count, codes_explaining
 from cnnlint.levels import RISK_LEVELS
-from cnnlint.trees import Node, nested, thresholds, walk_nested
+from cnnlint.trees import Node, nested, thresholds, walk_nested, walk_recording
 
 if TYPE_CHECKING:
     from cnnlint.probes import DataProbes
@@ -252,8 +252,9 @@ class Trees:
 
     def varying(self, x: dict[str, float], name: str, values: list[float],
                 base: list[float] | None = None) -> list[float]:  # fmt: skip
-        """``predict`` with ``name`` set to each of ``values``: only the trees that split on it are walked again
-        (``base``: ``per_tree(x)``, when the caller varies several features around the same point)."""
+        """``predict`` with ``name`` set to each of ``values``: only the trees whose path at ``x`` asks about it are
+        walked again, from the first node that asks (``base``: ``per_tree(x)``, when the caller varies several
+        features around the same point)."""
         base = self.per_tree(x) if base is None else base
         total = self.baseline + sum(base)
         if name not in self.names:
@@ -262,15 +263,31 @@ class Trees:
         column = self.names.index(name)
         moving = self._trees_using()[column]
         fixed = total - sum(base[i] for i in moving)
-        leaves: list[list[float]] = [[] for _ in values]
+        paths = self._paths_at(row)
+        columns = []  # per moving tree, its leaf for each value
         for i, same in zip(moving, self._same_paths(column, tuple(values))):
-            node, reached = self.nodes[i], {}
-            for k, first in enumerate(same):
+            leaf, first_asking = paths[i]
+            start = first_asking.get(column)
+            if start is None:  # the path never asks: every value ends in the same leaf
+                columns.append((leaf,) * len(same))
+                continue
+            reached = {}
+            for first in same:
                 if first not in reached:
                     row[column] = values[first]
-                    reached[first] = walk_nested(node, row)
-                leaves[k].append(reached[first])
-        return [fixed + sum(value_leaves) for value_leaves in leaves]
+                    reached[first] = walk_nested(start, row)
+            columns.append([reached[first] for first in same])
+        totals = [sum(leaves) for leaves in zip(*columns)] if columns else [0] * len(values)
+        return [fixed + total for total in totals]
+
+    def _paths_at(self, row: list[float]) -> list[tuple[float, dict[int, Node]]]:
+        """``walk_recording`` of every tree at ``row``, kept for the last row (each input is varied around it)."""
+        key = tuple(row)
+        memo = self.__dict__.get("_paths_memo")
+        if memo is None or memo[0] != key:
+            memo = (key, [walk_recording(node, row) for node in self.nodes])
+            object.__setattr__(self, "_paths_memo", memo)
+        return memo[1]
 
     def per_tree_near(self, x: dict[str, float], near: dict[str, float], base: list[float]) -> list[float]:
         """``per_tree(x)``, from ``base = per_tree(near)``: only the trees that split on an input that differs are

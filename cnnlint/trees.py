@@ -57,3 +57,15 @@ def walk_nested(node: Node, row: Sequence[float]) -> float:
         x = row[feature]
         node = left if x <= threshold or (missing_left and x != x) else right
     return node
+
+
+def walk_recording(node: Node, row: Sequence[float]) -> tuple[float, dict[int, Node]]:
+    """``walk_nested``'s leaf, and for each input the path asks about, the first node that asks: below the nodes
+    before it the path is the same whatever that input's value, so a walk with it changed may start there."""
+    first: dict[int, Node] = {}
+    while type(node) is tuple:
+        feature, threshold, missing_left, left, right = node
+        first.setdefault(feature, node)
+        x = row[feature]
+        node = left if x <= threshold or (missing_left and x != x) else right
+    return node, first
