@@ -246,9 +246,17 @@ class Trees:
         return self.baseline + sum(self.per_tree(x))
 
     def per_tree(self, x: dict[str, float]) -> list[float]:
-        """Each tree's leaf value for ``x`` (their sum plus the baseline is ``predict``)."""
+        """Each tree's leaf value for ``x`` (their sum plus the baseline is ``predict``).
+
+        A tree whose path at the last row ``_paths_at`` recorded asks about none of the inputs that differ here
+        takes the same path again: its leaf is reused (the search over n varies n around the estimate's row)."""
         row = [x[n] for n in self.names]
-        return [walk_nested(node, row) for node in self.nodes]
+        memo = self.__dict__.get("_paths_memo")
+        if memo is None:
+            return [walk_nested(node, row) for node in self.nodes]
+        changed = {j for j, (a, b) in enumerate(zip(row, memo[0])) if not _same(a, b)}
+        return [leaf if changed.isdisjoint(asked) else walk_nested(node, row)
+                for node, (leaf, asked) in zip(self.nodes, memo[1])]  # fmt: skip
 
     def varying(self, x: dict[str, float], name: str, values: list[float],
                 base: list[float] | None = None) -> list[float]:  # fmt: skip
