@@ -6,8 +6,13 @@ from __future__ import annotations
 import json
 import math
 import random
+from pathlib import Path
 
-from cnnlint.risk import load_model
+from cnnlint.analysis import analyze
+from cnnlint.findings import Dataset
+from cnnlint.pipeline import model_graph
+from cnnlint.readers import read_model
+from cnnlint.risk import SIZE_GRID, assess, level_at, load_model
 from cnnlint.trees import nested, walk, walk_nested, walk_recording
 from reports.base import json_text
 
@@ -77,3 +82,12 @@ def test_the_indented_writer_writes_what_json_dumps_writes():
             assert json_text(data, indent=indent) == json.dumps(data, indent=indent)
     # what the plain writer leaves to json.dumps: non-finite numbers (written as null), keys that are not strings
     assert json_text({"a": math.nan, 1: (1, 2)}, indent=2) == json.dumps({"a": None, 1: [1, 2]}, indent=2)
+
+
+def test_the_smallest_n_search_reads_the_level_assess_gives():
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    for name in ("example1_reduced.keras", "example2_regularized.keras"):
+        facts = analyze(model_graph(read_model(examples / name)))
+        for n in SIZE_GRID[::2]:
+            for dataset in (Dataset(n, 10), Dataset(n, 10, training_steps=500, label_noise=0.2)):
+                assert level_at(facts, dataset) == assess(facts, dataset, explain=False).level
