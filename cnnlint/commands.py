@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -172,15 +173,34 @@ def _lint_one(job: tuple[str, Dataset, LintSettings]) -> ModelReport:
 
 
 def _lint_all(jobs: list[tuple[str, Dataset, LintSettings]], workers: int) -> list[ModelReport]:
+    import gc
+
+    # the reports kept so far are moved out of the cyclic collector's view after each file: otherwise every full
+    # collection walks all of them again, which costs 10-15 % of a lint of 2,000 small files (issue 26)
+    try:
+        return [_kept(report) for report in _reports(jobs, workers)]
+    finally:
+        gc.unfreeze()
+
+
+def _kept(report: ModelReport) -> ModelReport:
+    import gc
+
+    gc.freeze()
+    return report
+
+
+def _reports(jobs: list[tuple[str, Dataset, LintSettings]], workers: int) -> Iterator[ModelReport]:
     if workers <= 1 or len(jobs) <= 1:
-        return [_lint_one(job) for job in jobs]
+        yield from (_lint_one(job) for job in jobs)
+        return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     chunk = max(1, len(jobs) // (workers * 4))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(_lint_one, jobs, chunksize=chunk))
+        yield from pool.map(_lint_one, jobs, chunksize=chunk)
 
 
 def _exit_code(reports: list[ModelReport], opts: dict[str, Any], config: Config) -> int:

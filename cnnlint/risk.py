@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -52,7 +52,7 @@ from cnnlint.analysis import Facts
 from cnnlint.findings import Dataset, Finding, class_count, codes_explaining
 from cnnlint.levels import RISK_LEVELS
 from cnnlint.model_files import RISK_MODEL_FILE
-from cnnlint.trees import ensemble, thresholds, walk
+from cnnlint.trees import Node, nested, thresholds, walk_nested, walk_recording
 
 if TYPE_CHECKING:
     from cnnlint.probes import DataProbes
@@ -235,19 +235,34 @@ class Trees:
     names: tuple[str, ...]
     baseline: float
     trees: tuple[dict[str, list], ...]
+    #: the same trees as nested tuples, walked by ``cnnlint.trees.walk_nested``
+    nodes: tuple[Node, ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.nodes:
+            object.__setattr__(self, "nodes", tuple(nested(tree) for tree in self.trees))
 
     def predict(self, x: dict[str, float]) -> float:
-        return ensemble(self.baseline, self.trees, [x[name] for name in self.names])
+        return self.baseline + sum(self.per_tree(x))
 
     def per_tree(self, x: dict[str, float]) -> list[float]:
-        """Each tree's leaf value for ``x`` (their sum plus the baseline is ``predict``)."""
+        """Each tree's leaf value for ``x`` (their sum plus the baseline is ``predict``).
+
+        A tree whose path at the last row ``_paths_at`` recorded asks about none of the inputs that differ here
+        takes the same path again: its leaf is reused (the search over n varies n around the estimate's row)."""
         row = [x[n] for n in self.names]
-        return [walk(tree, row) for tree in self.trees]
+        memo = self.__dict__.get("_paths_memo")
+        if memo is None:
+            return [walk_nested(node, row) for node in self.nodes]
+        changed = {j for j, (a, b) in enumerate(zip(row, memo[0])) if not _same(a, b)}
+        return [leaf if changed.isdisjoint(asked) else walk_nested(node, row)
+                for node, (leaf, asked) in zip(self.nodes, memo[1])]  # fmt: skip
 
     def varying(self, x: dict[str, float], name: str, values: list[float],
                 base: list[float] | None = None) -> list[float]:  # fmt: skip
-        """``predict`` with ``name`` set to each of ``values``: only the trees that split on it are walked again
-        (``base``: ``per_tree(x)``, when the caller varies several features around the same point)."""
+        """``predict`` with ``name`` set to each of ``values``: only the trees whose path at ``x`` asks about it are
+        walked again, from the first node that asks (``base``: ``per_tree(x)``, when the caller varies several
+        features around the same point)."""
         base = self.per_tree(x) if base is None else base
         total = self.baseline + sum(base)
         if name not in self.names:
@@ -256,23 +271,81 @@ class Trees:
         column = self.names.index(name)
         moving = self._trees_using()[column]
         fixed = total - sum(base[i] for i in moving)
-        out = []
-        for value in values:
-            row[column] = value
-            out.append(fixed + sum(walk(self.trees[i], row) for i in moving))
+        paths = self._paths_at(row)
+        columns = []  # per moving tree, its leaf for each value
+        for i, same in zip(moving, self._same_paths(column, tuple(values))):
+            leaf, first_asking = paths[i]
+            start = first_asking.get(column)
+            if start is None:  # the path never asks: every value ends in the same leaf
+                columns.append((leaf,) * len(same))
+                continue
+            reached = {}
+            for first in same:
+                if first not in reached:
+                    row[column] = values[first]
+                    reached[first] = walk_nested(start, row)
+            columns.append([reached[first] for first in same])
+        totals = [sum(leaves) for leaves in zip(*columns)] if columns else [0] * len(values)
+        return [fixed + total for total in totals]
+
+    def _paths_at(self, row: list[float]) -> list[tuple[float, dict[int, Node]]]:
+        """``walk_recording`` of every tree at ``row``, kept for the last row (each input is varied around it)."""
+        key = tuple(row)
+        memo = self.__dict__.get("_paths_memo")
+        if memo is None or memo[0] != key:
+            memo = (key, [walk_recording(node, row) for node in self.nodes])
+            object.__setattr__(self, "_paths_memo", memo)
+        return memo[1]
+
+    def per_tree_near(self, x: dict[str, float], near: dict[str, float], base: list[float]) -> list[float]:
+        """``per_tree(x)``, from ``base = per_tree(near)``: only the trees that split on an input that differs are
+        walked again (the same list, so the same sum)."""
+        changed = [j for j, n in enumerate(self.names) if not _same(x[n], near[n])]
+        uses = self._trees_using()
+        row, out = [x[n] for n in self.names], list(base)
+        for i in {i for j in changed for i in uses[j]}:
+            out[i] = walk_nested(self.nodes[i], row)
         return out
 
-    def _trees_using(self) -> dict[int, set[int]]:
+    def _trees_using(self) -> dict[int, tuple[int, ...]]:
         cached = self.__dict__.get("_uses")
         if cached is None:
-            cached = {j: {i for i, tree in enumerate(self.trees)
-                          if any(f == j and left >= 0 for f, left in zip(tree["feature"], tree["left"]))}
+            cached = {j: tuple({i for i, tree in enumerate(self.trees)
+                                if any(f == j and left >= 0 for f, left in zip(tree["feature"], tree["left"]))})
                       for j in range(len(self.names))}  # fmt: skip
             object.__setattr__(self, "_uses", cached)
         return cached
 
+    def _same_paths(self, column: int, values: tuple[float, ...]) -> list[tuple[int, ...]]:
+        """Per tree that splits on ``column``: for each value, the first of ``values`` that takes the same path
+        through it (the same side of each of its splits on that column, NaN apart). The contributions vary each
+        input over the same reference values for every model, so this is worked out once."""
+        cache = self.__dict__.setdefault("_paths", {})
+        key = (column, values)
+        if key not in cache:
+            splits = [sorted(t for f, t, left in zip(tree["feature"], tree["threshold"], tree["left"])
+                             if left >= 0 and f == column)
+                      for tree in (self.trees[i] for i in self._trees_using()[column])]  # fmt: skip
+            paths = []
+            for points in splits:
+                sides = [-1 if math.isnan(v) else bisect_left(points, v) for v in values]
+                paths.append(tuple(sides.index(side) for side in sides))
+            if len(cache) > 256:  # only the reference values repeat; never let arbitrary callers grow it
+                return paths
+            cache[key] = paths
+        return cache[key]
+
     def thresholds(self, name: str) -> list[float]:
-        return thresholds(self.trees, self.names.index(name)) if name in self.names else []
+        if name not in self.names:
+            return []
+        cache = self.__dict__.setdefault("_thresholds", {})
+        if name not in cache:
+            cache[name] = thresholds(self.trees, self.names.index(name))
+        return list(cache[name])
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
 
 
 def max_gap(x: dict[str, float]) -> float:
@@ -310,12 +383,23 @@ class TwoPart:
     def shares(self, x: dict[str, float]) -> tuple[float, float]:
         return _share(self.fit.predict(x)), _share(self.held_out.predict(x))
 
-    def gap(self, x: dict[str, float]) -> float:
-        fit, held_out = self.shares(x)
+    def gap(self, x: dict[str, float], shares: tuple[float, float] | None = None) -> float:
+        """The gap at ``x`` (``shares``: ``self.shares(x)``, when the caller has them)."""
+        fit, held_out = self.shares(x) if shares is None else shares
         return max_gap(x) * max(fit - held_out, 0.0)
 
     def per_tree(self, x: dict[str, float]) -> tuple[list[float], list[float]]:
         return self.fit.per_tree(x), self.held_out.per_tree(x)
+
+    def shares_of(self, base: tuple[list[float], list[float]]) -> tuple[float, float]:
+        """``shares(x)`` from ``base = per_tree(x)``."""
+        return _share(self.fit.baseline + sum(base[0])), _share(self.held_out.baseline + sum(base[1]))
+
+    def shares_near(self, x: dict[str, float], near: dict[str, float],
+                    base: tuple[list[float], list[float]]) -> tuple[float, float]:  # fmt: skip
+        """``shares(x)``, walking only the trees an input that differs from ``near`` (``base = per_tree(near)``)
+        reaches."""
+        return self.shares_of((self.fit.per_tree_near(x, near, base[0]), self.held_out.per_tree_near(x, near, base[1])))
 
     def gaps(self, x: dict[str, float], name: str, values: list[float],
              base: tuple[list[float], list[float]] | None = None) -> list[float]:  # fmt: skip
@@ -329,7 +413,10 @@ class TwoPart:
         return self.link.to_link(self.gap(x))
 
     def thresholds(self, name: str) -> list[float]:
-        return sorted({*self.fit.thresholds(name), *self.held_out.thresholds(name)})
+        cache = self.__dict__.setdefault("_thresholds", {})
+        if name not in cache:
+            cache[name] = sorted({*self.fit.thresholds(name), *self.held_out.thresholds(name)})
+        return list(cache[name])
 
 
 @dataclass(frozen=True)
@@ -466,17 +553,14 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     if variant is None:
         return None
     x, assumed = variant_inputs(variant, values)
-    gap, low, high = band(variant, x)
-    outside = [name for name in variant.names
-               if not math.isnan(x[name]) and not variant.ranges[name][0] <= x[name] <= variant.ranges[name][1]]  # fmt: skip
-    optimistic = [name for name in outside if _beyond_on_the_risky_side(variant, name, x[name])]
-    level = level_of(gap)
-    floored = bool(optimistic) and level == RISK_LEVELS[0]
-    if floored:
-        level = RISK_LEVELS[1]
-    train, held_out, logged = accuracies(variant, x)
+    base = variant.point.per_tree(x)  # every tree's leaf at x: what the factors and notes vary around
+    shares = variant.point.shares_of(base)
+    gap, low, high = band(variant, x, shares)
+    outside, optimistic = _beyond_the_study(variant, x)
+    level, floored = _level(gap, optimistic)
+    train, held_out, logged = accuracies(variant, x, shares)
     keras_gap = logged - held_out
-    notes = _notes(variant, x, dataset, outside, probes, optimistic, assumed) if explain else []
+    notes = _notes(variant, x, base, dataset, outside, probes, optimistic, assumed) if explain else []
     if explain and floored:
         notes.append(f"the level is {level}, not {RISK_LEVELS[0]}, only because of the line above: the estimate "
                      f"alone ({gap:.2f}) would rate it {RISK_LEVELS[0]}")  # fmt: skip
@@ -487,7 +571,7 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
         level=level,
         gap=round(gap, 4),
         interval=(round(low, 4), round(high, 4)),
-        factors=_factors(variant, x, findings, assumed) if explain else (),
+        factors=_factors(variant, x, base, findings, assumed) if explain else (),
         model_version=model.version,
         extrapolated=bool(outside),
         coverage=model.coverage,
@@ -500,10 +584,25 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     )
 
 
-def band(variant: Variant, x: dict[str, float]) -> tuple[float, float, float]:
-    """The point estimate and its interval, each within ``[0, 1 - 1/C]``."""
+def _beyond_the_study(variant: Variant, x: dict[str, float]) -> tuple[list[str], list[str]]:
+    """The inputs outside the study's range, and those of them on the side that raises risk."""
+    outside = [name for name in variant.names
+               if not math.isnan(x[name]) and not variant.ranges[name][0] <= x[name] <= variant.ranges[name][1]]  # fmt: skip
+    return outside, [name for name in outside if _beyond_on_the_risky_side(variant, name, x[name])]
+
+
+def _level(gap: float, optimistic: list[str]) -> tuple[str, bool]:
+    """The level of ``gap``, and whether it was raised from low only because the model lies beyond the study."""
+    level = level_of(gap)
+    floored = bool(optimistic) and level == RISK_LEVELS[0]
+    return (RISK_LEVELS[1] if floored else level), floored
+
+
+def band(variant: Variant, x: dict[str, float],
+         shares: tuple[float, float] | None = None) -> tuple[float, float, float]:  # fmt: skip
+    """The point estimate and its interval, each within ``[0, 1 - 1/C]`` (``shares``: ``variant.point.shares(x)``)."""
     top = max_gap(x)
-    gap = min(variant.point.gap(x), top)
+    gap = min(variant.point.gap(x, shares), top)
     point = variant.point.link.to_link(gap)
     to_gap = variant.link.to_gap
     low = min(max(to_gap(variant.low.edge(x, point)), 0.0), gap)
@@ -511,10 +610,11 @@ def band(variant: Variant, x: dict[str, float]) -> tuple[float, float, float]:
     return gap, low, high
 
 
-def accuracies(variant: Variant, x: dict[str, float]) -> tuple[float, float, float]:
+def accuracies(variant: Variant, x: dict[str, float],
+               shares: tuple[float, float] | None = None) -> tuple[float, float, float]:  # fmt: skip
     """Predicted training accuracy (inference mode), held-out accuracy, and the training accuracy Keras logs."""
     chance = 10 ** -x["log_classes"]
-    fit, held_out = variant.point.shares(x)
+    fit, held_out = variant.point.shares(x) if shares is None else shares
     logged = _share(variant.logged_fit.predict(x))
     train, held, keras_train = (chance + (1 - chance) * share for share in (fit, held_out, logged))
     return train, held, keras_train
@@ -528,14 +628,16 @@ def _beyond_on_the_risky_side(variant: Variant, name: str, value: float) -> bool
     return (direction > 0 and value > high) or (direction < 0 and value < low)
 
 
-def contributions(variant: Variant, x: dict[str, float]) -> dict[str, float]:
+def contributions(variant: Variant, x: dict[str, float], skip: Collection[str] = (),
+                  base: tuple[list[float], list[float]] | None = None) -> dict[str, float]:  # fmt: skip
     """Each feature's push on the predicted gap: the estimate minus its average over the study's values of that
-    feature (``Variant.reference``), the others kept."""
+    feature (``Variant.reference``), the others kept; none for the names in ``skip`` (``base``:
+    ``variant.point.per_tree(x)``)."""
     point = variant.point
-    gap = point.gap(x)
-    base = point.per_tree(x)
+    base = point.per_tree(x) if base is None else base
+    gap = point.gap(x, point.shares_of(base))
     pushes = {}
-    for name in variant.names:
+    for name in (n for n in variant.names if n not in skip):
         pairs = variant.reference.get(name, ())
         total = sum(weight for _, weight in pairs)
         if total > 0 and not math.isnan(x[name]):
@@ -544,14 +646,16 @@ def contributions(variant: Variant, x: dict[str, float]) -> dict[str, float]:
     return pushes
 
 
-def saturation(variant: Variant, x: dict[str, float], name: str) -> float | None:
+def saturation(variant: Variant, x: dict[str, float], name: str,
+               base: tuple[list[float], list[float]] | None = None) -> float | None:  # fmt: skip
     """The smallest value of a rising feature from which the estimate for ``x`` no longer grows with it (up to the
-    study's largest); None if it never moves."""
+    study's largest); None if it never moves (``base``: ``variant.point.per_tree(x)``)."""
     top = variant.ranges[name][1]
     below = [t for t in variant.point.thresholds(name) if t < top]
     if not below:
         return None
-    point, base = variant.point, variant.point.per_tree(x)
+    point = variant.point
+    base = point.per_tree(x) if base is None else base
     full, first = point.gaps(x, name, [top, below[0]], base)
     if first == full:
         return None
@@ -560,10 +664,10 @@ def saturation(variant: Variant, x: dict[str, float], name: str) -> float | None
     return below[first_full] if first_full < len(below) else None
 
 
-def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | None,
-             assumed: list[str]) -> tuple[Factor, ...]:  # fmt: skip
+def _factors(variant: Variant, x: dict[str, float], base: tuple[list[float], list[float]],
+             findings: list[Finding] | None, assumed: list[str]) -> tuple[Factor, ...]:  # fmt: skip
     """The three largest pushes up; an assumed input is a premise of the estimate, not a property of the model."""
-    pushes = sorted(((n, p) for n, p in contributions(variant, x).items() if n not in assumed), key=lambda kv: -kv[1])
+    pushes = sorted(contributions(variant, x, assumed, base).items(), key=lambda kv: -kv[1])
     return tuple(
         Factor(name, round(x[name], 6), round(push, 4),
                codes_explaining(name, findings or []), variant.medians.get(name))
@@ -572,20 +676,22 @@ def _factors(variant: Variant, x: dict[str, float], findings: list[Finding] | No
     )  # fmt: skip
 
 
-def _notes(variant: Variant, x: dict[str, float], dataset: Dataset, outside: list[str], probes: DataProbes | None,
-           optimistic: list[str], assumed: list[str]) -> list[str]:  # fmt: skip
+def _notes(variant: Variant, x: dict[str, float], base: tuple[list[float], list[float]], dataset: Dataset,
+           outside: list[str], probes: DataProbes | None, optimistic: list[str],
+           assumed: list[str]) -> list[str]:  # fmt: skip
     notes = []
     if "log_steps" in variant.names and "log_steps" not in assumed:
         notes.append(f"for the planned run of {dataset.planned_steps:,} optimizer steps"
                      + (f" ({dataset.epochs} epochs of batch {dataset.batch_size})" if dataset.epochs and
                         not dataset.training_steps else ""))  # fmt: skip
-    steps = saturation(variant, x, "log_steps") if "log_steps" in assumed else None
+    steps = saturation(variant, x, "log_steps", base) if "log_steps" in assumed else None
     if steps is not None:
         notes.append(f"for a full training run: the study's gaps stopped widening after about "
                      f"{10**steps:,.0f} optimizer steps, and shorter runs "
                      "measured smaller gaps")  # fmt: skip
     if "label_noise" in assumed:
-        noisy = band(variant, {**x, "label_noise": NOISY_LABELS})[0]
+        noisy_x = {**x, "label_noise": NOISY_LABELS}
+        noisy = band(variant, noisy_x, variant.point.shares_near(noisy_x, x, base))[0]
         notes.append(f"for correctly labelled data: with {NOISY_LABELS:.0%} wrong labels the estimate would be "
                      f"{noisy:.2f}")
     if probes is None:
@@ -621,8 +727,21 @@ def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes
         # steps are held (given ones, else a full run): with a fixed number of epochs they would grow with n
         scaled = Dataset(n, dataset.classes, dataset.augmented, training_steps=dataset.training_steps,
                          label_noise=dataset.label_noise)  # fmt: skip
-        risk = assess(facts, scaled, probes=probes, explain=False)
-        return risk is not None and risk.level == RISK_LEVELS[0]
+        return level_at(facts, scaled, probes) == RISK_LEVELS[0]
 
     first = bisect_left(SIZE_GRID, True, key=rates_low)
     return SIZE_GRID[first] if first < len(SIZE_GRID) else None
+
+
+def level_at(facts: Facts, dataset: Dataset, probes: DataProbes | None = None) -> str | None:
+    """The level ``assess`` gives, without the accuracies, factors and notes it also works out (the search over n
+    needs only this)."""
+    model = load_model()
+    if model is None or not dataset.samples:
+        return None
+    values = features(facts, dataset, probes)
+    variant = _choose_variant(model, values)
+    if variant is None:
+        return None
+    x, _ = variant_inputs(variant, values)
+    return _level(band(variant, x)[0], _beyond_the_study(variant, x)[1])[0]

@@ -54,10 +54,81 @@ def finite(value: Any) -> Any:
 
 def json_text(value: Any, **options: Any) -> str:
     """The one JSON writer of the reports: strict JSON (non-finite numbers as null, ``allow_nan=False``)."""
+    if set(options) <= {"indent", "sort_keys"} and isinstance(options.get("indent"), int) and not options.get("sort_keys"):
+        try:
+            return _indented(value, options["indent"])
+        except (_Unusual, RecursionError):  # anything beyond plain report data: the standard writer decides
+            pass
     try:
         return json.dumps(value, allow_nan=False, **options)
     except ValueError:  # a NaN or infinity somewhere: the copy without them (rare, so not made every time)
         return json.dumps(finite(value), allow_nan=False, **options)
+
+
+class _Unusual(Exception):
+    """A value ``_indented`` leaves to ``json.dumps``: a non-finite number, a cycle's depth, another type."""
+
+
+_SCALARS = {True: "true", False: "false", None: "null"}
+
+
+def _indented(value: Any, indent: int) -> str:
+    """``json.dumps(value, indent=indent)`` for plain data (str, int, float, bool, None, lists, tuples and dicts with
+    string keys), byte for byte: the standard library writes indented JSON in pure Python, one generator step per
+    token, and a report of 2,000 models takes it seconds (issue 26). ``_Unusual`` for anything else."""
+    out: list[str] = []
+    _write(value, out, "\n", " " * indent, 0)
+    return "".join(out)
+
+
+def _write(value: Any, out: list[str], newline: str, step: str, depth: int) -> None:
+    if isinstance(value, str):
+        out.append(json.encoder.encode_basestring_ascii(value))
+    elif value is None or value is True or value is False:
+        out.append(_SCALARS[value])
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Unusual
+        out.append(float.__repr__(value))
+    elif isinstance(value, (list, tuple)):
+        _write_list(value, out, newline, step, depth)
+    elif isinstance(value, dict):
+        _write_dict(value, out, newline, step, depth)
+    else:
+        raise _Unusual
+
+
+def _write_list(value: list | tuple, out: list[str], newline: str, step: str, depth: int) -> None:
+    if not value:
+        out.append("[]")
+        return
+    if depth > 200:
+        raise _Unusual
+    inner = newline + step
+    out.append("[" + inner)
+    for i, item in enumerate(value):
+        if i:
+            out.append("," + inner)
+        _write(item, out, inner, step, depth + 1)
+    out.append(newline + "]")
+
+
+def _write_dict(value: dict, out: list[str], newline: str, step: str, depth: int) -> None:
+    if not value:
+        out.append("{}")
+        return
+    if depth > 200:
+        raise _Unusual
+    inner = newline + step
+    out.append("{" + inner)
+    for i, (key, item) in enumerate(value.items()):
+        if not isinstance(key, str):
+            raise _Unusual
+        out.append(("," + inner if i else "") + json.encoder.encode_basestring_ascii(key) + ": ")
+        _write(item, out, inner, step, depth + 1)
+    out.append(newline + "}")
 
 
 def safe_report(report: ModelReport) -> ModelReport:

@@ -450,7 +450,7 @@ def test_where_the_beyond_the_study_floor_sets_the_level_the_output_says_so(monk
     assert risk.level != RISK_LEVELS[0] and any("not rated low" in note for note in risk.notes)
     assert risk.floored == (risk.gap < LOW_GAP)
     # force the case: parts that predict no gap at all, for a model beyond the study on the risky side
-    monkeypatch.setattr(risk_module.TwoPart, "gap", lambda self, x: 0.0)
+    monkeypatch.setattr(risk_module.TwoPart, "gap", lambda self, x, shares=None: 0.0)
     floored = assess(facts, fewer_than_studied)
     assert floored.floored and floored.level == RISK_LEVELS[1] and floored.gap == 0.0
     assert any("only because" in note for note in floored.notes)

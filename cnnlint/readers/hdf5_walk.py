@@ -29,6 +29,7 @@ counts, dataset sizes within the file) so that a file h5py cannot read is not pa
 
 from __future__ import annotations
 
+import io
 import struct
 from typing import IO
 
@@ -42,6 +43,8 @@ UNDEFINED = 0xFFFF_FFFF_FFFF_FFFF
 MAX_READ = 8 << 20
 #: all metadata read in one walk, and the number of reads
 MAX_TOTAL_READ = 32 << 20
+#: files up to this size are walked from a copy in memory (``_in_memory``)
+IN_MEMORY = 1 << 20
 MAX_READS = 100_000
 #: continuation chunks of one object header, and object header messages in one walk
 MAX_CHUNKS = 64
@@ -123,11 +126,27 @@ def fast_audit(stream: IO[bytes], prefix: str = "") -> Audit | None:
     open it with h5py (HDF5 can loop forever or crash on it).
     """
     try:
-        return _Walk(stream).audit(prefix)
+        return _Walk(_in_memory(stream)).audit(prefix)
     except Malformed as exc:
         return Audit(incomplete=f"HDF5 structure is malformed ({exc}): not scanned", malformed=True)
     except (Unsupported, struct.error, ValueError, IndexError, OSError, OverflowError, RecursionError):
         return None
+
+
+def _in_memory(stream: IO[bytes]) -> IO[bytes]:
+    """A copy in memory of a file up to ``IN_MEMORY`` bytes (else ``stream`` itself): the walk makes a hundred small
+    reads even of a small model's weights, and in memory each costs a fraction of a seek and read in the file."""
+    size = stream.seek(0, 2)
+    if size > IN_MEMORY:
+        return stream
+    stream.seek(0)
+    chunks, got = [], 0
+    while got < size and (chunk := stream.read(size - got)):
+        chunks.append(chunk)
+        got += len(chunk)
+    if got != size:  # a stream that reads short: walk it as it is
+        return stream
+    return io.BytesIO(b"".join(chunks))
 
 
 def explain(stream: IO[bytes]) -> str:
