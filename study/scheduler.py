@@ -165,7 +165,9 @@ def run_campaign(campaign: Campaign, *, engine: str = "processes", workers: int 
     out = records.run_file(folder, host or socket.gethostname().split(".")[0][:20])
     progress = Progress(started=time.time())
     print(f"{campaign.name}: {len(todo)} runs to train with {engine}; records to {out}", flush=True)
-    if engine == "ray":
+    if not todo:
+        results: Iterator[dict] = iter(())
+    elif engine == "ray":
         results = _ray(campaign, todo, budget, address, gpus_per_run, retries)
     else:
         results = _processes(campaign, todo, budget, workers)
