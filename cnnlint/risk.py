@@ -541,10 +541,10 @@ def _known(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None,
-           probes: DataProbes | None = None, explain: bool = True) -> Risk | None:  # fmt: skip
-    """The risk estimate, or ``None`` without a training-set size or a usable model file; ``explain=False`` skips
-    the factors and notes (for scans over n)."""
+def _model_inputs(facts: Facts, dataset: Dataset, probes: DataProbes | None
+                  ) -> tuple[RiskModel, Variant, dict[str, float], list[str]] | None:  # fmt: skip
+    """The model, the variant that applies and its inputs (with the names of those assumed), or ``None`` without a
+    training-set size, a usable model file or a variant whose inputs are known."""
     model = load_model()
     if model is None or not dataset.samples:
         return None
@@ -552,7 +552,17 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
     variant = _choose_variant(model, values)
     if variant is None:
         return None
-    x, assumed = variant_inputs(variant, values)
+    return (model, variant, *variant_inputs(variant, values))
+
+
+def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None,
+           probes: DataProbes | None = None, explain: bool = True) -> Risk | None:  # fmt: skip
+    """The risk estimate, or ``None`` without a training-set size or a usable model file; ``explain=False`` skips
+    the factors and notes (for scans over n)."""
+    chosen = _model_inputs(facts, dataset, probes)
+    if chosen is None:
+        return None
+    model, variant, x, assumed = chosen
     base = variant.point.per_tree(x)  # every tree's leaf at x: what the factors and notes vary around
     shares = variant.point.shares_of(base)
     gap, low, high = band(variant, x, shares)
@@ -736,12 +746,8 @@ def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes
 def level_at(facts: Facts, dataset: Dataset, probes: DataProbes | None = None) -> str | None:
     """The level ``assess`` gives, without the accuracies, factors and notes it also works out (the search over n
     needs only this)."""
-    model = load_model()
-    if model is None or not dataset.samples:
+    chosen = _model_inputs(facts, dataset, probes)
+    if chosen is None:
         return None
-    values = features(facts, dataset, probes)
-    variant = _choose_variant(model, values)
-    if variant is None:
-        return None
-    x, _ = variant_inputs(variant, values)
+    _, variant, x, _ = chosen
     return _level(band(variant, x)[0], _beyond_the_study(variant, x)[1])[0]
