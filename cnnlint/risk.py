@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -735,8 +735,7 @@ def smallest_low_risk_samples(facts: Facts, dataset: Dataset, probes: DataProbes
 
     def rates_low(n: int) -> bool:
         # steps are held (given ones, else a full run): with a fixed number of epochs they would grow with n
-        scaled = Dataset(n, dataset.classes, dataset.augmented, training_steps=dataset.training_steps,
-                         label_noise=dataset.label_noise)  # fmt: skip
+        scaled = replace(dataset, samples=n, epochs=None, probes=None)
         return level_at(facts, scaled, probes) == RISK_LEVELS[0]
 
     first = bisect_left(SIZE_GRID, True, key=rates_low)

@@ -198,8 +198,7 @@ def test_a_dataset_is_described_by_one_constructor():
                 node.args or node.keywords
             ):
                 calls.add(name)
-    # risk.py's search over training-set sizes derives its datasets from the given one (issue 26 reworks it)
-    assert calls <= {"cnnlint.risk"}
+    assert calls == set()
 
 
 def test_the_pre_commit_hook_takes_every_model_suffix():
