@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +12,17 @@ import click
 
 from cnnlint.config import Config, find_config, load_config, named_config
 from cnnlint.errors import ConfigError, printable
-from cnnlint.findings import Dataset
+from cnnlint.findings import Dataset, FindingKey
 from cnnlint.levels import NEVER, risk_rank, severity_rank
 from cnnlint.pipeline import DATA_UNREADABLE, LintSettings, ModelReport, lint_source
+from cnnlint.reports import RenderOptions
 
 
 def run_check(paths: list[str], opts: dict[str, Any]) -> int:
-    from cnnlint.baseline import load_baseline, new_findings, write_baseline
+    from cnnlint.baseline import load_baseline, write_baseline
     from cnnlint.discovery import discover
     from cnnlint.output import check_target, input_ids, write_report
-    from cnnlint.reports import FORMATS, RenderOptions
+    from cnnlint.reports import FORMATS
     from cnnlint.reports.text import use_color
     from cnnlint.rules import select_rules
 
@@ -49,6 +50,14 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     if opts["output"]:
         check_target(opts["output"], inputs, linted, data_folders)
     settings = LintSettings(tuple(rules), config.rule_options, config.layer_ignores)
+    fmt = opts["fmt"] or config.get("format", "text")
+    render_options = RenderOptions(
+        color=use_color(opts["no_color"], opts["output"]) and fmt == "text",
+        verbose=opts["verbose"],
+        quiet=opts["quiet"],
+    )
+    known = load_baseline(baseline_path) if baseline_path and not opts["write_baseline"] else None
+    finish = Finish(fmt, render_options, known)
     probes, data_errors = _probe_all(sources, opts["data"], config)
     jobs = [
         (source, _with_probes(_dataset_for(source, opts, config), probes.get(source), source, opts, config),
@@ -56,7 +65,7 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         for source in sources
         if source not in data_errors
     ]  # fmt: skip
-    reports = _lint_all(jobs, opts["jobs"])
+    reports = _lint_all(jobs, finish, opts["jobs"])
     reports += [ModelReport(path=source, dataset=Dataset(), error=message, error_kind=DATA_UNREADABLE)
                 for source, message in data_errors.items()]  # fmt: skip
     reports += [ModelReport(path=path, dataset=Dataset(), error=message, error_kind=kind) for path, message, kind in problems]
@@ -64,19 +73,10 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     if opts["write_baseline"]:
         count = write_baseline(opts["write_baseline"], reports, linted)
         click.echo(f"cnnlint: wrote {count} findings to baseline '{printable(opts['write_baseline'])}'", err=True)
-    elif baseline_path:
-        known = load_baseline(baseline_path)
-        reports = [replace(r, findings=new_findings(r, known)) for r in reports]
 
     for report in reports:
         if report.error:
             click.echo(f"cnnlint: error: {printable(report.error)}", err=True)
-    fmt = opts["fmt"] or config.get("format", "text")
-    render_options = RenderOptions(
-        color=use_color(opts["no_color"], opts["output"]) and fmt == "text",
-        verbose=opts["verbose"],
-        quiet=opts["quiet"],
-    )
     text = FORMATS[fmt](reports, render_options)
     if opts["output"]:
         write_report(opts["output"], text, inputs, linted)
@@ -160,10 +160,33 @@ def _settings_for(source: str, settings: LintSettings, config: Config) -> LintSe
     return replace(settings, layer_ignores=settings.layer_ignores + entry.layer_ignores)
 
 
-def _lint_one(job: tuple[str, Dataset, LintSettings]) -> ModelReport:
+@dataclass(frozen=True)
+class Finish:
+    """What the process that lints a model does with its report before handing it back: it leaves out the
+    findings the baseline knows (``known``), then renders the model's part of the output (``reports.with_part``),
+    so that with ``-j2`` the main process only assembles the parts (issue 26)."""
+
+    fmt: str
+    options: RenderOptions
+    known: set[FindingKey] | None = None
+
+    def __call__(self, report: ModelReport) -> ModelReport:
+        from cnnlint.reports import with_part
+
+        if self.known is not None:
+            from cnnlint.baseline import new_findings
+
+            report = replace(report, findings=new_findings(report, self.known))
+        return with_part(report, self.fmt, self.options)
+
+
+Job = tuple[str, Dataset, LintSettings]
+
+
+def _lint_one(job: Job, finish: Finish) -> ModelReport:
     source, dataset, settings = job
     try:
-        return lint_source(source, dataset, settings)
+        return finish(lint_source(source, dataset, settings))
     except Exception as exc:  # a bug must not hide the other files or print a traceback
         return ModelReport(
             path=source,
@@ -172,13 +195,13 @@ def _lint_one(job: tuple[str, Dataset, LintSettings]) -> ModelReport:
         )
 
 
-def _lint_all(jobs: list[tuple[str, Dataset, LintSettings]], workers: int) -> list[ModelReport]:
+def _lint_all(jobs: list[Job], finish: Finish, workers: int) -> list[ModelReport]:
     import gc
 
     # the reports kept so far are moved out of the cyclic collector's view after each file: otherwise every full
     # collection walks all of them again, which costs 10-15 % of a lint of 2,000 small files (issue 26)
     try:
-        return [_kept(report) for report in _reports(jobs, workers)]
+        return [_kept(report) for report in _reports(jobs, finish, workers)]
     finally:
         gc.unfreeze()
 
@@ -190,17 +213,33 @@ def _kept(report: ModelReport) -> ModelReport:
     return report
 
 
-def _reports(jobs: list[tuple[str, Dataset, LintSettings]], workers: int) -> Iterator[ModelReport]:
+#: the ``Finish`` of the run, in a ``-j`` worker: sent once when the worker starts (``_start_worker``), not with
+#: every job, as it holds the baseline's findings
+_worker_finish: Finish | None = None
+
+
+def _start_worker(finish: Finish) -> None:
+    global _worker_finish
+    _worker_finish = finish
+
+
+def _lint_in_worker(job: Job) -> ModelReport:
+    assert _worker_finish is not None, "a worker lints only after _start_worker"
+    return _lint_one(job, _worker_finish)
+
+
+def _reports(jobs: list[Job], finish: Finish, workers: int) -> Iterator[ModelReport]:
     if workers <= 1 or len(jobs) <= 1:
-        yield from (_lint_one(job) for job in jobs)
+        yield from (_lint_one(job, finish) for job in jobs)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     chunk = max(1, len(jobs) // (workers * 4))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(_lint_one, jobs, chunksize=chunk)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                             initargs=(finish,)) as pool:  # fmt: skip
+        yield from pool.map(_lint_in_worker, jobs, chunksize=chunk)
 
 
 def _exit_code(reports: list[ModelReport], opts: dict[str, Any], config: Config) -> int:

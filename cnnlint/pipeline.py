@@ -46,6 +46,9 @@ class ModelReport:
     confirm: dict[str, Any] | None = None
     #: remarks on the inputs (every format shows them), e.g. a class count the output layer disagrees with
     notes: list[str] = field(default_factory=list)
+    #: (format, this model's part of that format's output), rendered where the model was linted
+    #: (``reports.with_part``); the graph and facts are then left out
+    part: tuple[str, Any] | None = None
 
     @property
     def probes(self) -> DataProbes | None:

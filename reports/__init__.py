@@ -1,7 +1,11 @@
 """Output formats: one module per format, registered here.
 
 Each module has ``render(reports, options) -> str``.  To add a format, add a
-module and a line to ``FORMATS``.
+module and a line to ``_MODULES``.
+
+A format whose output is made of one part per model may also have ``model_part(report, options)``: the worker
+that linted a model renders its part there (``with_part``), and ``render`` only assembles the parts, so with
+``-j2`` the main process neither receives the model graphs nor renders them alone (issue 26).
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ if TYPE_CHECKING:  # the CLI reads the format names from here; rendering imports
 Renderer = Callable[["list[ModelReport]", RenderOptions], str]
 
 
+#: format name -> its module under ``cnnlint.reports``
+_MODULES = {"text": "text", "json": "json_format", "sarif": "sarif", "github": "github", "markdown": "markdown",
+            "html": "html"}  # fmt: skip
+
+
 def _lazy(module: str) -> Renderer:
     def render(reports: list[ModelReport], options: RenderOptions) -> str:
         from importlib import import_module
@@ -29,14 +38,21 @@ def _lazy(module: str) -> Renderer:
     return render
 
 
-FORMATS: dict[str, Renderer] = {
-    "text": _lazy("text"),
-    "json": _lazy("json_format"),
-    "sarif": _lazy("sarif"),
-    "github": _lazy("github"),
-    "markdown": _lazy("markdown"),
-    "html": _lazy("html"),
-}
+FORMATS: dict[str, Renderer] = {name: _lazy(module) for name, module in _MODULES.items()}
+
+
+def with_part(report: ModelReport, fmt: str, options: RenderOptions) -> ModelReport:
+    """``report`` with its part of the ``fmt`` output rendered, and without the graph and facts, which only that
+    part reads; unchanged for a format rendered as a whole (Markdown, HTML)."""
+    from dataclasses import replace
+    from importlib import import_module
+
+    from cnnlint.reports.base import safe_report
+
+    make = getattr(import_module(f"cnnlint.reports.{_MODULES[fmt]}"), "model_part", None)
+    if make is None:
+        return report
+    return replace(report, graph=None, facts=None, part=(fmt, make(safe_report(report), options)))
 
 #: What ``cnnlint confirm`` writes: its text is the run's summary (``confirm_text.py``); the other formats are the
 #: lint's, and carry the run in the model section.
@@ -53,4 +69,4 @@ COMMAND_FORMATS: dict[str, tuple[str, ...]] = {
     "inspect": ("text", "json"),
 }
 
-__all__ = ["COMMAND_FORMATS", "CONFIRM_FORMATS", "FORMATS", "RenderOptions", "Renderer"]
+__all__ = ["COMMAND_FORMATS", "CONFIRM_FORMATS", "FORMATS", "RenderOptions", "Renderer", "with_part"]

@@ -65,6 +65,37 @@ def json_text(value: Any, **options: Any) -> str:
         return json.dumps(finite(value), allow_nan=False, **options)
 
 
+def part_of(report: ModelReport, fmt: str, make: Any, options: RenderOptions) -> Any:
+    """The report's part of the ``fmt`` output: rendered by the worker that linted it (``reports.with_part``), or
+    by ``make(report, options)`` here."""
+    if report.part is not None and report.part[0] == fmt:
+        return report.part[1]
+    return make(report, options)
+
+
+def slot(name: str) -> str:
+    """A placeholder for ``json_with_lists``: a string no report value can be (it starts with NUL)."""
+    return "\0" + name
+
+
+def json_with_lists(value: Any, lists: dict[str, list[str]]) -> str:
+    """``json_text(value, indent=2)`` with each ``slot(name)`` standing for a list whose items are given already
+    written (each ``json_text(item, indent=2)``): byte for byte the document with those lists in place, as an item
+    written alone differs from the same item inside the document only by the indentation after each newline
+    (a JSON string holds no raw newline)."""
+    text = json_text(value, indent=2)
+    for name, items in lists.items():
+        marker = json.encoder.encode_basestring_ascii(slot(name))
+        at = text.index(marker)
+        line = text[text.rindex("\n", 0, at) + 1 : at]
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        inner = "\n" + indent + "  "
+        written = ("[" + inner + ("," + inner).join(item.replace("\n", inner) for item in items) + "\n" + indent + "]"
+                   if items else "[]")  # fmt: skip
+        text = text[:at] + written + text[at + len(marker) :]
+    return text
+
+
 class _Unusual(Exception):
     """A value ``_indented`` leaves to ``json.dumps``: a non-finite number, a cycle's depth, another type."""
 
@@ -218,12 +249,13 @@ def sorted_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-severity_rank(f.severity), f.code, f.layer))
 
 
-def document(reports: list[ModelReport], *, include_layers: bool = True) -> dict[str, Any]:
+def document(reports: list[ModelReport], *, include_layers: bool = True, models: Any = None) -> dict[str, Any]:
+    """The JSON report (``models``: what stands for the model list instead of the list, a ``slot``)."""
     return {
         "schema": "https://cnnlint.dev/schema/report-v1.json",
         "version": JSON_SCHEMA_VERSION,
         "tool": {"name": "cnnlint", "version": __version__},
-        "models": [model_dict(r, include_layers=include_layers) for r in reports],
+        "models": [model_dict(r, include_layers=include_layers) for r in reports] if models is None else models,
         "summary": {
             "models": len(reports),
             "unreadable": sum(1 for r in reports if r.error),

@@ -9,10 +9,11 @@ re-saved, and a changed payload is a new alert.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cnnlint.reports.base import RenderOptions, json_text, risk_dict, sorted_findings
+from cnnlint.reports.base import RenderOptions, json_text, json_with_lists, part_of, risk_dict, slot, sorted_findings
 from cnnlint.reports.data_probes import probes_dict
 
 from cnnlint import __version__
@@ -52,41 +53,54 @@ def _rules() -> list[dict[str, Any]]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _rule_index() -> dict[str, int]:
+    return {rule["id"]: i for i, rule in enumerate(_rules())}
+
+
+def model_part(report: ModelReport, options: RenderOptions) -> tuple[list[str], list[str], list[str]]:
+    """The model's tool notifications, results and entry of the run's ``models`` property, each item written."""
+    if report.error:
+        notification = {
+            "level": "error",
+            "message": {"text": report.error},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(report.path)}}}],
+        }  # fmt: skip
+        return [json_text(notification, indent=2)], [], []
+    index = _rule_index()
+    results = []
+    for finding in sorted_findings(report.findings):
+        results.append({
+            "ruleId": finding.code,
+            "ruleIndex": index[finding.code],
+            "level": LEVELS[finding.severity],
+            "message": {"text": f"{finding.message}. Fix: {finding.fix}"},
+            "locations": [{
+                "physicalLocation": {"artifactLocation": {"uri": _uri(report.path), "uriBaseId": "%SRCROOT%"}},
+                "logicalLocations": [{"name": finding.layer, "fullyQualifiedName": f"{report.path}::{finding.layer}",
+                                      "kind": "member"}],
+            }],
+            "partialFingerprints": {"cnnlintFinding/v1": fingerprint(report.path, finding)},
+            "properties": {"layers": list(finding.layers), "evidence": finding.evidence, "fix": finding.fix},
+        })  # fmt: skip
+    model = {"path": report.path, "risk": risk_dict(report.risk), "probes": probes_dict(report.probes)}
+    return [], [json_text(result, indent=2) for result in results], [json_text(model, indent=2)]
+
+
 def render(reports: list[ModelReport], options: RenderOptions) -> str:
-    rules = _rules()
-    index = {rule["id"]: i for i, rule in enumerate(rules)}
-    results, notifications, models = [], [], []
-    for report in reports:
-        if report.error:
-            notifications.append({
-                "level": "error",
-                "message": {"text": report.error},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(report.path)}}}],
-            })  # fmt: skip
-            continue
-        for finding in sorted_findings(report.findings):
-            results.append({
-                "ruleId": finding.code,
-                "ruleIndex": index[finding.code],
-                "level": LEVELS[finding.severity],
-                "message": {"text": f"{finding.message}. Fix: {finding.fix}"},
-                "locations": [{
-                    "physicalLocation": {"artifactLocation": {"uri": _uri(report.path), "uriBaseId": "%SRCROOT%"}},
-                    "logicalLocations": [{"name": finding.layer, "fullyQualifiedName": f"{report.path}::{finding.layer}",
-                                          "kind": "member"}],
-                }],
-                "partialFingerprints": {"cnnlintFinding/v1": fingerprint(report.path, finding)},
-                "properties": {"layers": list(finding.layers), "evidence": finding.evidence, "fix": finding.fix},
-            })  # fmt: skip
-        models.append({"path": report.path, "risk": risk_dict(report.risk), "probes": probes_dict(report.probes)})
+    parts = [part_of(report, "sarif", model_part, options) for report in reports]
+    notifications, results, models = ([item for part in parts for item in part[i]] for i in range(3))
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "cnnlint", "version": __version__, "informationUri": INFO_URI, "rules": rules}},
-            "invocations": [{"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}],
-            "results": results,
-            "properties": {"models": models},
+            "tool": {"driver": {"name": "cnnlint", "version": __version__, "informationUri": INFO_URI,
+                                "rules": _rules()}},
+            "invocations": [{"executionSuccessful": not notifications,
+                             "toolExecutionNotifications": slot("notifications")}],
+            "results": slot("results"),
+            "properties": {"models": slot("models")},
         }],
     }  # fmt: skip
-    return json_text(log, indent=2) + "\n"
+    lists = {"notifications": notifications, "results": results, "models": models}
+    return json_with_lists(log, lists) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from cnnlint.reports.base import RenderOptions, sorted_findings
+from cnnlint.reports.base import RenderOptions, part_of, sorted_findings
 from cnnlint.reports.data_probes import PROBE_GUIDE, probes_line
 from cnnlint.rules.thresholds import how_to_give_samples
 
@@ -58,31 +58,36 @@ def risk_line(report: ModelReport, options: RenderOptions) -> str:
     return line
 
 
-def render(reports: list[ModelReport], options: RenderOptions) -> str:
+def model_part(report: ModelReport, options: RenderOptions) -> str:
+    """The model's lines (none for a file that could not be read: stderr has said why)."""
+    if report.error:
+        return ""
     lines: list[str] = []
-    for report in reports:
-        if report.error:
-            continue  # already said on stderr, one line per file
-        for finding in sorted_findings(report.findings):
-            sev = _paint(finding.severity, finding.severity, options)
-            where = printable(f"{report.path}::{finding.layer}")
-            lines.append(f"{where} {finding.code} {sev} {printable(finding.message)}")
-            if not options.quiet:
-                lines.append(f"    fix: {printable(finding.fix)}")
-        if report.needs_samples and options.verbose:
-            lines.append(f"{report.path}: {', '.join(report.needs_samples)} need --samples and were not run")
-        if report.graph is not None and not report.graph.params_exact:
-            lines.append(
-                f"{report.path}: parameter counts are a lower bound: "
-                + ", ".join(layer.path for layer in report.graph.uncounted_layers[:5])
-                + " could not be counted"
-            )
-        if report.probes is not None:
-            lines.append(f"{report.path}: data: {probes_line(report.probes)}")
-        lines += [f"{report.path}: note: {note}" for note in report.notes]
-        lines.append(risk_line(report, options))
-        if report.risk is not None and not options.quiet:
-            lines += [f"    note: {printable(note)}" for note in report.risk.notes]
+    for finding in sorted_findings(report.findings):
+        sev = _paint(finding.severity, finding.severity, options)
+        where = printable(f"{report.path}::{finding.layer}")
+        lines.append(f"{where} {finding.code} {sev} {printable(finding.message)}")
+        if not options.quiet:
+            lines.append(f"    fix: {printable(finding.fix)}")
+    if report.needs_samples and options.verbose:
+        lines.append(f"{report.path}: {', '.join(report.needs_samples)} need --samples and were not run")
+    if report.graph is not None and not report.graph.params_exact:
+        lines.append(
+            f"{report.path}: parameter counts are a lower bound: "
+            + ", ".join(layer.path for layer in report.graph.uncounted_layers[:5])
+            + " could not be counted"
+        )
+    if report.probes is not None:
+        lines.append(f"{report.path}: data: {probes_line(report.probes)}")
+    lines += [f"{report.path}: note: {note}" for note in report.notes]
+    lines.append(risk_line(report, options))
+    if report.risk is not None and not options.quiet:
+        lines += [f"    note: {printable(note)}" for note in report.risk.notes]
+    return "\n".join(lines)
+
+
+def render(reports: list[ModelReport], options: RenderOptions) -> str:
+    lines = [part for report in reports if (part := part_of(report, "text", model_part, options))]
     if any(report.probes is not None for report in reports) and not options.quiet:
         lines.append(f"probes: {PROBE_GUIDE}")
     lines.append(summary_line(reports))

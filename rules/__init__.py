@@ -7,6 +7,7 @@ A rule module holds a docstring (its user documentation, printed by
 
 from __future__ import annotations
 
+import copyreg
 from collections.abc import Iterable
 from typing import Any
 
@@ -67,6 +68,22 @@ MODULES = (
 
 RULES: dict[str, Rule] = {module.RULE.code: module.RULE for module in MODULES}
 BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES.values()}
+
+
+def registered_rule(code: str) -> Rule:
+    """The rule registered under ``code``: what a pickled registered rule loads as."""
+    return RULES[code]
+
+
+def _pickled_rule(rule: Rule) -> Any:
+    # a registered rule pickles as its code, so a job sent to a -j worker carries a few bytes per rule, not every
+    # rule's documentation (about 28 KB a file, issue 26); any other Rule pickles as usual
+    if RULES.get(rule.code) is rule:
+        return registered_rule, (rule.code,)
+    return object.__reduce_ex__(rule, 2)
+
+
+copyreg.pickle(Rule, _pickled_rule)
 
 
 def get_rule(code_or_name: str) -> Rule:

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import random
+import shutil
+from dataclasses import replace
 from pathlib import Path
+
+from cnnlint.rules import select_rules
 
 from cnnlint.analysis import analyze
 from cnnlint.findings import Dataset
@@ -14,7 +19,8 @@ from cnnlint.pipeline import model_graph
 from cnnlint.readers import read_model
 from cnnlint.risk import SIZE_GRID, assess, level_at, load_model
 from cnnlint.trees import nested, walk, walk_nested, walk_recording
-from reports.base import json_text
+from reports.base import json_text, json_with_lists, slot
+from tests.conftest import run_cli
 
 
 def _rows(variant, count: int, seed: int) -> list[dict[str, float]]:
@@ -91,3 +97,49 @@ def test_the_smallest_n_search_reads_the_level_assess_gives():
         for n in SIZE_GRID[::2]:
             for dataset in (Dataset(n, 10), Dataset(n, 10, training_steps=500, label_noise=0.2)):
                 assert level_at(facts, dataset) == assess(facts, dataset, explain=False).level
+
+
+def test_a_document_assembled_from_written_items_is_the_document_written_whole():
+    rng = random.Random(4)
+    scalars = ["a", "line\nbreak \"q\" \\", "é\u2028", 0, 1.25, True, None]
+
+    def item(depth: int = 0):
+        if depth > 3 or rng.random() < 0.3:
+            return rng.choice(scalars)
+        if rng.random() < 0.5:
+            return [item(depth + 1) for _ in range(rng.randint(0, 3))]
+        return {f"k{i}": item(depth + 1) for i in range(rng.randint(0, 3))}
+
+    for _ in range(200):
+        lists = {name: [item() for _ in range(rng.randint(0, 3))] for name in ("models", "results")}
+        whole = {"head": item(), "runs": [{"results": lists["results"], "x": 1}], "models": lists["models"]}
+        holed = {"head": whole["head"], "runs": [{"results": slot("results"), "x": 1}], "models": slot("models")}
+        written = {name: [json_text(value, indent=2) for value in values] for name, values in lists.items()}
+        assert json_with_lists(holed, written) == json_text(whole, indent=2)
+
+
+def test_a_job_for_a_worker_carries_the_registered_rules_by_code():
+    rules = tuple(select_rules())
+    assert all(loaded is rule for loaded, rule in zip(pickle.loads(pickle.dumps(rules)), rules))
+    assert len(pickle.dumps(rules)) < 40 * len(rules)  # codes, not documentation
+    changed = replace(rules[0], options={"limit": 3})  # not the registered object: pickled whole, as before
+    assert pickle.loads(pickle.dumps(changed)) == changed
+
+
+def test_workers_apply_the_baseline_and_render_as_one_process_does(tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "examples", models,
+                    ignore=shutil.ignore_patterns("*.py", "*.ipynb"))  # fmt: skip
+    baseline = tmp_path / "baseline.json"
+    reviewed = models / "example2_plain.keras"
+    written = run_cli(str(reviewed), "--samples", "2000", "--write-baseline", str(baseline))
+    assert written.returncode in (0, 1), written.stderr
+    outputs = {}
+    for fmt in ("json", "text", "sarif", "github"):
+        runs = [run_cli(str(models), "--samples", "2000", "--format", fmt, "--baseline", str(baseline), "-j", jobs)
+                for jobs in ("1", "2")]  # fmt: skip
+        assert runs[0].stdout == runs[1].stdout and runs[0].returncode == runs[1].returncode, fmt
+        outputs[fmt] = runs[1].stdout
+    report = {model["path"]: model for model in json.loads(outputs["json"])["models"]}
+    assert report[str(reviewed)]["findings"] == []  # what the baseline knows is left out
+    assert any(model["findings"] for path, model in report.items() if path != str(reviewed))
