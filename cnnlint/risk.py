@@ -272,20 +272,23 @@ class Trees:
         moving = self._trees_using()[column]
         fixed = total - sum(base[i] for i in moving)
         paths = self._paths_at(row)
+        count = len(values)
         columns = []  # per moving tree, its leaf for each value
-        for i, same in zip(moving, self._same_paths(column, tuple(values))):
+        for i, (same, firsts) in zip(moving, self._same_paths(column, tuple(values))):
             leaf, first_asking = paths[i]
             start = first_asking.get(column)
             if start is None:  # the path never asks: every value ends in the same leaf
-                columns.append((leaf,) * len(same))
-                continue
-            reached = {}
-            for first in same:
-                if first not in reached:
+                columns.append((leaf,) * count)
+            elif len(firsts) == 1:  # every value takes the same side of each split on it
+                row[column] = values[0]
+                columns.append((walk_nested(start, row),) * count)
+            else:
+                reached = {}
+                for first in firsts:
                     row[column] = values[first]
                     reached[first] = walk_nested(start, row)
-            columns.append([reached[first] for first in same])
-        totals = [sum(leaves) for leaves in zip(*columns)] if columns else [0] * len(values)
+                columns.append([reached[first] for first in same])
+        totals = [sum(leaves) for leaves in zip(*columns)] if columns else [0] * count
         return [fixed + total for total in totals]
 
     def _paths_at(self, row: list[float]) -> list[tuple[float, dict[int, Node]]]:
@@ -316,10 +319,11 @@ class Trees:
             object.__setattr__(self, "_uses", cached)
         return cached
 
-    def _same_paths(self, column: int, values: tuple[float, ...]) -> list[tuple[int, ...]]:
+    def _same_paths(self, column: int, values: tuple[float, ...]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
         """Per tree that splits on ``column``: for each value, the first of ``values`` that takes the same path
-        through it (the same side of each of its splits on that column, NaN apart). The contributions vary each
-        input over the same reference values for every model, so this is worked out once."""
+        through it (the same side of each of its splits on that column, NaN apart), and those firsts, once each.
+        The contributions vary each input over the same reference values for every model, and the saturation over
+        the same split points, so this is worked out once."""
         cache = self.__dict__.setdefault("_paths", {})
         key = (column, values)
         if key not in cache:
@@ -329,7 +333,8 @@ class Trees:
             paths = []
             for points in splits:
                 sides = [-1 if math.isnan(v) else bisect_left(points, v) for v in values]
-                paths.append(tuple(sides.index(side) for side in sides))
+                same = tuple(sides.index(side) for side in sides)
+                paths.append((same, tuple(sorted(set(same)))))
             if len(cache) > 256:  # only the reference values repeat; never let arbitrary callers grow it
                 return paths
             cache[key] = paths
@@ -666,12 +671,12 @@ def saturation(variant: Variant, x: dict[str, float], name: str,
         return None
     point = variant.point
     base = point.per_tree(x) if base is None else base
-    full, first = point.gaps(x, name, [top, below[0]], base)
+    # one pass over every step of the estimate (a tree is walked once per distinct path, not once per value): the
+    # estimate never falls as a rising feature grows, so the first step at the full value is where it saturates
+    full, first, *past = point.gaps(x, name, [top, below[0], *(math.nextafter(t, math.inf) for t in below)], base)
     if first == full:
         return None
-    # the estimate never falls as a rising feature grows, so "has reached the full value" is monotone: bisect
-    first_full = bisect_left(below, True, key=lambda t: point.gaps(x, name, [math.nextafter(t, math.inf)], base)[0] == full)
-    return below[first_full] if first_full < len(below) else None
+    return next((t for t, gap in zip(below, past) if gap == full), None)
 
 
 def _factors(variant: Variant, x: dict[str, float], base: tuple[list[float], list[float]],

@@ -26,19 +26,22 @@ _MODULES = {"text": "text", "json": "json_format", "sarif": "sarif", "github": "
             "html": "html"}  # fmt: skip
 
 
-def _lazy(module: str) -> Renderer:
+def _lazy(name: str, module: str) -> Renderer:
     def render(reports: list[ModelReport], options: RenderOptions) -> str:
         from importlib import import_module
 
         from cnnlint.reports.base import safe_report
 
-        # every format gets the same neutralised strings: nothing from a file or path reaches it raw
-        return import_module(f"cnnlint.reports.{module}").render([safe_report(r) for r in reports], options)
+        # every format gets the same neutralised strings: nothing from a file or path reaches it raw.  A model's
+        # part rendered by its worker was made from its safe_report there (with_part), and beside its part a format
+        # reads only counts: the part is not neutralised twice.
+        safe = [r if r.part is not None and r.part[0] == name else safe_report(r) for r in reports]
+        return import_module(f"cnnlint.reports.{module}").render(safe, options)
 
     return render
 
 
-FORMATS: dict[str, Renderer] = {name: _lazy(module) for name, module in _MODULES.items()}
+FORMATS: dict[str, Renderer] = {name: _lazy(name, module) for name, module in _MODULES.items()}
 
 
 def with_part(report: ModelReport, fmt: str, options: RenderOptions) -> ModelReport:
@@ -54,10 +57,11 @@ def with_part(report: ModelReport, fmt: str, options: RenderOptions) -> ModelRep
         return report
     return replace(report, graph=None, facts=None, part=(fmt, make(safe_report(report), options)))
 
+
 #: What ``cnnlint confirm`` writes: its text is the run's summary (``confirm_text.py``); the other formats are the
 #: lint's, and carry the run in the model section.
 CONFIRM_FORMATS: dict[str, Renderer] = {
-    "text": _lazy("confirm_text"),
+    "text": _lazy("confirm_text", "confirm_text"),  # a confirm report never carries a part (with_part)
     **{name: FORMATS[name] for name in ("json", "html", "markdown")},
 }
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from cnnlint.errors import printable
+from cnnlint.names import Resolved, resolve
 
 #: Containers visited per file.  The readers refuse JSON with more than ``MAX_JSON_CONTAINERS`` (250k), so a file
 #: never gets here; only an in-memory config (``cnnlint.check(dict)``) can, and then the scan says it stopped.
@@ -19,6 +21,12 @@ class Scan:
 
     objects: tuple[tuple[str, dict], ...]
     complete: bool
+
+    @cached_property
+    def resolved(self) -> tuple[tuple[str, dict, tuple[Resolved, ...]], ...]:
+        """The objects that resolve to something (``cnnlint.names.resolve``), with what they resolve to: worked out
+        once for the safety rules that each ask."""
+        return tuple((layer, obj, found) for layer, obj in self.objects if (found := resolve(obj)))
 
 
 _LAST: list[tuple[Any, Scan]] = []  # the last scan: the safety rules each ask for the same file in turn
@@ -39,6 +47,11 @@ def scan(source: Any) -> Scan:
 def objects(source: Any) -> Iterator[tuple[str, dict]]:
     """Every dict in ``source`` with the path of the layer that holds it ("" for the model itself)."""
     return iter(scan(source).objects)
+
+
+def resolved_objects(source: Any) -> Iterator[tuple[str, dict, tuple[Resolved, ...]]]:
+    """``objects(source)`` that resolve to something, with everything each can resolve to."""
+    return iter(scan(source).resolved)
 
 
 def _configs(source: Any) -> Iterator[tuple[str, Any, bool]]:

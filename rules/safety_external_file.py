@@ -32,10 +32,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from cnnlint.rules._scan import objects, strings
+from cnnlint.rules._scan import resolved_objects, strings
 
 from cnnlint.findings import Finding, Rule, RuleContext
-from cnnlint.names import FILE, resolve
+from cnnlint.names import FILE
 
 URL = re.compile(r"^\s*(https?|ftp|gs|s3|hdfs|file)://", re.IGNORECASE)
 #: config keys a layer (or a tf.keras feature column) reads a vocabulary file from
@@ -46,10 +46,7 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     if ctx.raw is None:
         return
     seen: set[tuple[str, str]] = set()
-    for layer, obj in objects(ctx.raw):
-        found = resolve(obj)
-        if not found:
-            continue
+    for layer, obj, found in resolved_objects(ctx.raw):
         config = obj.get("config") if isinstance(obj.get("config"), dict) else {}
         loads = next((item for item in found if item.verdict == FILE), None)
         if loads is not None:

@@ -32,10 +32,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cnnlint.rules._scan import objects
+from cnnlint.rules._scan import resolved_objects
 
 from cnnlint.findings import Finding, Rule, RuleContext
-from cnnlint.names import FOREIGN, TF_OP, resolve
+from cnnlint.names import FOREIGN, TF_OP, Resolved
 
 SAFE_TF_OP_PREFIXES = ("math.", "nn.", "__operators__.", "compat.v1.transpose", "reshape", "transpose", "concat",
                        "stack", "expand_dims", "squeeze", "cast", "clip_by_value", "identity", "split", "linalg.",
@@ -48,8 +48,8 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     if ctx.raw is None:
         return
     reported: set[tuple[str, str]] = set()
-    for layer, obj in objects(ctx.raw):
-        for target in _targets(obj):
+    for layer, obj, found in resolved_objects(ctx.raw):
+        for target in _targets(obj, found):
             if (layer, target) in reported:
                 continue
             reported.add((layer, target))
@@ -64,9 +64,10 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
             )
 
 
-def _targets(obj: dict) -> Iterator[str]:
-    """What ``obj`` reaches outside Keras: resolved references, and the TensorFlow function a TF-op layer calls."""
-    for found in resolve(obj):
+def _targets(obj: dict, resolved: tuple[Resolved, ...]) -> Iterator[str]:
+    """What ``obj`` (which resolves to ``resolved``) reaches outside Keras: resolved references, and the TensorFlow
+    function a TF-op layer calls."""
+    for found in resolved:
         if found.verdict == FOREIGN:
             yield found.target
         elif found.verdict == TF_OP and isinstance(obj.get("config"), dict):

@@ -34,18 +34,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cnnlint.rules._scan import objects
+from cnnlint.rules._scan import resolved_objects
 
 from cnnlint.findings import Finding, Rule, RuleContext
-from cnnlint.names import KERAS_API, resolve
+from cnnlint.names import KERAS_API
 
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     if ctx.raw is None:
         return
     reported: set[tuple[str, str]] = set()
-    for layer, obj in objects(ctx.raw):
-        for found in resolve(obj):
+    for layer, _, resolved in resolved_objects(ctx.raw):
+        for found in resolved:
             if found.verdict != KERAS_API or (layer, found.target) in reported:
                 continue
             reported.add((layer, found.target))

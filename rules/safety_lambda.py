@@ -38,18 +38,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cnnlint.rules._scan import objects
+from cnnlint.rules._scan import resolved_objects
 
 from cnnlint.findings import Finding, Rule, RuleContext, digest
-from cnnlint.names import CODE, LAMBDA, Resolved, resolve
+from cnnlint.names import CODE, LAMBDA, Resolved
 
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     if ctx.raw is None:
         return
     lambda_layers: set[str] = set()
-    for layer, obj in objects(ctx.raw):
-        code = next((found for found in resolve(obj) if found.verdict == CODE), None)
+    for layer, obj, resolved in resolved_objects(ctx.raw):
+        code = next((found for found in resolved if found.verdict == CODE), None)
         if code is None:
             continue
         if code.leaf == "TorchModuleWrapper":
