@@ -272,22 +272,30 @@ class Trees:
         moving = self._trees_using()[column]
         fixed = total - sum(base[i] for i in moving)
         paths = self._paths_at(row)
-        count = len(values)
+        count, at = len(values), row[column]
         columns = []  # per moving tree, its leaf for each value
-        for i, (same, firsts) in zip(moving, self._same_paths(column, tuple(values))):
+        for i, (points, sides, same, firsts) in zip(moving, self._same_paths(column, tuple(values))):
             leaf, first_asking = paths[i]
             start = first_asking.get(column)
             if start is None:  # the path never asks: every value ends in the same leaf
                 columns.append((leaf,) * count)
-            elif len(firsts) == 1:  # every value takes the same side of each split on it
-                row[column] = values[0]
-                columns.append((walk_nested(start, row),) * count)
-            else:
-                reached = {}
-                for first in firsts:
+                continue
+            # a value on the same side of each of the tree's splits on it as x's own takes x's path, to its leaf
+            own = -1 if at != at else bisect_left(points, at)
+            if len(firsts) == 1:  # every value takes the same side of each split on it
+                if sides[0] != own:
+                    row[column] = values[0]
+                    leaf = walk_nested(start, row)
+                columns.append((leaf,) * count)
+                continue
+            reached = {}
+            for first in firsts:
+                if sides[first] == own:
+                    reached[first] = leaf
+                else:
                     row[column] = values[first]
                     reached[first] = walk_nested(start, row)
-                columns.append([reached[first] for first in same])
+            columns.append([reached[first] for first in same])
         totals = [sum(leaves) for leaves in zip(*columns)] if columns else [0] * count
         return [fixed + total for total in totals]
 
@@ -319,11 +327,13 @@ class Trees:
             object.__setattr__(self, "_uses", cached)
         return cached
 
-    def _same_paths(self, column: int, values: tuple[float, ...]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-        """Per tree that splits on ``column``: for each value, the first of ``values`` that takes the same path
-        through it (the same side of each of its splits on that column, NaN apart), and those firsts, once each.
-        The contributions vary each input over the same reference values for every model, and the saturation over
-        the same split points, so this is worked out once."""
+    def _same_paths(self, column: int, values: tuple[float, ...]
+                    ) -> list[tuple[list[float], list[int], tuple[int, ...], tuple[int, ...]]]:  # fmt: skip
+        """Per tree that splits on ``column``: its split points on it (ascending), each value's side of them (how
+        many lie below it; -1 for NaN), for each value the first of ``values`` on the same side (so taking the same
+        path through the tree), and those firsts, once each.  The contributions vary each input over the same
+        reference values for every model, and the saturation over the same split points, so this is worked out
+        once."""
         cache = self.__dict__.setdefault("_paths", {})
         key = (column, values)
         if key not in cache:
@@ -334,7 +344,7 @@ class Trees:
             for points in splits:
                 sides = [-1 if math.isnan(v) else bisect_left(points, v) for v in values]
                 same = tuple(sides.index(side) for side in sides)
-                paths.append((same, tuple(sorted(set(same)))))
+                paths.append((points, sides, same, tuple(sorted(set(same)))))
             if len(cache) > 256:  # only the reference values repeat; never let arbitrary callers grow it
                 return paths
             cache[key] = paths

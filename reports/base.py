@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from cnnlint.reports.data_probes import probes_dict
@@ -29,14 +29,33 @@ class RenderOptions:
 
 
 def clean_data(value: Any) -> Any:
-    """``value`` with every string (keys too) passed through ``printable``; other values unchanged."""
+    """``value`` with every string (keys too) passed through ``printable``; other values unchanged (a container in
+    which every string is printable already is returned as it is, not copied)."""
+    if isinstance(value, (dict, list, tuple)) and _all_printable(value):
+        return value
+    return _cleaned(value)
+
+
+def _cleaned(value: Any) -> Any:
     if isinstance(value, str):
         return printable(value)
     if isinstance(value, dict):
-        return {clean_data(k): clean_data(v) for k, v in value.items()}
+        return {_cleaned(k): _cleaned(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(clean_data(v) for v in value)
+        return type(value)(_cleaned(v) for v in value)
     return value
+
+
+def _all_printable(value: Any) -> bool:
+    """Whether ``printable`` leaves every string in ``value`` as it is, told from one pass of the C JSON encoder
+    (issue 26: a graph summary holds hundreds of strings): with ``ensure_ascii`` it writes every character
+    ``printable`` may change with a backslash (control and non-ASCII characters) except DEL, so text with neither
+    holds only plain printable ASCII.  A quote or backslash in a string, or a value JSON cannot hold, says no."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return "\\" not in text and "\x7f" not in text
 
 
 def finite(value: Any) -> Any:
@@ -201,12 +220,16 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
 def risk_dict(risk: Risk | None) -> dict[str, Any] | None:
     if risk is None:
         return None
-    data = asdict(risk)
+    data = _fields_of(risk)  # what dataclasses.asdict gives for these plain fields, without its deep copies
     data["interval"] = list(risk.interval)
-    data["factors"] = [asdict(f) | {"rules": list(f.rules), "text": f.describe()} for f in risk.factors]
+    data["factors"] = [_fields_of(f) | {"rules": list(f.rules), "text": f.describe()} for f in risk.factors]
     data["notes"] = list(risk.notes)
     data["approximate"] = True
     return data
+
+
+def _fields_of(value: Any) -> dict[str, Any]:
+    return {field.name: getattr(value, field.name) for field in fields(value)}
 
 
 def model_dict(report: ModelReport, *, include_layers: bool = True) -> dict[str, Any]:

@@ -143,3 +143,23 @@ def test_workers_apply_the_baseline_and_render_as_one_process_does(tmp_path):
     report = {model["path"]: model for model in json.loads(outputs["json"])["models"]}
     assert report[str(reviewed)]["findings"] == []  # what the baseline knows is left out
     assert any(model["findings"] for path, model in report.items() if path != str(reviewed))
+
+
+def test_the_printable_shortcut_cleans_what_the_full_walk_cleans():
+    from reports.base import _cleaned, clean_data
+
+    rng = random.Random(5)
+    strings = ["conv2d_1", "dense", 'say "hi"', "back\\slash", "del\x7f", "esc\x1b[31m", "bidi\u202etxt", "é", "\u200b",
+               "tab\t", ""]  # fmt: skip
+
+    def value(depth: int = 0):
+        pick = rng.random()
+        if depth > 3 or pick < 0.4:
+            return rng.choice([*strings, 3, 2.5, None, True, b"raw", math.nan])
+        if pick < 0.7:
+            return rng.choice([list, tuple])(value(depth + 1) for _ in range(rng.randint(0, 3)))
+        return {rng.choice([*strings, 7]): value(depth + 1) for _ in range(rng.randint(0, 3))}
+
+    for _ in range(2000):
+        data = value()
+        assert repr(clean_data(data)) == repr(_cleaned(data))  # repr: types kept, and NaN compares
