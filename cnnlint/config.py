@@ -30,7 +30,6 @@ Keys (all optional; the command line overrides every one)::
 
 from __future__ import annotations
 
-import difflib
 import numbers
 import os
 import sys
@@ -248,6 +247,8 @@ def _check_keys(data: Any, allowed: set[str], section: str, where: str) -> None:
         raise ConfigError(f"{section} must be a table", where=where)
     for key in data:
         if key not in allowed:
+            import difflib
+
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(sorted(allowed))}"
             raise ConfigError(f"unknown key '{key}' in {section}", where=where, hint=hint)

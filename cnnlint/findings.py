@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -98,6 +97,8 @@ def key_of(path: str, code: str, layer: str, content: dict[str, str]) -> Finding
 
 def digest(value: Any) -> str:
     """sha256 of a config value's canonical JSON: the identity of stored code, a pickle, a reference."""
+    import hashlib  # here: only security findings need it, and it loads OpenSSL (a few ms of every start)
+
     text = json.dumps(value, sort_keys=True, ensure_ascii=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 

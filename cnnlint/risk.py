@@ -319,12 +319,27 @@ class Trees:
         return out
 
     def _trees_using(self) -> dict[int, tuple[int, ...]]:
+        """Per input, the trees that split on it (in the order the sums over them keep)."""
         cached = self.__dict__.get("_uses")
         if cached is None:
-            cached = {j: tuple({i for i, tree in enumerate(self.trees)
-                                if any(f == j and left >= 0 for f, left in zip(tree["feature"], tree["left"]))})
-                      for j in range(len(self.names))}  # fmt: skip
+            cached = {j: tuple({i for i in per_tree}) for j, per_tree in self._split_points().items()}
             object.__setattr__(self, "_uses", cached)
+        return cached
+
+    def _split_points(self) -> dict[int, dict[int, list[float]]]:
+        """Per input, per tree that splits on it (ascending), its split points on it (ascending): one pass over the
+        nodes, as a single lint pays for it (issue 26)."""
+        cached = self.__dict__.get("_splits")
+        if cached is None:
+            cached = {j: {} for j in range(len(self.names))}
+            for i, tree in enumerate(self.trees):
+                for feature, threshold, left in zip(tree["feature"], tree["threshold"], tree["left"]):
+                    if left >= 0:
+                        cached[feature].setdefault(i, []).append(threshold)
+            for per_tree in cached.values():
+                for points in per_tree.values():
+                    points.sort()
+            object.__setattr__(self, "_splits", cached)
         return cached
 
     def _same_paths(self, column: int, values: tuple[float, ...]
@@ -337,9 +352,7 @@ class Trees:
         cache = self.__dict__.setdefault("_paths", {})
         key = (column, values)
         if key not in cache:
-            splits = [sorted(t for f, t, left in zip(tree["feature"], tree["threshold"], tree["left"])
-                             if left >= 0 and f == column)
-                      for tree in (self.trees[i] for i in self._trees_using()[column])]  # fmt: skip
+            splits = [self._split_points()[column][i] for i in self._trees_using()[column]]
             paths = []
             for points in splits:
                 sides = [-1 if math.isnan(v) else bisect_left(points, v) for v in values]

@@ -117,7 +117,6 @@ def audit_weights(path: str, member: str | None) -> Audit:
     The pure-Python walk first; a file it cannot vouch for is audited by h5py in a child process
     (``readers/hdf5_isolate.py``), and one HDF5 hangs or crashes on is reported like a malformed one.
     """
-    from cnnlint.readers.hdf5_isolate import Isolated, run
     from cnnlint.readers.hdf5_walk import fast_audit
     from cnnlint.readers.weights import open_weights
 
@@ -129,6 +128,8 @@ def audit_weights(path: str, member: str | None) -> Audit:
         return Audit(incomplete=f"{shown} could not be read as HDF5 ({type(exc).__name__}: {exc})"[:300])
     if audit is not None:  # a malformed file too: HDF5 could loop or crash on it, h5py never opens it
         return audit
+    from cnnlint.readers.hdf5_isolate import Isolated, run  # subprocess and threads: only for this case
+
     try:  # anything the fast path does not fully understand: HDF5 itself decides, in a child process
         found = run("audit", {"path": path, "member": member, "shown": shown}, shown)
         return Audit(tuple(str(line) for line in found["links"]), str(found["incomplete"]), isolated=True)
