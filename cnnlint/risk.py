@@ -274,7 +274,7 @@ class Trees:
         paths = self._paths_at(row)
         count, at = len(values), row[column]
         columns = []  # per moving tree, its leaf for each value
-        for i, (points, sides, same, firsts) in zip(moving, self._same_paths(column, tuple(values))):
+        for i, (points, sides, same, firsts, _) in zip(moving, self._same_paths(column, tuple(values))):
             leaf, first_asking = paths[i]
             start = first_asking.get(column)
             if start is None:  # the path never asks: every value ends in the same leaf
@@ -298,6 +298,35 @@ class Trees:
             columns.append([reached[first] for first in same])
         totals = [sum(leaves) for leaves in zip(*columns)] if columns else [0] * count
         return [fixed + total for total in totals]
+
+    def varying_by_change(self, x: dict[str, float], name: str, values: list[float], base: list[float]) -> list[float]:
+        """``varying``, to within rounding: ``predict(x)`` plus, for each value, the change of each tree that the
+        value sends to another leaf (only the trees whose path at ``x`` asks about ``name``, and only for values on
+        another side of their splits on it than ``x``'s own).  The sums differ from ``varying``'s in order, so a
+        result may differ from it in the last bits: for the factors, which are rounded, never compared for equality
+        (``tests/test_speed_equivalence.py`` bounds the difference)."""
+        total = self.baseline + sum(base)
+        changes = [0.0] * len(values)
+        if name in self.names:
+            row = [x[n] for n in self.names]
+            column = self.names.index(name)
+            at, paths = row[column], self._paths_at(row)
+            for i, (points, sides, _, firsts, members) in zip(self._trees_using()[column],
+                                                             self._same_paths(column, tuple(values))):  # fmt: skip
+                leaf, first_asking = paths[i]
+                start = first_asking.get(column)
+                if start is None:  # the path never asks: every value ends in x's leaf
+                    continue
+                own = -1 if at != at else bisect_left(points, at)
+                for first, same in zip(firsts, members):
+                    if sides[first] == own:  # x's side of each split on it: x's path, x's leaf
+                        continue
+                    row[column] = values[first]
+                    change = walk_nested(start, row) - leaf
+                    if change:
+                        for k in same:
+                            changes[k] += change
+        return [total + change for change in changes]
 
     def _paths_at(self, row: list[float]) -> list[tuple[float, dict[int, Node]]]:
         """``walk_recording`` of every tree at ``row``, kept for the last row (each input is varied around it)."""
@@ -342,13 +371,13 @@ class Trees:
             object.__setattr__(self, "_splits", cached)
         return cached
 
-    def _same_paths(self, column: int, values: tuple[float, ...]
-                    ) -> list[tuple[list[float], list[int], tuple[int, ...], tuple[int, ...]]]:  # fmt: skip
+    def _same_paths(self, column: int, values: tuple[float, ...]) -> list[tuple[list[float], list[int],
+                    tuple[int, ...], tuple[int, ...], tuple[tuple[int, ...], ...]]]:  # fmt: skip
         """Per tree that splits on ``column``: its split points on it (ascending), each value's side of them (how
         many lie below it; -1 for NaN), for each value the first of ``values`` on the same side (so taking the same
-        path through the tree), and those firsts, once each.  The contributions vary each input over the same
-        reference values for every model, and the saturation over the same split points, so this is worked out
-        once."""
+        path through the tree), those firsts, once each, and for each first the values on its side.  The
+        contributions vary each input over the same reference values for every model, and the saturation over the
+        same split points, so this is worked out once."""
         cache = self.__dict__.setdefault("_paths", {})
         key = (column, values)
         if key not in cache:
@@ -357,7 +386,9 @@ class Trees:
             for points in splits:
                 sides = [-1 if math.isnan(v) else bisect_left(points, v) for v in values]
                 same = tuple(sides.index(side) for side in sides)
-                paths.append((points, sides, same, tuple(sorted(set(same)))))
+                firsts = tuple(sorted(set(same)))
+                members = tuple(tuple(k for k, first in enumerate(same) if first == f) for f in firsts)
+                paths.append((points, sides, same, firsts, members))
             if len(cache) > 256:  # only the reference values repeat; never let arbitrary callers grow it
                 return paths
             cache[key] = paths
@@ -430,11 +461,16 @@ class TwoPart:
         return self.shares_of((self.fit.per_tree_near(x, near, base[0]), self.held_out.per_tree_near(x, near, base[1])))
 
     def gaps(self, x: dict[str, float], name: str, values: list[float],
-             base: tuple[list[float], list[float]] | None = None) -> list[float]:  # fmt: skip
+             base: tuple[list[float], list[float]] | None = None, exact: bool = True) -> list[float]:  # fmt: skip
         """``gap`` with ``name`` set to each of ``values``, walking only the trees that split on it (``base``:
-        ``per_tree(x)``)."""
+        ``per_tree(x)``); ``exact=False``: to within rounding, from the trees each value moves
+        (``Trees.varying_by_change``), for values that are rounded and not compared for equality."""
         fit_base, held_base = self.per_tree(x) if base is None else base
-        fits, helds = self.fit.varying(x, name, values, fit_base), self.held_out.varying(x, name, values, held_base)
+        if exact:
+            fits, helds = self.fit.varying(x, name, values, fit_base), self.held_out.varying(x, name, values, held_base)
+        else:
+            fits = self.fit.varying_by_change(x, name, values, fit_base)
+            helds = self.held_out.varying_by_change(x, name, values, held_base)
         return [max_gap({**x, name: v}) * max(_share(f) - _share(h), 0.0) for v, f, h in zip(values, fits, helds)]
 
     def predict(self, x: dict[str, float]) -> float:
@@ -679,7 +715,7 @@ def contributions(variant: Variant, x: dict[str, float], skip: Collection[str] =
         pairs = variant.reference.get(name, ())
         total = sum(weight for _, weight in pairs)
         if total > 0 and not math.isnan(x[name]):
-            gaps = point.gaps(x, name, [value for value, _ in pairs], base)
+            gaps = point.gaps(x, name, [value for value, _ in pairs], base, exact=False)
             pushes[name] = gap - sum(weight * g for (_, weight), g in zip(pairs, gaps)) / total
     return pushes
 

@@ -70,6 +70,19 @@ def test_varied_and_reused_evaluations_equal_walking_every_tree():
                 assert part.per_tree(other) == [walk(tree, [other[n] for n in part.names]) for tree in part.trees]
 
 
+def test_varying_by_change_is_varying_to_within_rounding():
+    for variant in (load_model().static, load_model().with_probes):
+        for part in (variant.point.fit, variant.point.held_out):
+            for x in _rows(variant, 12, 6):
+                base = part.per_tree(x)
+                for name in part.names:
+                    values = [v for v, _ in variant.reference.get(name, ())] + [x[name], x[name] + 0.4, math.nan]
+                    exact, by_change = part.varying(x, name, values, base), part.varying_by_change(x, name, values, base)
+                    assert all(abs(a - b) <= 1e-12 for a, b in zip(exact, by_change, strict=True))
+                    # a value on x's side of every split (x's own, for one) changes no tree: exactly the estimate
+                    assert by_change[-3] == part.baseline + sum(base)
+
+
 def test_the_indented_writer_writes_what_json_dumps_writes():
     rng = random.Random(3)
     scalars = ["a", "é\u2028\n\"\\", "", "\x00\x7f\ud800", 0, -1, 10**20, 1.5, -0.0, 1e-300, True, False, None]
