@@ -182,6 +182,8 @@ def root_strings(stream: IO[bytes], names: tuple[str, ...], cap: int) -> dict[st
 class _Walk:
     def __init__(self, stream: IO[bytes]) -> None:
         self.stream = stream
+        #: the file's bytes when it is held in memory (``_in_memory``): reads slice them, without a seek and read
+        self.memory = stream.getvalue() if isinstance(stream, io.BytesIO) else None
         self.size = stream.seek(0, 2)
         self.total = self.reads = self.nodes = self.strings = self.string_bytes = self.messages_read = 0
         #: object header address -> ("group", its symbol table message), ("dataset", b"") or ("other", b"")
@@ -214,6 +216,11 @@ class _Walk:
             raise Budget("more metadata than the fast path reads")
         if self.reads % 256 == 0 and budget.left() <= 0:
             raise Budget("the file's CPU budget")
+        if self.memory is not None:
+            data = self.memory[self.base + address : self.base + address + length]
+            if len(data) < length:
+                raise self.malformed("file ends before its end-of-file address", address)
+            return data
         self.stream.seek(self.base + address)
         data = b""
         while len(data) < length:
