@@ -703,10 +703,10 @@ def _beyond_on_the_risky_side(variant: Variant, name: str, value: float) -> bool
 
 
 def contributions(variant: Variant, x: dict[str, float], skip: Collection[str] = (),
-                  base: tuple[list[float], list[float]] | None = None) -> dict[str, float]:  # fmt: skip
+                  base: tuple[list[float], list[float]] | None = None, exact: bool = True) -> dict[str, float]:  # fmt: skip
     """Each feature's push on the predicted gap: the estimate minus its average over the study's values of that
     feature (``Variant.reference``), the others kept; none for the names in ``skip`` (``base``:
-    ``variant.point.per_tree(x)``)."""
+    ``variant.point.per_tree(x)``; ``exact=False``: from the trees each value moves, within ``PUSH_MARGIN``)."""
     point = variant.point
     base = point.per_tree(x) if base is None else base
     gap = point.gap(x, point.shares_of(base))
@@ -715,7 +715,7 @@ def contributions(variant: Variant, x: dict[str, float], skip: Collection[str] =
         pairs = variant.reference.get(name, ())
         total = sum(weight for _, weight in pairs)
         if total > 0 and not math.isnan(x[name]):
-            gaps = point.gaps(x, name, [value for value, _ in pairs], base, exact=False)
+            gaps = point.gaps(x, name, [value for value, _ in pairs], base, exact=exact)
             pushes[name] = gap - sum(weight * g for (_, weight), g in zip(pairs, gaps)) / total
     return pushes
 
@@ -740,14 +740,38 @@ def saturation(variant: Variant, x: dict[str, float], name: str,
 
 def _factors(variant: Variant, x: dict[str, float], base: tuple[list[float], list[float]],
              findings: list[Finding] | None, assumed: list[str]) -> tuple[Factor, ...]:  # fmt: skip
-    """The three largest pushes up; an assumed input is a premise of the estimate, not a property of the model."""
-    pushes = sorted(contributions(variant, x, assumed, base).items(), key=lambda kv: -kv[1])
+    """The three largest pushes up; an assumed input is a premise of the estimate, not a property of the model.
+
+    The pushes are summed from the trees each value moves (fast, within ``PUSH_MARGIN``); where one lies so close
+    to a cut that the margin could change what is shown (its rounding, ``FACTOR_CUT``, its rank), all are summed
+    exactly, so the factors are always those of the exact sums."""
+    pushes = contributions(variant, x, assumed, base, exact=False)
+    if not _decided(pushes):
+        pushes = contributions(variant, x, assumed, base)
+    ranked = sorted(pushes.items(), key=lambda kv: -kv[1])
     return tuple(
         Factor(name, round(x[name], 6), round(push, 4),
                codes_explaining(name, findings or []), variant.medians.get(name))
-        for name, push in pushes[:3]
-        if push > 0.005
+        for name, push in ranked[:3]
+        if push > FACTOR_CUT
     )  # fmt: skip
+
+
+#: the smallest push a factor shows
+FACTOR_CUT = 0.005
+#: how far a push summed from the changed trees may lie from the exact sum (tests/test_speed_equivalence.py finds
+#: under 1e-12 on each tree part), with room to spare
+PUSH_MARGIN = 1e-9
+
+
+def _decided(pushes: dict[str, float]) -> bool:
+    """Whether pushes that may each be ``PUSH_MARGIN`` off give the same factors as the exact ones: none that could
+    be shown lies within the margin of the cut or of a rounding step, and no two of them within twice it."""
+    candidates = sorted(p for p in pushes.values() if p > FACTOR_CUT - PUSH_MARGIN)
+    if any(higher - lower < 2 * PUSH_MARGIN for lower, higher in zip(candidates, candidates[1:])):
+        return False
+    return all(abs(p - FACTOR_CUT) >= PUSH_MARGIN and round(p - PUSH_MARGIN, 4) == round(p + PUSH_MARGIN, 4)
+               for p in candidates)  # fmt: skip
 
 
 def _notes(variant: Variant, x: dict[str, float], base: tuple[list[float], list[float]], dataset: Dataset,

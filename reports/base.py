@@ -103,6 +103,7 @@ def json_with_lists(value: Any, lists: dict[str, list[str]]) -> str:
     written alone differs from the same item inside the document only by the indentation after each newline
     (a JSON string holds no raw newline)."""
     text = json_text(value, indent=2)
+    spots = []  # every slot is found in the document without the items, so no item's text is searched
     for name, items in lists.items():
         marker = json.encoder.encode_basestring_ascii(slot(name))
         at = text.index(marker)
@@ -111,8 +112,12 @@ def json_with_lists(value: Any, lists: dict[str, list[str]]) -> str:
         inner = "\n" + indent + "  "
         written = ("[" + inner + ("," + inner).join(item.replace("\n", inner) for item in items) + "\n" + indent + "]"
                    if items else "[]")  # fmt: skip
-        text = text[:at] + written + text[at + len(marker) :]
-    return text
+        spots.append((at, at + len(marker), written))
+    pieces, done = [], 0
+    for start, end, written in sorted(spots):
+        pieces += [text[done:start], written]
+        done = end
+    return "".join([*pieces, text[done:]])
 
 
 class _Unusual(Exception):

@@ -79,8 +79,46 @@ def test_varying_by_change_is_varying_to_within_rounding():
                     values = [v for v, _ in variant.reference.get(name, ())] + [x[name], x[name] + 0.4, math.nan]
                     exact, by_change = part.varying(x, name, values, base), part.varying_by_change(x, name, values, base)
                     assert all(abs(a - b) <= 1e-12 for a, b in zip(exact, by_change, strict=True))
-                    # a value on x's side of every split (x's own, for one) changes no tree: exactly the estimate
-                    assert by_change[-3] == part.baseline + sum(base)
+
+
+def test_the_factors_are_those_of_the_exact_sums(monkeypatch):
+    from cnnlint import risk
+
+    exact_contributions = risk.contributions
+    shown = 0
+    for variant in (load_model().static, load_model().with_probes):
+        for x in _rows(variant, 150, 7):
+            base = variant.point.per_tree(x)
+            fast = risk._factors(variant, x, base, None, [])
+            shown += len(fast)
+            with monkeypatch.context() as patch:  # every push summed exactly, as before issue 26
+                patch.setattr(risk, "contributions", lambda *args, exact=True: exact_contributions(*args))
+                assert risk._factors(variant, x, base, None, []) == fast
+    assert shown > 300  # most rows show factors: the comparison is not of empty tuples
+    # what makes the fast sums give way to the exact ones: a push near the cut, a rounding step or another push
+    assert risk._decided({"a": 0.2, "b": 0.1, "c": 0.0})
+    assert not risk._decided({"a": risk.FACTOR_CUT})
+    assert not risk._decided({"a": 0.01235})  # round(, 4) turns at 0.01235
+    assert not risk._decided({"a": 0.2, "b": 0.2})
+
+
+def test_models_rendered_as_parts_are_the_reports_rendered_whole(tmp_path):
+    from cnnlint.reports import FORMATS, RenderOptions, with_part
+
+    from cnnlint.pipeline import LintSettings, lint_source
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"PK\x03\x04 not a zip")
+    settings = LintSettings(tuple(select_rules()))
+    reports = [lint_source(str(path), Dataset.of(samples=2000), settings)
+               for path in [*sorted(examples.glob("*.keras")), broken]]  # fmt: skip
+    assert reports[-1].error and all(r.findings for r in reports[:-1])
+    for fmt in ("json", "sarif", "text", "github"):
+        for options in (RenderOptions(), RenderOptions(quiet=True), RenderOptions(verbose=True)):
+            parts = [with_part(report, fmt, options) for report in reports]
+            assert all(part.part is not None and part.graph is None for part in parts)
+            assert FORMATS[fmt](parts, options) == FORMATS[fmt](reports, options), (fmt, options)
 
 
 def test_the_indented_writer_writes_what_json_dumps_writes():
