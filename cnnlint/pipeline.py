@@ -50,6 +50,10 @@ class ModelReport:
     #: (``reports.with_part``); the graph and facts are then left out
     part: tuple[str, Any] | None = None
 
+    def part_for(self, fmt: str) -> Any | None:
+        """This model's part of the ``fmt`` output, if it was rendered where the model was linted."""
+        return self.part[1] if self.part is not None and self.part[0] == fmt else None
+
     @property
     def probes(self) -> DataProbes | None:
         return self.dataset.probes

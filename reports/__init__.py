@@ -35,7 +35,7 @@ def _lazy(name: str, module: str) -> Renderer:
         # every format gets the same neutralised strings: nothing from a file or path reaches it raw.  A model's
         # part rendered by its worker was made from its safe_report there (with_part), and beside its part a format
         # reads only counts: the part is not neutralised twice.
-        safe = [r if r.part is not None and r.part[0] == name else safe_report(r) for r in reports]
+        safe = [r if r.part_for(name) is not None else safe_report(r) for r in reports]
         return import_module(f"cnnlint.reports.{module}").render(safe, options)
 
     return render

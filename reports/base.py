@@ -87,9 +87,8 @@ def json_text(value: Any, **options: Any) -> str:
 def part_of(report: ModelReport, fmt: str, make: Any, options: RenderOptions) -> Any:
     """The report's part of the ``fmt`` output: rendered by the worker that linted it (``reports.with_part``), or
     by ``make(report, options)`` here."""
-    if report.part is not None and report.part[0] == fmt:
-        return report.part[1]
-    return make(report, options)
+    part = report.part_for(fmt)
+    return make(report, options) if part is None else part
 
 
 def slot(name: str) -> str:

@@ -55,7 +55,10 @@ def _rules() -> list[dict[str, Any]]:
 
 @lru_cache(maxsize=1)
 def _rule_index() -> dict[str, int]:
-    return {rule["id"]: i for i, rule in enumerate(_rules())}
+    """Each rule's position in ``_rules()`` (the registry's order), without writing their descriptions."""
+    from cnnlint.rules import RULES
+
+    return {code: i for i, code in enumerate(RULES)}
 
 
 def model_part(report: ModelReport, options: RenderOptions) -> tuple[list[str], list[str], list[str]]:
