@@ -157,7 +157,16 @@ class Config:
         return self.values.get(key, default)
 
     def entry_for(self, model_path: str) -> ModelEntry | None:
-        """The last ``[[models]]`` entry whose glob matches (later entries win, as in ruff)."""
+        """The last ``[[models]]`` entry whose glob matches (later entries win, as in ruff).  A lint asks several
+        times per model (its dataset, data, settings): each path is matched once."""
+        if not self.models:
+            return None
+        matched = self.__dict__.setdefault("_entries", {})
+        if model_path not in matched:
+            matched[model_path] = self._match(model_path)
+        return matched[model_path]
+
+    def _match(self, model_path: str) -> ModelEntry | None:
         try:  # abspath, not resolve: never follow links in a path a pull request chose
             relative = Path(os.path.abspath(model_path)).relative_to(os.path.abspath(self.root)).as_posix()
         except ValueError:

@@ -44,15 +44,18 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnnlint import tree_code
 from cnnlint.analysis import Facts
 from cnnlint.findings import Dataset, Finding, class_count, codes_explaining
 from cnnlint.levels import RISK_LEVELS
 from cnnlint.model_files import RISK_MODEL_FILE
-from cnnlint.trees import Node, nested, thresholds, walk_nested, walk_recording
+from cnnlint.tree_code import MAX_DEPTH, Compiled
+from cnnlint.trees import thresholds
 
 if TYPE_CHECKING:
     from cnnlint.probes import DataProbes
@@ -230,181 +233,104 @@ class Risk:
 @dataclass(frozen=True)
 class Trees:
     """A monotone gradient-boosted ensemble over its features (interactions allowed); exported from scikit-learn
-    (``cnnlint.trees``)."""
+    and evaluated as generated functions (``cnnlint.tree_code``)."""
 
     names: tuple[str, ...]
     baseline: float
     trees: tuple[dict[str, list], ...]
-    #: the same trees as nested tuples, walked by ``cnnlint.trees.walk_nested``
-    nodes: tuple[Node, ...] = field(default=(), compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.nodes:
-            object.__setattr__(self, "nodes", tuple(nested(tree) for tree in self.trees))
+    #: the ensemble's generated functions, if a shipped module has them (``tree_code.shipped``); else they are
+    #: compiled on first use
+    shipped: Callable[[], Compiled | None] | None = field(default=None, compare=False, repr=False)
 
     def predict(self, x: dict[str, float]) -> float:
         return self.baseline + sum(self.per_tree(x))
 
     def per_tree(self, x: dict[str, float]) -> list[float]:
-        """Each tree's leaf value for ``x`` (their sum plus the baseline is ``predict``).
-
-        A tree whose path at the last row ``_paths_at`` recorded asks about none of the inputs that differ here
-        takes the same path again: its leaf is reused (the search over n varies n around the estimate's row)."""
-        row = [x[n] for n in self.names]
-        memo = self.__dict__.get("_paths_memo")
-        if memo is None:
-            return [walk_nested(node, row) for node in self.nodes]
-        changed = {j for j, (a, b) in enumerate(zip(row, memo[0])) if not _same(a, b)}
-        return [leaf if changed.isdisjoint(asked) else walk_nested(node, row)
-                for node, (leaf, asked) in zip(self.nodes, memo[1])]  # fmt: skip
+        """Each tree's leaf value for ``x`` (their sum plus the baseline is ``predict``)."""
+        return list(self._code().full(*[x[n] for n in self.names]))
 
     def varying(self, x: dict[str, float], name: str, values: list[float],
                 base: list[float] | None = None) -> list[float]:  # fmt: skip
-        """``predict`` with ``name`` set to each of ``values``: only the trees whose path at ``x`` asks about it are
-        walked again, from the first node that asks (``base``: ``per_tree(x)``, when the caller varies several
-        features around the same point)."""
+        """``predict`` with ``name`` set to each of ``values``: only the trees that split on it are evaluated again,
+        once for all the values on the same side of every split on it (``base``: ``per_tree(x)``, when the caller
+        varies several features around the same point)."""
+        predict = self.along(x, name, base)
+        same = self._same_side(self.names.index(name), tuple(values)) if name in self.names else (0,) * len(values)
+        sums = {first: predict(values[first]) for first in dict.fromkeys(same)}
+        return [sums[first] for first in same]
+
+    def along(self, x: dict[str, float], name: str, base: list[float] | None = None) -> Callable[[float], float]:
+        """``predict`` as a function of ``name`` alone, the other inputs as in ``x``: each call evaluates only the
+        trees that split on it (``base``: ``per_tree(x)``).  The trees that do not are summed once, so a value
+        within the same leaves as ``x``'s may differ from ``predict(x)`` in the last bits, never from another call."""
         base = self.per_tree(x) if base is None else base
         total = self.baseline + sum(base)
-        if name not in self.names:
-            return [total] * len(values)
+        column = self.names.index(name) if name in self.names else -1
+        if column < 0 or not self.uses()[column]:
+            return lambda value: total
+        fixed = total - sum(self._picks(column)(base))
+        leaves = self._code().partials.get(column) or self._subset(column)
         row = [x[n] for n in self.names]
-        column = self.names.index(name)
-        moving = self._trees_using()[column]
-        fixed = total - sum(base[i] for i in moving)
-        paths = self._paths_at(row)
-        count, at = len(values), row[column]
-        columns = []  # per moving tree, its leaf for each value
-        for i, (points, sides, same, firsts, _) in zip(moving, self._same_paths(column, tuple(values))):
-            leaf, first_asking = paths[i]
-            start = first_asking.get(column)
-            if start is None:  # the path never asks: every value ends in the same leaf
-                columns.append((leaf,) * count)
-                continue
-            # a value on the same side of each of the tree's splits on it as x's own takes x's path, to its leaf
-            own = -1 if at != at else bisect_left(points, at)
-            if len(firsts) == 1:  # every value takes the same side of each split on it
-                if sides[0] != own:
-                    row[column] = values[0]
-                    leaf = walk_nested(start, row)
-                columns.append((leaf,) * count)
-                continue
-            reached = {}
-            for first in firsts:
-                if sides[first] == own:
-                    reached[first] = leaf
-                else:
-                    row[column] = values[first]
-                    reached[first] = walk_nested(start, row)
-            columns.append([reached[first] for first in same])
-        totals = [sum(leaves) for leaves in zip(*columns)] if columns else [0] * count
-        return [fixed + total for total in totals]
 
-    def varying_by_change(self, x: dict[str, float], name: str, values: list[float], base: list[float]) -> list[float]:
-        """``varying``, to within rounding: ``predict(x)`` plus, for each value, the change of each tree that the
-        value sends to another leaf (only the trees whose path at ``x`` asks about ``name``, and only for values on
-        another side of their splits on it than ``x``'s own).  The sums differ from ``varying``'s in order, so a
-        result may differ from it in the last bits: for the factors, which are rounded, never compared for equality
-        (``tests/test_speed_equivalence.py`` bounds the difference)."""
-        total = self.baseline + sum(base)
-        changes = [0.0] * len(values)
-        if name in self.names:
-            row = [x[n] for n in self.names]
-            column = self.names.index(name)
-            at, paths = row[column], self._paths_at(row)
-            for i, (points, sides, _, firsts, members) in zip(self._trees_using()[column],
-                                                             self._same_paths(column, tuple(values))):  # fmt: skip
-                leaf, first_asking = paths[i]
-                start = first_asking.get(column)
-                if start is None:  # the path never asks: every value ends in x's leaf
-                    continue
-                own = -1 if at != at else bisect_left(points, at)
-                for first, same in zip(firsts, members):
-                    if sides[first] == own:  # x's side of each split on it: x's path, x's leaf
-                        continue
-                    row[column] = values[first]
-                    change = walk_nested(start, row) - leaf
-                    if change:
-                        for k in same:
-                            changes[k] += change
-        return [total + change for change in changes]
+        def predict(value: float) -> float:
+            row[column] = value
+            return fixed + sum(leaves(*row))
 
-    def _paths_at(self, row: list[float]) -> list[tuple[float, dict[int, Node]]]:
-        """``walk_recording`` of every tree at ``row``, kept for the last row (each input is varied around it)."""
-        key = tuple(row)
-        memo = self.__dict__.get("_paths_memo")
-        if memo is None or memo[0] != key:
-            memo = (key, [walk_recording(node, row) for node in self.nodes])
-            object.__setattr__(self, "_paths_memo", memo)
-        return memo[1]
+        return predict
 
-    def per_tree_near(self, x: dict[str, float], near: dict[str, float], base: list[float]) -> list[float]:
-        """``per_tree(x)``, from ``base = per_tree(near)``: only the trees that split on an input that differs are
-        walked again (the same list, so the same sum)."""
-        changed = [j for j, n in enumerate(self.names) if not _same(x[n], near[n])]
-        uses = self._trees_using()
-        row, out = [x[n] for n in self.names], list(base)
-        for i in {i for j in changed for i in uses[j]}:
-            out[i] = walk_nested(self.nodes[i], row)
-        return out
-
-    def _trees_using(self) -> dict[int, tuple[int, ...]]:
-        """Per input, the trees that split on it (in the order the sums over them keep)."""
+    def uses(self) -> dict[int, tuple[int, ...]]:
+        """Per input, the trees that split on it, ascending (the order of the sums over them)."""
         cached = self.__dict__.get("_uses")
         if cached is None:
-            cached = {j: tuple({i for i in per_tree}) for j, per_tree in self._split_points().items()}
+            cached = tree_code.uses(self.trees, len(self.names))
             object.__setattr__(self, "_uses", cached)
         return cached
-
-    def _split_points(self) -> dict[int, dict[int, list[float]]]:
-        """Per input, per tree that splits on it (ascending), its split points on it (ascending): one pass over the
-        nodes, as a single lint pays for it (issue 26)."""
-        cached = self.__dict__.get("_splits")
-        if cached is None:
-            cached = {j: {} for j in range(len(self.names))}
-            for i, tree in enumerate(self.trees):
-                for feature, threshold, left in zip(tree["feature"], tree["threshold"], tree["left"]):
-                    if left >= 0:
-                        cached[feature].setdefault(i, []).append(threshold)
-            for per_tree in cached.values():
-                for points in per_tree.values():
-                    points.sort()
-            object.__setattr__(self, "_splits", cached)
-        return cached
-
-    def _same_paths(self, column: int, values: tuple[float, ...]) -> list[tuple[list[float], list[int],
-                    tuple[int, ...], tuple[int, ...], tuple[tuple[int, ...], ...]]]:  # fmt: skip
-        """Per tree that splits on ``column``: its split points on it (ascending), each value's side of them (how
-        many lie below it; -1 for NaN), for each value the first of ``values`` on the same side (so taking the same
-        path through the tree), those firsts, once each, and for each first the values on its side.  The
-        contributions vary each input over the same reference values for every model, and the saturation over the
-        same split points, so this is worked out once."""
-        cache = self.__dict__.setdefault("_paths", {})
-        key = (column, values)
-        if key not in cache:
-            splits = [self._split_points()[column][i] for i in self._trees_using()[column]]
-            paths = []
-            for points in splits:
-                sides = [-1 if math.isnan(v) else bisect_left(points, v) for v in values]
-                same = tuple(sides.index(side) for side in sides)
-                firsts = tuple(sorted(set(same)))
-                members = tuple(tuple(k for k, first in enumerate(same) if first == f) for f in firsts)
-                paths.append((points, sides, same, firsts, members))
-            if len(cache) > 256:  # only the reference values repeat; never let arbitrary callers grow it
-                return paths
-            cache[key] = paths
-        return cache[key]
 
     def thresholds(self, name: str) -> list[float]:
         if name not in self.names:
             return []
+        return list(self._points(self.names.index(name)))
+
+    def _picks(self, column: int) -> Callable[[list[float]], list[float]]:
+        """Takes the leaves of the trees that split on ``column`` out of a list of every tree's leaf, in order."""
+        cache = self.__dict__.setdefault("_picked", {})
+        if column not in cache:
+            moving = self.uses()[column]
+            cache[column] = itemgetter(*moving) if len(moving) > 1 else lambda leaves: [leaves[i] for i in moving]
+        return cache[column]
+
+    def _points(self, column: int) -> list[float]:
+        """Every split point on ``column``, ascending: between two of them the ensemble is constant in it."""
         cache = self.__dict__.setdefault("_thresholds", {})
-        if name not in cache:
-            cache[name] = thresholds(self.trees, self.names.index(name))
-        return list(cache[name])
+        if column not in cache:
+            cache[column] = thresholds(self.trees, column)
+        return cache[column]
 
+    def _same_side(self, column: int, values: tuple[float, ...]) -> tuple[int, ...]:
+        """For each of ``values``, the first of them that lies on the same side of every split on ``column`` (so
+        reaches the same leaves).  The factors vary each input over the same reference values for every model, so
+        this is worked out once for them."""
+        cache = self.__dict__.setdefault("_sides", {})
+        key = (column, values)
+        found = cache.get(key)
+        if found is None:
+            points = self._points(column)
+            sides = [-1 if v != v else bisect_left(points, v) for v in values]
+            found = tuple(sides.index(side) for side in sides)
+            if len(cache) < 256:  # only the reference values repeat; never let arbitrary callers grow it
+                cache[key] = found
+        return found
 
-def _same(a: float, b: float) -> bool:
-    return a == b or (math.isnan(a) and math.isnan(b))
+    def _code(self) -> Compiled:
+        code = self.__dict__.get("_compiled")
+        if code is None:
+            code = (self.shipped and self.shipped()) or tree_code.compile_ensemble(self.trees, len(self.names))
+            object.__setattr__(self, "_compiled", code)
+        return code
+
+    def _subset(self, column: int) -> Callable[..., list[float]]:
+        full, picks = self._code().full, self._picks(column)
+        return lambda *row: picks(full(*row))
 
 
 def max_gap(x: dict[str, float]) -> float:
@@ -454,24 +380,28 @@ class TwoPart:
         """``shares(x)`` from ``base = per_tree(x)``."""
         return _share(self.fit.baseline + sum(base[0])), _share(self.held_out.baseline + sum(base[1]))
 
-    def shares_near(self, x: dict[str, float], near: dict[str, float],
-                    base: tuple[list[float], list[float]]) -> tuple[float, float]:  # fmt: skip
-        """``shares(x)``, walking only the trees an input that differs from ``near`` (``base = per_tree(near)``)
-        reaches."""
-        return self.shares_of((self.fit.per_tree_near(x, near, base[0]), self.held_out.per_tree_near(x, near, base[1])))
-
     def gaps(self, x: dict[str, float], name: str, values: list[float],
-             base: tuple[list[float], list[float]] | None = None, exact: bool = True) -> list[float]:  # fmt: skip
-        """``gap`` with ``name`` set to each of ``values``, walking only the trees that split on it (``base``:
-        ``per_tree(x)``); ``exact=False``: to within rounding, from the trees each value moves
-        (``Trees.varying_by_change``), for values that are rounded and not compared for equality."""
+             base: tuple[list[float], list[float]] | None = None) -> list[float]:  # fmt: skip
+        """``gap`` with ``name`` set to each of ``values``, evaluating only the trees that split on it (``base``:
+        ``per_tree(x)``)."""
         fit_base, held_base = self.per_tree(x) if base is None else base
-        if exact:
-            fits, helds = self.fit.varying(x, name, values, fit_base), self.held_out.varying(x, name, values, held_base)
-        else:
-            fits = self.fit.varying_by_change(x, name, values, fit_base)
-            helds = self.held_out.varying_by_change(x, name, values, held_base)
+        fits, helds = self.fit.varying(x, name, values, fit_base), self.held_out.varying(x, name, values, held_base)
+        if name != "log_classes":
+            top = max_gap(x)
+            return [top * max(_share(f) - _share(h), 0.0) for f, h in zip(fits, helds)]
         return [max_gap({**x, name: v}) * max(_share(f) - _share(h), 0.0) for v, f, h in zip(values, fits, helds)]
+
+    def gap_along(self, x: dict[str, float], name: str,
+                  base: tuple[list[float], list[float]] | None = None) -> Callable[[float], float]:  # fmt: skip
+        """``gaps`` for one value at a time: the gap as a function of ``name`` alone (``Trees.along``)."""
+        fit_base, held_base = self.per_tree(x) if base is None else base
+        fit, held_out = self.fit.along(x, name, fit_base), self.held_out.along(x, name, held_base)
+
+        def gap(value: float) -> float:
+            top = max_gap({**x, name: value}) if name == "log_classes" else max_gap(x)
+            return top * max(_share(fit(value)) - _share(held_out(value)), 0.0)
+
+        return gap
 
     def predict(self, x: dict[str, float]) -> float:
         return self.link.to_link(self.gap(x))
@@ -524,22 +454,30 @@ class RiskModel:
     coverage: float
 
 
-def _trees(data: dict[str, Any]) -> Trees:
+#: where a variant's ensembles find their generated functions: part name -> loader (``tree_code.shipped``)
+Shipped = Callable[[str], Callable[[], Compiled | None]]
+
+
+def _trees(data: dict[str, Any], shipped: Callable[[], Compiled | None] | None = None) -> Trees:
     names = tuple(data["features"])
-    return Trees(names, float(data["baseline"]), _checked_trees(data["trees"], len(names)))
+    return Trees(names, float(data["baseline"]), _checked_trees(data["trees"], len(names)), shipped)
 
 
-def _variant(data: dict[str, Any]) -> Variant:
+def _variant(data: dict[str, Any], shipped: Shipped | None = None) -> Variant:
     if data.get("kind") != "two_part":
         raise ValueError("not a risk v3 variant")
+
+    def part(name: str) -> Trees:
+        return _trees(data[name], shipped(name) if shipped else None)
+
     link = LogLink(float(data["link"]["offset"]))
-    point = TwoPart(_trees(data["fit"]), _trees(data["held_out"]), link)
+    point = TwoPart(part("fit"), part("held_out"), link)
     return Variant(
         names=tuple(data["features"]),
         point=point,
         low=Shifted(point, float(data["offsets"][0])),
         high=Shifted(point, float(data["offsets"][1])),
-        logged_fit=_trees(data["logged_fit"]),
+        logged_fit=part("logged_fit"),
         link=link,
         ranges={k: (float(v[0]), float(v[1])) for k, v in data["ranges"].items()},
         medians={k: float(v) for k, v in data["medians"].items()},
@@ -551,26 +489,44 @@ def _variant(data: dict[str, Any]) -> Variant:
 @lru_cache(maxsize=1)
 def load_model() -> RiskModel | None:
     try:
-        data: dict[str, Any] = RISK_MODEL_FILE.read(Path(__file__).parent / "data" / "risk_model.json")
-        return RiskModel(with_probes=_variant(data["variants"]["with_probes"]),
-                         static=_variant(data["variants"]["static"]),
+        text = (Path(__file__).parent / "data" / "risk_model.json").read_text(encoding="utf-8")
+        data: dict[str, Any] = RISK_MODEL_FILE.loads(text)
+        source = tree_code.fingerprint(text)
+
+        def shipped(variant: str) -> Shipped:
+            return lambda part: partial(tree_code.shipped, variant, part, source)
+
+        variants = data["variants"]
+        return RiskModel(with_probes=_variant(variants["with_probes"], shipped("with_probes")),
+                         static=_variant(variants["static"], shipped("static")),
                          version=str(data["version"]), coverage=float(data["interval_coverage_target"]))  # fmt: skip
     except (OSError, ValueError, LookupError, TypeError, AttributeError):
         return None
 
 
 def _checked_trees(trees: list[dict[str, list]], features: int) -> tuple[dict[str, list], ...]:
-    """The exported trees, refused (ValueError) unless every walk ends: arrays of one length, known features,
-    children after their parent (so no cycle) or -1 for a leaf."""
+    """The exported trees, refused (ValueError) unless every walk ends and each can be written as an expression
+    (``cnnlint.tree_code``): arrays of one length, known features, numbers for thresholds and leaves, children after
+    their parent (so no cycle) or -1 for a leaf, at most ``MAX_DEPTH`` levels."""
     keys = ("feature", "threshold", "missing_left", "left", "right", "value")
+    numbers = (int, float)
     for tree in trees:
         size = len(tree["left"])
         if size == 0 or any(len(tree[key]) != size for key in keys):
             raise ValueError("malformed tree")
-        for node, (left, right, feature) in enumerate(zip(tree["left"], tree["right"], tree["feature"])):
-            leaf = left == -1
-            if not leaf and not (node < left < size and node < right < size and 0 <= feature < features):
+        depth = [0] * size
+        for node, (left, right, feature, threshold, value) in enumerate(zip(
+                tree["left"], tree["right"], tree["feature"], tree["threshold"], tree["value"])):  # fmt: skip
+            if type(threshold) not in numbers or type(value) not in numbers:
                 raise ValueError("malformed tree")
+            if left == -1:
+                continue
+            whole = type(left) is int and type(right) is int and type(feature) is int
+            if not (whole and node < left < size and node < right < size and 0 <= feature < features):
+                raise ValueError("malformed tree")
+            if depth[node] >= MAX_DEPTH:
+                raise ValueError("a tree deeper than cnnlint evaluates")
+            depth[left] = depth[right] = depth[node] + 1
     return tuple(trees)
 
 
@@ -703,10 +659,10 @@ def _beyond_on_the_risky_side(variant: Variant, name: str, value: float) -> bool
 
 
 def contributions(variant: Variant, x: dict[str, float], skip: Collection[str] = (),
-                  base: tuple[list[float], list[float]] | None = None, exact: bool = True) -> dict[str, float]:  # fmt: skip
+                  base: tuple[list[float], list[float]] | None = None) -> dict[str, float]:  # fmt: skip
     """Each feature's push on the predicted gap: the estimate minus its average over the study's values of that
     feature (``Variant.reference``), the others kept; none for the names in ``skip`` (``base``:
-    ``variant.point.per_tree(x)``; ``exact=False``: from the trees each value moves, within ``PUSH_MARGIN``)."""
+    ``variant.point.per_tree(x)``)."""
     point = variant.point
     base = point.per_tree(x) if base is None else base
     gap = point.gap(x, point.shares_of(base))
@@ -715,7 +671,7 @@ def contributions(variant: Variant, x: dict[str, float], skip: Collection[str] =
         pairs = variant.reference.get(name, ())
         total = sum(weight for _, weight in pairs)
         if total > 0 and not math.isnan(x[name]):
-            gaps = point.gaps(x, name, [value for value, _ in pairs], base, exact=exact)
+            gaps = point.gaps(x, name, [value for value, _ in pairs], base)
             pushes[name] = gap - sum(weight * g for (_, weight), g in zip(pairs, gaps)) / total
     return pushes
 
@@ -728,26 +684,20 @@ def saturation(variant: Variant, x: dict[str, float], name: str,
     below = [t for t in variant.point.thresholds(name) if t < top]
     if not below:
         return None
-    point = variant.point
-    base = point.per_tree(x) if base is None else base
-    # one pass over every step of the estimate (a tree is walked once per distinct path, not once per value): the
-    # estimate never falls as a rising feature grows, so the first step at the full value is where it saturates
-    full, first, *past = point.gaps(x, name, [top, below[0], *(math.nextafter(t, math.inf) for t in below)], base)
-    if first == full:
+    # the estimate never falls as a rising feature grows (each tree is monotone in it, and rounding keeps the
+    # order of sums), so the steps at which it equals its value at the top are the last ones: bisect for the first
+    gap = variant.point.gap_along(x, name, base)
+    full = gap(top)
+    if gap(below[0]) == full:
         return None
-    return next((t for t, gap in zip(below, past) if gap == full), None)
+    first = bisect_left(range(len(below)), True, key=lambda k: gap(math.nextafter(below[k], math.inf)) == full)
+    return below[first] if first < len(below) else None
 
 
 def _factors(variant: Variant, x: dict[str, float], base: tuple[list[float], list[float]],
              findings: list[Finding] | None, assumed: list[str]) -> tuple[Factor, ...]:  # fmt: skip
-    """The three largest pushes up; an assumed input is a premise of the estimate, not a property of the model.
-
-    The pushes are summed from the trees each value moves (fast, within ``PUSH_MARGIN``); where one lies so close
-    to a cut that the margin could change what is shown (its rounding, ``FACTOR_CUT``, its rank), all are summed
-    exactly, so the factors are always those of the exact sums."""
-    pushes = contributions(variant, x, assumed, base, exact=False)
-    if not _decided(pushes):
-        pushes = contributions(variant, x, assumed, base)
+    """The three largest pushes up; an assumed input is a premise of the estimate, not a property of the model."""
+    pushes = contributions(variant, x, assumed, base)
     ranked = sorted(pushes.items(), key=lambda kv: -kv[1])
     return tuple(
         Factor(name, round(x[name], 6), round(push, 4),
@@ -759,19 +709,6 @@ def _factors(variant: Variant, x: dict[str, float], base: tuple[list[float], lis
 
 #: the smallest push a factor shows
 FACTOR_CUT = 0.005
-#: how far a push summed from the changed trees may lie from the exact sum (tests/test_speed_equivalence.py finds
-#: under 1e-12 on each tree part), with room to spare
-PUSH_MARGIN = 1e-9
-
-
-def _decided(pushes: dict[str, float]) -> bool:
-    """Whether pushes that may each be ``PUSH_MARGIN`` off give the same factors as the exact ones: none that could
-    be shown lies within the margin of the cut or of a rounding step, and no two of them within twice it."""
-    candidates = sorted(p for p in pushes.values() if p > FACTOR_CUT - PUSH_MARGIN)
-    if any(higher - lower < 2 * PUSH_MARGIN for lower, higher in zip(candidates, candidates[1:])):
-        return False
-    return all(abs(p - FACTOR_CUT) >= PUSH_MARGIN and round(p - PUSH_MARGIN, 4) == round(p + PUSH_MARGIN, 4)
-               for p in candidates)  # fmt: skip
 
 
 def _notes(variant: Variant, x: dict[str, float], base: tuple[list[float], list[float]], dataset: Dataset,
@@ -789,7 +726,7 @@ def _notes(variant: Variant, x: dict[str, float], base: tuple[list[float], list[
                      "measured smaller gaps")  # fmt: skip
     if "label_noise" in assumed:
         noisy_x = {**x, "label_noise": NOISY_LABELS}
-        noisy = band(variant, noisy_x, variant.point.shares_near(noisy_x, x, base))[0]
+        noisy = band(variant, noisy_x, variant.point.shares(noisy_x))[0]
         notes.append(f"for correctly labelled data: with {NOISY_LABELS:.0%} wrong labels the estimate would be "
                      f"{noisy:.2f}")
     if probes is None:

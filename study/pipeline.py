@@ -73,7 +73,17 @@ def fit_risk_outputs() -> Outputs:
     from . import risk_corpus
     from .fit_risk import fit_model
 
-    return {RISK_MODEL: RISK_MODEL_FILE.dumps(fit_model(risk_corpus.load(compute_missing_probes=False)))}
+    text = RISK_MODEL_FILE.dumps(fit_model(risk_corpus.load(compute_missing_probes=False)))
+    return {RISK_MODEL: text, **generated_tree_modules(text)}
+
+
+def generated_tree_modules(text: str) -> Outputs:
+    """The risk model's trees as the Python modules the lint path imports (``cnnlint.tree_code``)."""
+    from cnnlint import tree_code
+
+    variants, source = json.loads(text)["variants"], tree_code.fingerprint(text)
+    return {REPO / (module.replace(".", "/") + ".py"): tree_code.module_source(name, variants[name], source)
+            for name, module in tree_code.SHIPPED.items()}  # fmt: skip
 
 
 def fit_forecast_outputs() -> Outputs:
@@ -186,7 +196,8 @@ STEPS: tuple[Step, ...] = (
          pending=_generate_pending),
     Step("probes", "probe each run's training subset (1-NN, linear, patch) into study/probe-cache/",
          pending=_probes_pending),
-    Step("fit-risk", "fit risk model v3 -> cnnlint/data/risk_model.json",
+    Step("fit-risk", "fit risk model v3 -> cnnlint/data/risk_model.json and its trees as code, "
+         "cnnlint/risk_trees_*.py",
          inputs=lambda: run_files(_risk_folders()) + [DATA_PROBES, PATCH_PROBES], outputs=fit_risk_outputs),
     Step("fit-forecast", "fit the gap forecaster and its held-out regimes -> cnnlint/data/forecast_model.json, "
          "study/results/forecast_evaluation.*", inputs=lambda: run_files(_forecast_folders()),

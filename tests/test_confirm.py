@@ -182,6 +182,33 @@ def test_ctrl_c_leaves_no_half_written_output(tiny, tmp_path):
     assert not out.exists() and not list(tmp_path.glob("*.tmp"))
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_python_swallows_still_stops_the_training():
+    """A KeyboardInterrupt raised inside a garbage-collector callback is only printed ("Exception ignored"), which
+    let a confirm run train on after Ctrl-C; the flag the handler sets makes the next batch raise it again."""
+    import gc
+    import os
+
+    from cnnlint.confirmation import training
+
+    def collecting(phase, info):
+        if phase == "start":
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)  # the handler runs here, inside the callback, and its exception is swallowed
+
+    with training.ctrl_c_stops_training():
+        training.raise_if_interrupted()  # nothing yet
+        gc.callbacks.append(collecting)
+        try:
+            gc.collect()
+        finally:
+            gc.callbacks.remove(collecting)
+        with pytest.raises(KeyboardInterrupt):
+            training.raise_if_interrupted()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    training.raise_if_interrupted()  # the next run starts afresh
+
+
 def test_full_epochs_trains_the_fraction_and_prints_a_forecast_and_verdict(tiny):
     folder, _ = tiny
     result = run_cli("confirm", str(folder / "tiny.keras"), "--data", str(folder / "data.npz"), "--full-epochs", "50",

@@ -1,5 +1,5 @@
-"""The speed work's shortcuts (issue 26) give exactly what the plain computations give: the nested-tuple tree walk,
-the varied-input and reused-leaf evaluations of the risk model, and the indented JSON writer."""
+"""The speed work's shortcuts (issue 26) give exactly what the plain computations give: the varied-input evaluations
+of the risk model (its generated functions: tests/test_tree_code.py), and the indented JSON writer."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from cnnlint.findings import Dataset
 from cnnlint.pipeline import model_graph
 from cnnlint.readers import read_model
 from cnnlint.risk import SIZE_GRID, assess, level_at, load_model
-from cnnlint.trees import nested, walk, walk_nested, walk_recording
+from cnnlint.trees import walk
 from reports.base import json_text, json_with_lists, slot
 from tests.conftest import run_cli
 
@@ -35,21 +35,12 @@ def _rows(variant, count: int, seed: int) -> list[dict[str, float]]:
     return rows
 
 
-def test_nested_walks_reach_the_leaf_the_node_arrays_do():
-    trees = load_model().static.point.fit
-    for x in _rows(load_model().static, 50, 1):
-        row = [x[n] for n in trees.names]
-        for tree in trees.trees:
-            node = nested(tree)
-            assert walk_nested(node, row) == walk(tree, row) == walk_recording(node, row)[0]
-
-
 def _varied_by_walking_every_tree(part, x: dict[str, float], name: str, values: list[float]) -> list[float]:
     """``Trees.varying`` as it was before issue 26: every tree that splits on ``name`` walked for every value."""
     row = [x[n] for n in part.names]
     base = [walk(tree, row) for tree in part.trees]
     column = part.names.index(name)
-    moving = part._trees_using()[column]
+    moving = part.uses()[column]
     fixed = part.baseline + sum(base) - sum(base[i] for i in moving)
     out = []
     for value in values:
@@ -58,7 +49,7 @@ def _varied_by_walking_every_tree(part, x: dict[str, float], name: str, values: 
     return out
 
 
-def test_varied_and_reused_evaluations_equal_walking_every_tree():
+def test_varied_evaluations_equal_walking_every_tree():
     for variant in (load_model().static, load_model().with_probes):
         rows = _rows(variant, 12, 2)
         for part in (variant.point.fit, variant.point.held_out):
@@ -66,40 +57,34 @@ def test_varied_and_reused_evaluations_equal_walking_every_tree():
                 for name in part.names:
                     values = [v for v, _ in variant.reference.get(name, ())] + [x[name] - 0.3, math.nan]
                     assert part.varying(x, name, values) == _varied_by_walking_every_tree(part, x, name, values)
-                # per_tree after a varied row reuses the leaves of trees whose path did not ask about what changed
                 assert part.per_tree(other) == [walk(tree, [other[n] for n in part.names]) for tree in part.trees]
 
 
-def test_varying_by_change_is_varying_to_within_rounding():
+def _saturation_by_scanning_every_step(variant, x: dict[str, float], name: str) -> float | None:
+    """``risk.saturation`` as it was before its bisection: every step of the estimate in one ``gaps`` pass, the
+    first past which it equals its value at the top."""
+    top = variant.ranges[name][1]
+    below = [t for t in variant.point.thresholds(name) if t < top]
+    if not below:
+        return None
+    full, first, *past = variant.point.gaps(x, name, [top, below[0], *(math.nextafter(t, math.inf) for t in below)])
+    if first == full:
+        return None
+    return next((t for t, gap in zip(below, past) if gap == full), None)
+
+
+def test_the_saturation_bisection_finds_the_step_a_scan_finds():
+    from cnnlint.risk import saturation
+
+    found = 0
     for variant in (load_model().static, load_model().with_probes):
-        for part in (variant.point.fit, variant.point.held_out):
-            for x in _rows(variant, 12, 6):
-                base = part.per_tree(x)
-                for name in part.names:
-                    values = [v for v, _ in variant.reference.get(name, ())] + [x[name], x[name] + 0.4, math.nan]
-                    exact, by_change = part.varying(x, name, values, base), part.varying_by_change(x, name, values, base)
-                    assert all(abs(a - b) <= 1e-12 for a, b in zip(exact, by_change, strict=True))
-
-
-def test_the_factors_are_those_of_the_exact_sums(monkeypatch):
-    from cnnlint import risk
-
-    exact_contributions = risk.contributions
-    shown = 0
-    for variant in (load_model().static, load_model().with_probes):
-        for x in _rows(variant, 150, 7):
-            base = variant.point.per_tree(x)
-            fast = risk._factors(variant, x, base, None, [])
-            shown += len(fast)
-            with monkeypatch.context() as patch:  # every push summed exactly, as before issue 26
-                patch.setattr(risk, "contributions", lambda *args, exact=True: exact_contributions(*args))
-                assert risk._factors(variant, x, base, None, []) == fast
-    assert shown > 300  # most rows show factors: the comparison is not of empty tuples
-    # what makes the fast sums give way to the exact ones: a push near the cut, a rounding step or another push
-    assert risk._decided({"a": 0.2, "b": 0.1, "c": 0.0})
-    assert not risk._decided({"a": risk.FACTOR_CUT})
-    assert not risk._decided({"a": 0.01235})  # round(, 4) turns at 0.01235
-    assert not risk._decided({"a": 0.2, "b": 0.2})
+        if "log_steps" not in variant.names:
+            continue
+        for x in _rows(variant, 60, 8):
+            expected = _saturation_by_scanning_every_step(variant, x, "log_steps")
+            assert saturation(variant, x, "log_steps") == expected, x
+            found += expected is not None
+    assert found > 10  # most rows saturate somewhere: the comparison is not of Nones
 
 
 def test_models_rendered_as_parts_are_the_reports_rendered_whole(tmp_path):

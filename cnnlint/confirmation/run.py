@@ -13,6 +13,7 @@ from cnnlint.confirmation.options import ConfirmOptions, api_options
 from cnnlint.confirmation.training import (
     TRAIN_EVAL_SAMPLES,
     Watch,
+    ctrl_c_stops_training,
     describe_device,
     deterministic,
     import_keras_quietly,
@@ -40,6 +41,12 @@ def confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOp
     """Lint, check the data, rebuild, train and compare.  Returns (the static ModelReport, the result).
 
     ``data_source`` names the data in the reports (its path, or "arrays")."""
+    with ctrl_c_stops_training():
+        return _confirm_raw(raw, x, y, xv, yv, opts, data_source)
+
+
+def _confirm_raw(raw: RawModel, x: Any, y: Any, xv: Any, yv: Any, opts: ConfirmOptions,
+                 data_source: str) -> tuple[Any, ConfirmResult]:  # fmt: skip
     import numpy as np
 
     from cnnlint.forecast import MIN_EPOCHS, load_forecaster

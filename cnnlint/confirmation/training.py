@@ -121,6 +121,43 @@ class _Progress:
         self.stream.flush()
 
 
+#: set by ``ctrl_c_stops_training``'s handler when Ctrl-C arrives
+_ctrl_c = {"seen": False}
+
+
+@contextlib.contextmanager
+def ctrl_c_stops_training() -> Iterator[None]:
+    """Ctrl-C stops the run even where Python swallows its KeyboardInterrupt: raised inside a garbage-collector
+    callback (JAX registers one), it is printed as "Exception ignored" and training went on (seen under load in
+    tests/test_confirm.py).  The handler remembers it, and ``Watch`` raises it again at the next batch.  Only where
+    Python's own handler is installed (the main thread, no handler of the caller's)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or (
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler):  # fmt: skip
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        _ctrl_c["seen"] = True
+        signal.default_int_handler(signum, frame)
+
+    _ctrl_c["seen"] = False
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _ctrl_c["seen"] = False
+
+
+def raise_if_interrupted() -> None:
+    """Raise the KeyboardInterrupt of a Ctrl-C that arrived since ``ctrl_c_stops_training`` began."""
+    if _ctrl_c["seen"]:
+        raise KeyboardInterrupt
+
+
 class Watch:
     """A Keras callback that records the epoch logs and stops on the time budget or once ``decide`` says so.
 
@@ -148,6 +185,7 @@ class Watch:
                     self.bar.update(epoch, force=True)
 
             def on_train_batch_end(self, batch, logs=None):
+                raise_if_interrupted()
                 steps = (self.params or {}).get("steps")
                 if self.bar and steps:
                     self.bar.update(self.epoch + (batch + 1) / steps)
@@ -157,6 +195,7 @@ class Watch:
                     self.bar.close()
 
             def on_epoch_end(self, epoch, logs=None):
+                raise_if_interrupted()
                 for key in CURVE_KEYS:
                     if logs and key in logs:
                         self.curves.setdefault(key, []).append(round(float(logs[key]), 5))
@@ -182,6 +221,7 @@ def train(model: Any, x, y, xv, yv, opts: ConfirmOptions, optimizer: Any, epochs
     loss = "binary_crossentropy" if outputs == 1 else "sparse_categorical_crossentropy"
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     start = time.perf_counter()
+    raise_if_interrupted()
     model.fit(x, y, validation_data=(xv, yv), epochs=epochs, batch_size=opts.batch_size, verbose=0,
               callbacks=[watch], shuffle=True)  # fmt: skip
     return watch.curves, time.perf_counter() - start
