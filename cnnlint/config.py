@@ -162,9 +162,10 @@ class Config:
         if not self.models:
             return None
         matched = self.__dict__.setdefault("_entries", {})
-        if model_path not in matched:
-            matched[model_path] = self._match(model_path)
-        return matched[model_path]
+        key = os.path.abspath(model_path)  # the match depends on the working directory a relative path is in
+        if key not in matched:
+            matched[key] = self._match(model_path)
+        return matched[key]
 
     def _match(self, model_path: str) -> ModelEntry | None:
         try:  # abspath, not resolve: never follow links in a path a pull request chose

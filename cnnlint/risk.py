@@ -324,7 +324,9 @@ class Trees:
     def _code(self) -> Compiled:
         code = self.__dict__.get("_compiled")
         if code is None:
-            code = (self.shipped and self.shipped()) or tree_code.compile_ensemble(self.trees, len(self.names))
+            code = self.shipped() if self.shipped else None
+            if code is None or code.uses != self.uses():
+                code = tree_code.compile_ensemble(self.trees, len(self.names))
             object.__setattr__(self, "_compiled", code)
         return code
 
@@ -505,29 +507,44 @@ def load_model() -> RiskModel | None:
 
 
 def _checked_trees(trees: list[dict[str, list]], features: int) -> tuple[dict[str, list], ...]:
-    """The exported trees, refused (ValueError) unless every walk ends and each can be written as an expression
-    (``cnnlint.tree_code``): arrays of one length, known features, numbers for thresholds and leaves, children after
-    their parent (so no cycle) or -1 for a leaf, at most ``MAX_DEPTH`` levels."""
+    """The exported trees, refused (ValueError) unless each is a tree that ``cnnlint.tree_code`` can write as an
+    expression of its size: arrays of one length, known features, finite-size numbers for thresholds and leaves, every
+    node but the root the child of exactly one node that comes before it (so no cycle, and no subtree written twice),
+    at most ``MAX_DEPTH`` levels."""
     keys = ("feature", "threshold", "missing_left", "left", "right", "value")
-    numbers = (int, float)
     for tree in trees:
         size = len(tree["left"])
         if size == 0 or any(len(tree[key]) != size for key in keys):
             raise ValueError("malformed tree")
-        depth = [0] * size
-        for node, (left, right, feature, threshold, value) in enumerate(zip(
-                tree["left"], tree["right"], tree["feature"], tree["threshold"], tree["value"])):  # fmt: skip
-            if type(threshold) not in numbers or type(value) not in numbers:
-                raise ValueError("malformed tree")
+        for numbers in (tree["threshold"], tree["value"]):
+            if not all(type(number) is float for number in numbers):
+                for number in numbers:
+                    _check_number(number)
+        depth, parents = [0] * size, [0] * size
+        for node, (left, right, feature) in enumerate(zip(tree["left"], tree["right"], tree["feature"])):
             if left == -1:
                 continue
             whole = type(left) is int and type(right) is int and type(feature) is int
-            if not (whole and node < left < size and node < right < size and 0 <= feature < features):
+            if not (whole and node < left < size and node < right < size and left != right and 0 <= feature < features):
                 raise ValueError("malformed tree")
             if depth[node] >= MAX_DEPTH:
                 raise ValueError("a tree deeper than cnnlint evaluates")
             depth[left] = depth[right] = depth[node] + 1
+            parents[left] += 1
+            parents[right] += 1
+        if parents[0] or any(count != 1 for count in parents[1:]):
+            raise ValueError("malformed tree: a node with no parent or with more than one")
     return tuple(trees)
+
+
+def _check_number(value: Any) -> None:
+    """A JSON number the generated source can write: a float, or an int within a float's range."""
+    if type(value) not in (int, float):
+        raise ValueError("malformed tree: a threshold or leaf value that is not a number")
+    try:
+        float(value)
+    except OverflowError:
+        raise ValueError("malformed tree: a number beyond a float's range") from None
 
 
 def level_of(gap: float) -> str:

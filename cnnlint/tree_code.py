@@ -10,8 +10,11 @@ node ``(feature, threshold, missing_left, left, right)`` becomes ``(LEFT if x <=
 The shipped model's functions are generated modules, ``cnnlint/risk_trees_static.py`` and
 ``cnnlint/risk_trees_with_probes.py`` (imported, so Python's bytecode cache makes them free to load), written by
 ``python -m study fit-risk`` together with ``risk_model.json`` and checked against it by ``tests/test_tree_code.py``.
-Each records the CRC-32 and size of the JSON text it was generated from; a model file they do not match (a refit
-without regenerating) is compiled from the same source at load time instead (slower, the same results).
+Each records the CRC-32 and size of the JSON text it was generated from, and each ensemble which trees split on
+which input; a model file they do not match (a refit without regenerating) is compiled from the same source when
+first used instead (slower, the same results).  The fingerprint catches a stale module, not a forged one: the JSON
+ships inside the package and is as trusted as its code (a cryptographic hash would cost the ~7 ms of importing
+``hashlib`` in every process).
 
 The source holds only float literals (``repr`` of ``float()`` of each number: ``inf`` and ``nan`` are names this
 module's namespace defines), ``x`` + an integer checked against the feature count, and the fixed syntax, so a model
@@ -40,6 +43,9 @@ class Compiled:
     full: Leaves
     #: per input, the function over the trees that split on it
     partials: Mapping[int, Leaves]
+    #: per input, the trees that split on it (``uses``): the order of the partials' leaves, and a check that the
+    #: functions belong to the trees they are used for
+    uses: Mapping[int, tuple[int, ...]]
 
 
 def uses(trees: Sequence[dict[str, list]], features: int) -> dict[int, tuple[int, ...]]:
@@ -61,11 +67,11 @@ def expression(tree: dict[str, list], features: int) -> str:
             parts.append(item)
             continue
         node, depth = item
-        left, right = int(tree["left"][node]), int(tree["right"][node])
+        left = int(tree["left"][node])
         if left < 0:
             parts.append(repr(float(tree["value"][node])))
             continue
-        feature = int(tree["feature"][node])
+        right, feature = int(tree["right"][node]), int(tree["feature"][node])
         if not 0 <= feature < features or depth > MAX_DEPTH:
             raise ValueError("a tree this module cannot write")
         x, threshold = f"x{feature}", repr(float(tree["threshold"][node]))
@@ -80,11 +86,12 @@ def functions(name: str, trees: Sequence[dict[str, list]], features: int, partia
     arguments = ", ".join(f"x{j}" for j in range(features))
     expressions = [expression(tree, features) for tree in trees]
     lines = [_function(name, arguments, expressions)]
-    columns = {j: used for j, used in uses(trees, features).items() if used} if partials else {}
+    used_by = uses(trees, features)
+    columns = {j: used for j, used in used_by.items() if used} if partials else {}
     for j, used in columns.items():
         lines.append(_function(f"{name}_{j}", arguments, [expressions[i] for i in used]))
     listed = ", ".join(f"{j}: {name}_{j}" for j in columns)
-    lines.append(f"{name.upper()} = Compiled({name}, {{{listed}}})")
+    lines.append(f"{name.upper()} = Compiled({name}, {{{listed}}}, {used_by!r})")
     return lines
 
 

@@ -196,17 +196,23 @@ def test_a_ctrl_c_python_swallows_still_stops_the_training():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.01)  # the handler runs here, inside the callback, and its exception is swallowed
 
-    with training.ctrl_c_stops_training():
-        training.raise_if_interrupted()  # nothing yet
-        gc.callbacks.append(collecting)
-        try:
-            gc.collect()
-        finally:
-            gc.callbacks.remove(collecting)
-        with pytest.raises(KeyboardInterrupt):
-            training.raise_if_interrupted()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    training.raise_if_interrupted()  # the next run starts afresh
+    # what a user's `cnnlint confirm` has: Python's own handler (earlier tests in this process may have set another)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with training.ctrl_c_stops_training():
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler  # its handler is installed
+            training.raise_if_interrupted()  # nothing yet
+            gc.callbacks.append(collecting)
+            try:
+                gc.collect()
+            finally:
+                gc.callbacks.remove(collecting)
+            with pytest.raises(KeyboardInterrupt):
+                training.raise_if_interrupted()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        training.raise_if_interrupted()  # the next run starts afresh
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_full_epochs_trains_the_fraction_and_prints_a_forecast_and_verdict(tiny):

@@ -74,18 +74,47 @@ def test_every_function_reaches_the_leaves_walking_the_trees_reaches():
     assert checked > 600
 
 
-def test_without_a_current_module_the_same_functions_are_compiled_at_load_time():
+def test_without_a_current_module_the_same_functions_are_compiled_at_load_time(monkeypatch):
     document, source = _document()
     assert tree_code.shipped("static", "fit", (source[0] ^ 1, source[1])) is None  # another JSON: not used
-    model = risk.load_model()
-    variant = model.static
-    for part in (variant.point.fit, variant.point.held_out, variant.logged_fit):
-        compiled = risk.Trees(part.names, part.baseline, part.trees)._code()
-        assert compiled.full.__module__ != part._code().full.__module__
-        for row in _rows(part.names, variant.ranges, 40, 5):
-            assert compiled.full(*row) == part._code().full(*row)
-            for column in compiled.partials:
-                assert compiled.partials[column](*row) == part._code().partials.get(column, compiled.partials[column])(*row)
+    shipped_model = risk.load_model()
+    examples = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.keras"))
+    from cnnlint.analysis import analyze
+    from cnnlint.findings import Dataset
+    from cnnlint.pipeline import model_graph
+    from cnnlint.readers import read_model
+
+    facts = [analyze(model_graph(read_model(path))) for path in examples]
+    dataset = Dataset(samples=2000, classes=10)
+    with_shipped = [(risk.assess(f, dataset), risk.smallest_low_risk_samples(f, dataset)) for f in facts]
+    monkeypatch.setattr(tree_code, "fingerprint", lambda text: (0, 0))  # as if the JSON had been refitted
+    risk.load_model.cache_clear()
+    try:
+        compiled_model = risk.load_model()
+        for shipped, compiled in ((shipped_model.static, compiled_model.static),
+                                  (shipped_model.with_probes, compiled_model.with_probes)):  # fmt: skip
+            for ours, theirs in ((shipped.point.fit, compiled.point.fit), (shipped.point.held_out,
+                                 compiled.point.held_out), (shipped.logged_fit, compiled.logged_fit)):  # fmt: skip
+                assert ours._code().full.__module__.startswith("cnnlint.risk_trees_")
+                assert theirs._code().full.__code__.co_filename == "<risk trees>"  # compiled here, not shipped
+                for row in _rows(ours.names, shipped.ranges, 30, 5):
+                    assert theirs._code().full(*row) == ours._code().full(*row)
+                    for column, partial in ours._code().partials.items():
+                        assert theirs._code().partials[column](*row) == partial(*row)
+        assert [(risk.assess(f, dataset), risk.smallest_low_risk_samples(f, dataset)) for f in facts] == with_shipped
+    finally:
+        risk.load_model.cache_clear()
+
+
+def test_functions_generated_for_other_trees_are_not_used():
+    """A module whose fingerprint matches but whose trees split elsewhere (a forged or colliding CRC) is compiled
+    over, not trusted: each ensemble's functions carry which trees split on which input."""
+    part = risk.load_model().static.point.fit
+    other = risk.load_model().static.point.held_out
+    impostor = risk.Trees(part.names, part.baseline, part.trees, shipped=lambda: other._code())
+    assert impostor._code() is not other._code()
+    row = [0.5] * len(part.names)
+    assert list(impostor._code().full(*row)) == [walk(tree, row) for tree in part.trees]
 
 
 def test_a_model_file_cannot_put_code_into_the_generated_source():
@@ -120,3 +149,25 @@ def test_trees_deeper_than_the_generator_writes_are_refused():
     assert tree_code.compile_ensemble([deepest], 1).full(-100.0) == (walk(deepest, [-100.0]),)
     with pytest.raises(ValueError):
         risk._checked_trees([_chain(tree_code.MAX_DEPTH + 1)], 1)
+
+
+def test_shared_subtrees_and_numbers_a_float_cannot_hold_are_refused():
+    """Written out, a node reached from two parents would be written twice: a chain of them grows as 2^depth (a
+    JSON of a few KB, source of terabytes).  Only trees whose every node has one parent are accepted."""
+    levels = 30
+    size = levels + 1
+    shared = {"feature": [0] * size, "threshold": [0.0] * size, "missing_left": [0] * size,
+              "left": [i + 1 if i < levels else -1 for i in range(size)],
+              "right": [i + 1 if i < levels else -1 for i in range(size)], "value": [0.0] * size}  # fmt: skip
+    with pytest.raises(ValueError):
+        risk._checked_trees([shared], 1)
+    diamond = {"feature": [0, 0, 0, 0], "threshold": [0.0] * 4, "missing_left": [0] * 4, "left": [1, 3, 3, -1],
+               "right": [2, 3, 3, -1], "value": [0.0] * 4}  # fmt: skip
+    with pytest.raises(ValueError):
+        risk._checked_trees([diamond], 1)
+    stump = {"feature": [0, 0, 0], "threshold": [0.5, 0.0, 0.0], "missing_left": [0, 0, 0], "left": [1, -1, -1],
+             "right": [2, None, None], "value": [0.0, 1.0, 2]}  # fmt: skip
+    assert risk._checked_trees([stump], 1) == (stump,)  # a leaf's right is never read; an int leaf is a number
+    assert tree_code.compile_ensemble([stump], 1).full(0.7) == (2.0,)
+    with pytest.raises(ValueError):
+        risk._checked_trees([{**stump, "value": [0.0, 10**400, 2.0]}], 1)

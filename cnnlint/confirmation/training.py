@@ -148,7 +148,8 @@ def ctrl_c_stops_training() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if signal.getsignal(signal.SIGINT) is on_sigint:  # not one the caller installed meanwhile
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         _ctrl_c["seen"] = False
 
 
