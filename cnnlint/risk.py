@@ -456,21 +456,19 @@ class RiskModel:
     coverage: float
 
 
-#: where a variant's ensembles find their generated functions: part name -> loader (``tree_code.shipped``)
-Shipped = Callable[[str], Callable[[], Compiled | None]]
-
-
 def _trees(data: dict[str, Any], shipped: Callable[[], Compiled | None] | None = None) -> Trees:
     names = tuple(data["features"])
     return Trees(names, float(data["baseline"]), _checked_trees(data["trees"], len(names)), shipped)
 
 
-def _variant(data: dict[str, Any], shipped: Shipped | None = None) -> Variant:
+def _variant(data: dict[str, Any], name: str = "", source: tuple[int, int] | None = None) -> Variant:
+    """A variant of the model file; ``name`` and ``source`` (the file's fingerprint) find its generated functions
+    (``tree_code.shipped``), without them they are compiled on first use."""
     if data.get("kind") != "two_part":
         raise ValueError("not a risk v3 variant")
 
-    def part(name: str) -> Trees:
-        return _trees(data[name], shipped(name) if shipped else None)
+    def part(key: str) -> Trees:
+        return _trees(data[key], partial(tree_code.shipped, name, key, source) if source else None)
 
     link = LogLink(float(data["link"]["offset"]))
     point = TwoPart(part("fit"), part("held_out"), link)
@@ -493,14 +491,9 @@ def load_model() -> RiskModel | None:
     try:
         text = (Path(__file__).parent / "data" / "risk_model.json").read_text(encoding="utf-8")
         data: dict[str, Any] = RISK_MODEL_FILE.loads(text)
-        source = tree_code.fingerprint(text)
-
-        def shipped(variant: str) -> Shipped:
-            return lambda part: partial(tree_code.shipped, variant, part, source)
-
-        variants = data["variants"]
-        return RiskModel(with_probes=_variant(variants["with_probes"], shipped("with_probes")),
-                         static=_variant(variants["static"], shipped("static")),
+        source, variants = tree_code.fingerprint(text), data["variants"]
+        return RiskModel(with_probes=_variant(variants["with_probes"], "with_probes", source),
+                         static=_variant(variants["static"], "static", source),
                          version=str(data["version"]), coverage=float(data["interval_coverage_target"]))  # fmt: skip
     except (OSError, ValueError, LookupError, TypeError, AttributeError):
         return None

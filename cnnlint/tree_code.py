@@ -72,7 +72,7 @@ def expression(tree: dict[str, list], features: int) -> str:
             parts.append(repr(float(tree["value"][node])))
             continue
         right, feature = int(tree["right"][node]), int(tree["feature"][node])
-        if not 0 <= feature < features or depth > MAX_DEPTH:
+        if not 0 <= feature < features or depth >= MAX_DEPTH:  # as risk._checked_trees refuses
             raise ValueError("a tree this module cannot write")
         x, threshold = f"x{feature}", repr(float(tree["threshold"][node]))
         test = f"{x} <= {threshold} or {x} != {x}" if tree["missing_left"][node] else f"{x} <= {threshold}"
