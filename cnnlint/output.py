@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -184,6 +183,8 @@ def _write_atomic(target: Path, data: bytes, shown: str, mode: int | None = None
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise ConfigError(f"cannot write '{printable(shown)}': folder '{printable(str(folder))}' does not exist")
+    import tempfile  # here: it imports random and the hashing modules, a few ms of every start that writes to stdout
+
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import sys
 import zipfile
 from pathlib import Path
@@ -180,3 +181,25 @@ def test_one_bad_file_among_good_ones_still_lints_the_others(tmp_path):
     by_path = {Path(m["path"]).name: m for m in data["models"]}
     assert by_path["good.keras"]["error"] is None and by_path["good.keras"]["model"]["trainable_params"] > 0
     assert "not a Keras model file" in by_path["bad.keras"]["error"]
+
+
+@pytest.mark.parametrize("pread", [True, False], ids=["pread", "block"])
+def test_the_window_on_a_stored_member_reads_what_zipfile_reads(pread, tmp_path, monkeypatch):
+    from cnnlint.readers import weights
+
+    if not pread:
+        monkeypatch.setattr(weights, "_PREAD", None)
+    member = random.Random(7).randbytes(200_000)
+    archive = write_zip(tmp_path / "m.keras", {"config.json": b"{}", "model.weights.h5": member, "z": b"tail"})
+    with weights.open_weights(weights.WeightsFile(str(archive), "keras3", "model.weights.h5")) as stream:
+        assert stream.read() == member
+        for at, size in ((0, 5), (65_530, 20), (70_000, 100_000), (199_990, 50), (250_000, 4)):
+            stream.seek(at)
+            assert stream.read(size) == member[at : at + size]
+            stream.seek(at)
+            buffer = bytearray(size)
+            got = stream.readinto(buffer)
+            assert bytes(buffer[:got]) == member[at : at + size]
+        stream.seek(-10, io.SEEK_END)
+        assert stream.read(None) == member[-10:]
+        assert stream.read(1) == b""

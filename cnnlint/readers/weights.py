@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import struct
 import zipfile
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ MAX_OBJECTS = 8_000
 MAX_DEPTH = 32
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
 _LOCAL_MAGIC = b"PK\x03\x04"
+_PREAD = getattr(os, "pread", None)  # POSIX only; elsewhere reads go through the block
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,20 @@ class _Window(io.RawIOBase):
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
         self._pos = max(0, base + offset)
         return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Straight from the file with one ``os.pread``, no block: the pure-Python HDF5 walk reads small pieces
+        scattered over a large file's metadata, and a 64 KiB block per piece cost ResNet50's audit a fifth of its
+        time (h5py reads through ``readinto``, which keeps the block)."""
+        if _PREAD is None:
+            return super().read(-1 if size is None else size)
+        left = max(0, self._length - self._pos)  # a seek may go past the end
+        count = left if size is None or size < 0 else min(size, left)
+        if count <= 0:
+            return b""
+        data = _PREAD(self._raw.fileno(), count, self._start + self._pos)
+        self._pos += len(data)
+        return data
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
