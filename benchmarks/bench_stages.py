@@ -29,9 +29,8 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(CACHE / "distinct_2000"))
     args = parser.parse_args()
 
-    from cnnlint.rules import run_rules, select_rules
-
     from cnnlint.reports import RenderOptions, with_part
+    from cnnlint.rules import run_rules, select_rules
 
     from cnnlint import risk
     from cnnlint.analysis import analyze
