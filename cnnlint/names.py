@@ -182,9 +182,10 @@ def _bare(name: str, kind: str) -> Resolved:
     return Resolved(name, CUSTOM, plain, kind)
 
 
-def unsafe(obj: dict[str, Any]) -> tuple[Resolved, ...]:
-    """What ``obj`` can resolve to that is neither safe, plain data nor a custom object of the loading code."""
-    return tuple(r for r in resolve(obj) if r.verdict not in (SAFE, DATA, CUSTOM))
+def unsafe(found: tuple[Resolved, ...]) -> tuple[Resolved, ...]:
+    """Those of ``found`` (what an object can resolve to: ``resolve``) that are neither safe, plain data nor a
+    custom object of the loading code."""
+    return tuple(r for r in found if r.verdict not in (SAFE, DATA, CUSTOM))
 
 
 def layer_class(class_name: str, module: str | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnlint.rules._scan import objects
+from cnnlint.rules._scan import resolved_objects
 
 from cnnlint.names import CODE, FILE, TF_OP, unsafe
 
@@ -16,8 +16,8 @@ _WHY = {CODE: "runs code stored in or named by the file", FILE: "loads a file th
 def unsafe_reasons(config: Any) -> list[str]:
     """Why rebuilding this config would run code or load objects outside Keras's model classes (empty if none)."""
     reasons: list[str] = []
-    for layer, obj in objects(config):
-        for found in unsafe(obj):
+    for layer, _, resolved in resolved_objects(config):
+        for found in unsafe(resolved):
             why = _WHY.get(found.verdict, "which is not one of Keras's built-in model objects")
             reasons.append(f"'{layer or 'model'}' resolves to '{found.shown}', {why}")
     return list(dict.fromkeys(reasons))
