@@ -74,6 +74,13 @@ def test_printable_escapes_every_unsafe_character():
     assert printable("Conv2D_日本語_é") == "Conv2D_日本語_é"  # visible text stays as it is
 
 
+def test_every_ascii_control_and_only_those_are_escaped():
+    for code in range(128):
+        char = chr(code)
+        expected = f"\\x{code:02x}" if code < 0x20 or code == 0x7F else char
+        assert printable(char) == expected and printable(f"a{char}b") == f"a{expected}b", hex(code)
+
+
 def _default_ignorable() -> list[int]:
     """Unicode's Default_Ignorable_Code_Point, from Perl's copy of the Unicode data (skipped without Perl)."""
     if shutil.which("perl") is None:

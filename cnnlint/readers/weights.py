@@ -210,10 +210,10 @@ class _Window(io.RawIOBase):
         """Straight from the file with one ``os.pread``, no block: the pure-Python HDF5 walk reads small pieces
         scattered over a large file's metadata, and a 64 KiB block per piece cost ResNet50's audit a fifth of its
         time (h5py reads through ``readinto``, which keeps the block)."""
-        if _PREAD is None:
+        # to the end: in pieces (``readall``), not in one buffer of the size the archive claims
+        if _PREAD is None or size is None or size < 0:
             return super().read(-1 if size is None else size)
-        left = max(0, self._length - self._pos)  # a seek may go past the end
-        count = left if size is None or size < 0 else min(size, left)
+        count = min(size, self._length - self._pos)  # a seek may go past the end
         if count <= 0:
             return b""
         data = _PREAD(self._raw.fileno(), count, self._start + self._pos)
