@@ -203,3 +203,19 @@ def test_the_window_on_a_stored_member_reads_what_zipfile_reads(pread, tmp_path,
         stream.seek(-10, io.SEEK_END)
         assert stream.read(None) == member[-10:]
         assert stream.read(1) == b""
+
+
+def test_the_window_reads_a_member_claimed_larger_than_the_file_in_pieces(tmp_path, monkeypatch):
+    """A hostile archive may claim a member of a terabyte: reading it to the end asks for small pieces, never one
+    buffer of the claimed size, and gets the bytes that are there."""
+    from cnnlint.readers import weights
+
+    asked = []
+    real = weights._PREAD
+    monkeypatch.setattr(weights, "_PREAD", lambda fd, count, at: asked.append(count) or real(fd, count, at))
+    path = tmp_path / "short.bin"
+    path.write_bytes(b"h" * 100 + b"x" * 50_000)
+    with weights._Window(open(path, "rb", buffering=0), 100, 1 << 40) as window:  # noqa: SIM115 - it closes the file
+        assert window.read() == b"x" * 50_000
+        assert window.read(10) == b""
+    assert asked and max(asked) <= 1 << 16, max(asked)
