@@ -12,7 +12,7 @@ import unicodedata
 from functools import lru_cache
 
 #: ASCII needs only its controls escaped (C0 and DEL), the characters ``str.isprintable`` refuses in ASCII text: the
-#: common case is two C checks, and this pattern replaces them where there are some.
+#: common case is two C checks, and this pattern escapes them where there are some.
 _ASCII_UNSAFE = re.compile("[\x00-\x1f\x7f]")
 #: General categories no file or path may put into a report: controls (Cc: newlines, CR, ESC, C1), format
 #: characters (Cf: zero-width, bidi controls, soft hyphen, word joiners, the BOM, U+180E, U+206A-U+206F, the tag

@@ -208,7 +208,7 @@ class _Window(io.RawIOBase):
 
     def read(self, size: int | None = -1) -> bytes:
         """Straight from the file with one ``os.pread``, no block: the pure-Python HDF5 walk reads small pieces
-        scattered over a large file's metadata, and a 64 KiB block per piece cost ResNet50's audit a fifth of its
+        scattered over a large file's metadata, and a 64 KiB block per piece cost ResNet50's audit a third of its
         time (h5py reads through ``readinto``, which keeps the block)."""
         # to the end: in pieces (``readall``), not in one buffer of the size the archive claims
         if _PREAD is None or size is None or size < 0:
