@@ -14,15 +14,15 @@ CACHE = Path(__file__).parent / ".cache"
 PY = sys.executable
 
 
-def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one cold process."""
+def run_measured(cmd: list[str], env: dict | None = None, ok: tuple[int, ...] = (0, 1, 2)) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one cold process; it must exit with one of ``ok`` (a lint's 0, 1 or 2)."""
     start = time.perf_counter()
     # cwd outside the repository, so `python -m cnnlint` runs the installed package, not the source tree
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(),
                             env={**os.environ, **(env or {})})  # fmt: skip
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) not in (0, 1, 2):
+    if os.waitstatus_to_exitcode(status) not in ok:
         raise SystemExit(f"command failed: {' '.join(cmd)}")
     return wall, usage.ru_maxrss / 1024
 

@@ -205,6 +205,7 @@ def test_the_window_on_a_stored_member_reads_what_zipfile_reads(pread, tmp_path,
         assert stream.read(1) == b""
 
 
+@pytest.mark.skipif(not hasattr(os, "pread"), reason="os.pread is POSIX only")
 def test_the_window_reads_a_member_claimed_larger_than_the_file_in_pieces(tmp_path, monkeypatch):
     """A hostile archive may claim a member of a terabyte: reading it to the end asks for small pieces, never one
     buffer of the claimed size, and gets the bytes that are there."""
