@@ -18,12 +18,18 @@ DEPTH_KINDS = frozenset({"conv", "dense", "recurrent", "attention"})
 
 @dataclass(frozen=True)
 class ReceptiveField:
+    """The receptive field of one spatial node, in input pixels per spatial axis, and its effective stride."""
+
     size: tuple[int, ...]
     stride: tuple[float, ...]  # effective stride (the "jump") on the input, per spatial axis
 
 
 @dataclass(frozen=True)
 class Facts:
+    """What the rules and the risk model read off a model graph: parameter counts, depth and its path, width,
+    kernel sizes, the dense head, the input, the receptive field and the regularization present, with the layers that
+    hold each."""
+
     trainable_params: int
     non_trainable_params: int
     params_exact: bool

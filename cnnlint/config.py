@@ -135,6 +135,8 @@ def api_value(value: Any, name: str, kind: click.ParamType) -> Any:
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """One ``[[models]]`` entry of the configuration: what is known of the models whose path matches ``pattern``."""
+
     pattern: str
     samples: int | None = None
     classes: int | None = None
@@ -146,6 +148,9 @@ class ModelEntry:
 
 @dataclass(frozen=True)
 class Config:
+    """The configuration file, read and checked: its options (``values``), ``[[models]]`` entries, per-layer ignores
+    and per-rule options. ``Config()`` is the configuration of a run without a file."""
+
     path: Path | None = None
     root: Path = field(default_factory=Path.cwd)
     values: dict[str, Any] = field(default_factory=dict)

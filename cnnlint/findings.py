@@ -60,6 +60,9 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem a rule found: the rule (``code``, ``name``, ``severity``), the layers it is about, the numbers behind
+    it (``evidence``) and a concrete ``fix``."""
+
     code: str
     name: str
     severity: str
@@ -117,6 +120,9 @@ def class_count(dataset: Dataset, facts: Facts) -> int:
 
 @dataclass(frozen=True)
 class RuleContext:
+    """What a rule's ``check()`` sees: the model graph, its facts, the training set and, for the safety rules, the raw
+    config."""
+
     graph: ModelGraph
     facts: Facts
     dataset: Dataset

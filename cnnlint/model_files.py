@@ -68,6 +68,9 @@ def _type_name(kind: Any) -> str:
 
 @dataclass(frozen=True)
 class ModelFile:
+    """A versioned JSON file format of cnnlint's own (the risk model, the forecaster): its schema tag, the shape a
+    document must have, and how it is written."""
+
     schema: str
     version: int
     shape: Shape

@@ -31,6 +31,9 @@ DATA_KINDS = (DATA_UNREADABLE, DATA_MISMATCH)
 
 @dataclass
 class ModelReport:
+    """Everything a lint found about one model path: its graph and facts, findings, risk estimate and notes, or the
+    one-line error that stopped it."""
+
     path: str
     dataset: Dataset
     graph: ModelGraph | None = None
@@ -65,6 +68,8 @@ class ModelReport:
 
 @dataclass(frozen=True)
 class LintSettings:
+    """The rules a lint runs, with their options and the per-layer ignores."""
+
     rules: tuple[Rule, ...]
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: (rule code or prefix, layer path glob) pairs from the config's per-layer ignores

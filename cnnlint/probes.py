@@ -76,6 +76,8 @@ NOTE_PATTERNS = tuple(
 
 @dataclass(frozen=True)
 class DataProbes:
+    """The cheap measurements of how hard the training data is, taken on a bounded subsample."""
+
     samples: int  # n, examples in the training data given
     classes: int  # distinct labels (one-hot rows: their width)
     input_shape: tuple[int, ...]  # per-example shape

@@ -211,6 +211,9 @@ GAP_MEASURE = "training accuracy in inference mode - held-out accuracy"
 
 @dataclass(frozen=True)
 class Risk:
+    """The overfitting-risk estimate for one model and training set: the level, the predicted gap with its interval,
+    the factors behind it and the notes that qualify it."""
+
     level: str
     gap: float
     interval: tuple[float, float]
@@ -432,6 +435,9 @@ class Shifted:
 
 @dataclass(frozen=True)
 class Variant:
+    """One fitted risk model over its features: the point estimate, the two edges of its band, the logged-fit model,
+    and the study's ranges and medians of each feature."""
+
     names: tuple[str, ...]
     point: TwoPart
     low: Shifted
@@ -450,6 +456,8 @@ class Variant:
 
 @dataclass(frozen=True)
 class RiskModel:
+    """The shipped risk model: a variant for when the data probes are known and one for the model and ``n`` alone."""
+
     with_probes: Variant
     static: Variant
     version: str

@@ -40,6 +40,9 @@ Leaves = Callable[..., tuple[float, ...]]
 
 @dataclass(frozen=True)
 class Compiled:
+    """A tree ensemble's generated functions: the whole ensemble, and per input the part of it that splits on that
+    input."""
+
     full: Leaves
     #: per input, the function over the trees that split on it
     partials: Mapping[int, Leaves]

@@ -24,6 +24,8 @@ SKIPPED = {".git": "git's own data, which a repository cannot track files in"}
 
 @dataclass(frozen=True)
 class Folder:
+    """One folder of a walk, with the entries in it that the walk found."""
+
     path: Path
     folders: tuple[Path, ...]  # the sub-folders the walk goes on into, sorted by name
     files: tuple[Path, ...]  # everything else (files, links to files, FIFOs, broken links), sorted by name

@@ -23,6 +23,8 @@ JSON_SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class RenderOptions:
+    """How a format renders: in color, with the full detail (``-v``), or with findings and risk lines only (``-q``)."""
+
     color: bool = False
     verbose: bool = False
     quiet: bool = False

@@ -13,6 +13,8 @@ MAX_BARS = 48
 
 @dataclass(frozen=True)
 class Bar:
+    """One layer's bar in the parameter chart."""
+
     label: str
     value: int
     width: float  # 0..1 of the widest
@@ -25,6 +27,8 @@ MAX_RF_LABELS = 16
 
 @dataclass(frozen=True)
 class Point:
+    """One layer's point on the receptive-field chart."""
+
     label: str
     x: float  # 0..1
     y: float  # 0..1 of the plot height
@@ -34,12 +38,16 @@ class Point:
 
 @dataclass(frozen=True)
 class Tick:
+    """A labelled value on the receptive-field chart's y axis."""
+
     value: int
     y: float  # 0..1 of the plot height
 
 
 @dataclass(frozen=True)
 class RfChart:
+    """The receptive-field chart: the receptive field after each spatial layer against the input's size."""
+
     points: list[Point]
     input_line: float  # 0..1 of the plot height
     input_size: int
@@ -48,6 +56,8 @@ class RfChart:
 
 @dataclass(frozen=True)
 class Segment:
+    """One layer's share of the parameters, as a segment of a stacked bar."""
+
     label: str
     params: int
     share: float

@@ -54,12 +54,16 @@ AFTER_ORDER = {"norm": 0}
 
 @dataclass(frozen=True)
 class Suggestion:
+    """The model with the findings' fixes applied, as Keras code, and its parameter count."""
+
     code: str
     params: int | None  # of the suggested model, counted like any model; None when a layer cannot be counted
 
 
 @dataclass
 class Line:
+    """One layer of the suggested model: its class and arguments, and the notes written beside it."""
+
     class_name: str
     args: dict[str, Any]
     notes: list[str] = field(default_factory=list)

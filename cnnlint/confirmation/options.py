@@ -15,6 +15,8 @@ DEFAULT_FULL_EPOCHS: int = DEFAULTS["full-epochs"]
 
 @dataclass
 class ConfirmOptions:
+    """The settings of one ``cnnlint confirm`` run, from the command line or ``cnnlint.confirm(...)``'s keywords."""
+
     samples: int | None = None
     epochs: int | None = None  # exactly this many epochs; default: fraction * full_epochs
     full_epochs: int | None = None  # the real run's length, forecast target; default DEFAULT_FULL_EPOCHS

@@ -13,6 +13,9 @@ from cnnlint.wording import option
 
 @dataclass
 class ConfirmResult:
+    """What a confirm run measured, what it forecasts for the full run, and whether the risk estimate holds
+    (``verdict``, said in words in ``verdict_text``)."""
+
     device: str
     backend: str
     train_samples: int
@@ -81,6 +84,8 @@ def _slope(values: list[float]) -> float:
 
 @dataclass(frozen=True)
 class Measured:
+    """The raw measurements of one short training run: final accuracies, the per-epoch history and where it ran."""
+
     train_acc: float
     val_acc: float
     history: dict[str, list[float]]

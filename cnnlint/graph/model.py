@@ -16,6 +16,8 @@ Ref = tuple[int, int]  # (node id, output index)
 
 @dataclass(frozen=True)
 class Regularizer:
+    """A weight regularizer on a layer: its kind and, for L1, L2 and L1L2, its strengths."""
+
     kind: str  # L1, L2, L1L2, Orthogonal, or a custom class name
     l1: float = 0.0
     l2: float = 0.0
@@ -91,12 +93,16 @@ class Node:
 
 @dataclass(frozen=True)
 class Loss:
+    """A compiled loss, by name, with the label smoothing it applies."""
+
     name: str
     label_smoothing: float = 0.0
 
 
 @dataclass(frozen=True)
 class CompileInfo:
+    """What the saved model's compile settings say: optimizer, learning rate, weight decay and losses."""
+
     optimizer: str | None = None
     learning_rate: float | None = None
     weight_decay: float | None = None
@@ -109,6 +115,9 @@ class CompileInfo:
 
 @dataclass
 class ModelGraph:
+    """The format-independent picture of a network: its layers (the weight owners), the nodes where they are called,
+    the graph's inputs and outputs, and its compile settings."""
+
     name: str
     class_name: str
     source: str

@@ -32,6 +32,8 @@ class ShapeUnknown(Exception):
 
 @dataclass(frozen=True)
 class Weight:
+    """One weight variable of a layer, with the shape Keras would build."""
+
     name: str
     shape: tuple[int, ...]
     trainable: bool = True
@@ -58,6 +60,8 @@ class Geometry:
 
 @dataclass
 class Built:
+    """What a layer spec computes for one call: its output shapes, its weights and its receptive-field geometry."""
+
     outputs: list[MaybeShape]
     weights: list[Weight] = field(default_factory=list)
     geometry: Geometry | None = None
@@ -160,6 +164,8 @@ Spec = Callable[[Cfg, list[MaybeShape]], Built]
 
 @dataclass(frozen=True)
 class SpecEntry:
+    """A registered layer spec and the kind of layer it builds (``conv``, ``dense``, ``dropout``, ...)."""
+
     spec: Spec
     kind: str
 

@@ -29,6 +29,9 @@ __all__ = ["RawModel", "read_model", "raw_from_dict", "is_model_file", "is_model
 
 @dataclass(frozen=True)
 class FileFormat:
+    """One model file format the readers know: how to recognise it, how to read it, and the file names a folder walk
+    picks up."""
+
     sniff: Callable[[bytes], bool]  # does the file's head look like this format?
     read: Callable[[Path], RawModel]
     suffixes: tuple[str, ...]  # the names a folder walk picks up

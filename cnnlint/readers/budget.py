@@ -28,6 +28,8 @@ CHILD_MIN_S = 0.3
 
 @dataclass
 class _Budget:
+    """A CPU-time limit, in seconds, and the CPU time used when it began."""
+
     limit: float
     start: float
 

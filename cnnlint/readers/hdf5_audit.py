@@ -17,6 +17,8 @@ MAX_OBJECTS = 15_000  # NASNetLarge saved with its Adam state has 5,700 (.keras)
 
 @dataclass(frozen=True)
 class Audit:
+    """What the walk of an HDF5 file found that a reader must know before it trusts the file."""
+
     #: one line per link or dataset that reaches outside the file (or aliases inside it), every one of them (at most
     #: one per object): a baseline entry for them pins them all
     links: tuple[str, ...] = ()
