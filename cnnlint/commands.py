@@ -21,7 +21,7 @@ from cnnlint.reports import RenderOptions
 def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     from cnnlint.baseline import load_baseline, write_baseline
     from cnnlint.discovery import discover
-    from cnnlint.output import check_target, input_ids, write_report
+    from cnnlint.output import check_distinct, check_target, input_ids, write_report
     from cnnlint.reports import FORMATS
     from cnnlint.reports.text import use_color
     from cnnlint.rules import select_rules
@@ -45,10 +45,13 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     data_folders = [p for p in data if Path(p).is_dir()]  # every file in them is read: refused by path, not listed
     inputs = input_ids([*sources, *([config_file] if config_file else []), *(p for p in data if p not in data_folders)])
     if opts["write_baseline"]:  # rewriting the configured baseline is its purpose
-        check_target(opts["write_baseline"], inputs, linted, data_folders)
+        check_target(opts["write_baseline"], inputs, linted, data_folders, what="the baseline",
+                     option="--write-baseline")  # fmt: skip
     inputs |= input_ids([baseline_path] if baseline_path else [])
     if opts["output"]:
         check_target(opts["output"], inputs, linted, data_folders)
+    if opts["output"] and opts["write_baseline"]:
+        check_distinct(("--write-baseline", opts["write_baseline"]), ("--output", opts["output"]))
     settings = LintSettings(tuple(rules), config.rule_options, config.layer_ignores)
     fmt = opts["fmt"] or config.get("format", "text")
     render_options = RenderOptions(

@@ -50,17 +50,19 @@ def _files_of(path: Path) -> Iterable[Path]:
 
 
 def check_target(path: str, inputs: set[FileId], linted: Iterable[str | Path] = (),
-                 read_folders: Iterable[str | Path] = ()) -> None:  # fmt: skip
+                 read_folders: Iterable[str | Path] = (), *, what: str = "the report",
+                 option: str = "--output") -> None:  # fmt: skip
     """Refuse, with one line, an output path that names an input file (or lies in ``read_folders``, whose every
     file is read: a training-data folder), goes through a symlink a pull request could have planted (see the
-    module's docstring; ``linted``: the folders being linted), or names something that cannot hold a report."""
+    module's docstring; ``linted``: the folders being linted), or names something that cannot hold a report.
+    ``what`` and ``option`` name what would be written there and the option that chose the path."""
     if path == "-":
         return
     shown = printable(path)
     _check_links(path, [os.path.realpath(folder) for folder in linted])
     if any(_within(os.path.realpath(path), os.path.realpath(folder)) for folder in read_folders):
-        raise ConfigError(f"refusing to write the report to '{shown}': it is inside a folder being read",
-                          hint="choose another --output path")  # fmt: skip
+        raise ConfigError(f"refusing to write {what} to '{shown}': it is inside a folder being read",
+                          hint=f"choose another {option} path")  # fmt: skip
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -68,13 +70,30 @@ def check_target(path: str, inputs: set[FileId], linted: Iterable[str | Path] = 
     except OSError as exc:
         raise ConfigError(f"cannot write '{shown}': {exc.strerror or exc}") from None
     if (info.st_dev, info.st_ino) in inputs:
-        raise ConfigError(f"refusing to write the report to '{shown}': it is one of the files being read",
-                          hint="choose another --output path")  # fmt: skip
+        raise ConfigError(f"refusing to write {what} to '{shown}': it is one of the files being read",
+                          hint=f"choose another {option} path")  # fmt: skip
     mode = info.st_mode
     if stat.S_ISDIR(mode):
         raise ConfigError(f"cannot write '{shown}': it is a folder", hint="name a file")
     if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
         raise ConfigError(f"cannot write '{shown}': not a regular file, character device or FIFO")
+
+
+def check_distinct(first: tuple[str, str], second: tuple[str, str]) -> None:
+    """Refuse two outputs, each ``(option, path)``, that name one file: the second written would replace the first
+    (a file that does not exist yet is compared by its resolved path)."""
+    (first_option, first_path), (second_option, second_path) = first, second
+    if "-" in (first_path, second_path) or not _one_file(first_path, second_path):
+        return
+    raise ConfigError(f"{first_option} and {second_option} both name '{printable(second_path)}': the second written "
+                      "would replace the first", hint="give them different paths")  # fmt: skip
+
+
+def _one_file(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(first) == os.path.realpath(second)
 
 
 def _check_links(path: str, linted: list[str]) -> None:

@@ -134,6 +134,23 @@ def test_baseline_target_naming_the_model_is_refused(model):
     assert_refused(run_cli(str(model), "--write-baseline", str(model)), model, original)
 
 
+def test_baseline_refusal_names_the_baseline_option(model):
+    result = run_cli(str(model), "--write-baseline", str(model))
+    assert "refusing to write the baseline" in result.stderr and "choose another --write-baseline path" in result.stderr
+
+
+@pytest.mark.parametrize("exists", [False, True])
+def test_output_and_written_baseline_naming_one_file_are_refused(model, tmp_path, exists):
+    baseline = tmp_path / "baseline.json"
+    if exists:
+        assert run_cli(str(model), "--write-baseline", str(baseline)).returncode in (0, 1)
+    before = baseline.read_bytes() if exists else None
+    result = run_cli(str(model), "--write-baseline", str(baseline), "-o", "baseline.json", cwd=tmp_path)  # two spellings
+    assert result.returncode == 2 and "--write-baseline and --output both name" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert (baseline.read_bytes() if exists else baseline.exists()) == (before if exists else False)
+
+
 def test_output_naming_the_baseline_read_is_refused(model, tmp_path):
     baseline = tmp_path / "baseline.json"
     assert run_cli(str(model), "--write-baseline", str(baseline)).returncode in (0, 1)
