@@ -613,8 +613,7 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
         notes.append(f"the level is {level}, not {RISK_LEVELS[0]}, only because of the line above: the estimate "
                      f"alone ({gap:.2f}) would rate it {RISK_LEVELS[0]}")  # fmt: skip
     if explain and abs(keras_gap - gap) > KERAS_GAP_NOTE:
-        notes.append(f"Keras's log will show a gap of about {keras_gap:.2f}: it averages training accuracy over each "
-                     "epoch with dropout and augmentation active; this estimate is the gap in inference mode")
+        notes.append(_keras_log_note(keras_gap, facts, dataset))
     return Risk(
         level=level,
         gap=round(gap, 4),
@@ -630,6 +629,18 @@ def assess(facts: Facts, dataset: Dataset, findings: list[Finding] | None = None
         keras_gap=round(keras_gap, 4),
         floored=floored,
     )
+
+
+def _keras_log_note(keras_gap: float, facts: Facts, dataset: Dataset) -> str:
+    """Why the gap ``model.fit`` logs differs from the estimate, naming only what this model has in training mode;
+    the logged gap is a separate fit to the study's logs, so it may lie on either side of the estimate."""
+    active = [name for name, present in (("dropout", facts.dropout_layers or facts.noise_layers),
+                                         ("augmentation", facts.augment_layers or dataset.augmented),
+                                         ("batch statistics in normalization", facts.norm_layers)) if present]  # fmt: skip
+    how = f", with {' and '.join(active)} active" if active else ""
+    return (f"Keras's log will show a gap of about {keras_gap:.2f} (predicted from the study's logged accuracies): "
+            f"it logs training accuracy in training mode, averaged over the last epoch{how}; this estimate is the gap "
+            "in inference mode")
 
 
 def _beyond_the_study(variant: Variant, x: dict[str, float]) -> tuple[list[str], list[str]]:
@@ -754,7 +765,9 @@ def _notes(variant: Variant, x: dict[str, float], base: tuple[list[float], list[
         notes.append("the data probes were incomplete (" + "; ".join(probes.notes) + "): estimated without them")
     if outside:
         labels = ", ".join(FEATURES_BY_NAME[name].label for name in outside)
-        notes.append(f"outside the study's range ({labels}): the estimate is held at the nearest studied value")
+        notes.append(f"outside the study's range ({labels}): the fitted model reads each such input as its nearest "
+                     "studied value, but inputs that follow from it (parameters per training sample, say) can still "
+                     "be inside the range and move: the estimate is an extrapolation")  # fmt: skip
     if optimistic:
         labels = ", ".join(FEATURES_BY_NAME[name].label for name in optimistic)
         notes.append(f"beyond the study on the side that raises risk ({labels}): the held value may be too low, so "

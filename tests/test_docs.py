@@ -174,3 +174,25 @@ def test_the_documented_confirm_message_is_the_one_confirm_prints(tmp_path):
                      "--samples", "2000", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip() == documented
+
+
+def test_the_getting_started_risk_line_is_what_the_lint_prints():
+    page = (REPO / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    [quoted] = [line for line in page.splitlines() if line.startswith("examples/example2_plain.keras: risk ")]
+    result = run_cli("examples/example2_plain.keras", "--samples", "2000", "--no-color", cwd=REPO)
+    assert quoted in result.stdout.splitlines()
+
+
+def test_the_api_page_reprs_are_what_check_returns():
+    import cnnlint
+
+    page = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
+    quoted = [line for line in page.splitlines() if line.startswith("<cnnlint.Report ")]
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        shown = [repr(cnnlint.check("examples/example2_plain.keras", samples=2000)),
+                 repr(cnnlint.check("examples/example2_plain.keras"))]  # fmt: skip
+    finally:
+        os.chdir(cwd)
+    assert quoted == shown

@@ -434,13 +434,22 @@ def test_the_estimate_names_what_it_predicts_and_its_parts():
 
 
 def test_where_keras_logs_another_gap_the_estimate_says_what_it_will_show():
-    for name in ("example2_regularized.keras", "example3_augmented.keras", "example2_plain.keras"):
+    shown = 0
+    for name in ("example2_regularized.keras", "example3_augmented.keras", "example2_plain.keras",
+                 "example1_reduced.keras"):  # fmt: skip
+        facts = facts_of_file(name)
         for n in (200, 2000, 20_000):
-            risk = assess(facts_of_file(name), Dataset(n, 10))
+            risk = assess(facts, Dataset(n, 10))
             says = [note for note in risk.notes if note.startswith("Keras's log will show")]
             assert bool(says) == (abs(risk.keras_gap - risk.gap) > risk_module.KERAS_GAP_NOTE)
             if says:
+                shown += 1
                 assert f"{risk.keras_gap:.2f}" in says[0]
+                # the note blames only what this model has active in training mode
+                assert ("dropout" in says[0]) == bool(facts.dropout_layers or facts.noise_layers)
+                assert ("augmentation" in says[0]) == bool(facts.augment_layers)
+                assert ("normalization" in says[0]) == bool(facts.norm_layers)
+    assert shown  # the note is exercised
 
 
 def test_where_the_beyond_the_study_floor_sets_the_level_the_output_says_so(monkeypatch):
