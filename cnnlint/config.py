@@ -85,8 +85,8 @@ OPTION_TYPES: dict[str, click.ParamType] = {
     "samples": Count(min=1),
     "classes": Count(min=2),
     "format": click.Choice(COMMAND_FORMATS["check"]),
-    "severity": click.Choice(SEVERITY_CHOICES),
-    "fail-on": click.Choice(FAIL_ON_CHOICES),
+    "severity": click.Choice(SEVERITY_CHOICES, case_sensitive=False),
+    "fail-on": click.Choice(FAIL_ON_CHOICES, case_sensitive=False),  # the text report writes levels as HIGH
     "full-epochs": Count(min=2),
 }
 

@@ -74,3 +74,13 @@ def test_fail_on_never_from_the_command_line(tmp_path):
     assert run_cli(model_path, "--samples", "500", "--fail-on", "never").returncode == 0
     assert run_cli(model_path, "--samples", "500", "--fail-on", "never", "--severity", "warning").returncode == 1
     assert run_cli(model_path, "--samples", "500", "--severity", "never", "--fail-on", "never").returncode == 0
+
+
+def test_levels_are_accepted_as_the_report_writes_them(tmp_path):
+    """The text report writes "risk HIGH": ``--fail-on HIGH`` means what ``--fail-on high`` does."""
+    shutil.copy(REPO / "examples" / "example2_plain.keras", tmp_path / "plain.keras")
+    model_path = str(tmp_path / "plain.keras")
+    assert run_cli(model_path, "--samples", "500", "--fail-on", "NEVER", "--severity", "Never").returncode == 0
+    upper = run_cli(model_path, "--samples", "500", "--fail-on", "HIGH", "--severity", "NEVER")
+    lower = run_cli(model_path, "--samples", "500", "--fail-on", "high", "--severity", "never")
+    assert upper.returncode == lower.returncode and upper.stdout == lower.stdout and upper.stderr == ""
