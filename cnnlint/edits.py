@@ -35,7 +35,8 @@ class Edit:
     layer: str
     note: str = ""
     before: tuple[NewLayer, ...] = ()  # inserted right before the layer
-    after: tuple[NewLayer, ...] = ()  # inserted right after it (normalization first, then the others)
+    after: tuple[NewLayer, ...] = ()  # inserted right after it (normalization, then an activation, then the others)
     replace: tuple[NewLayer, ...] = ()  # take the layer's place (empty: the layer stays)
     args: Args = ()  # new values for the arguments of the layer that stays
+    drop: tuple[str, ...] = ()  # arguments the layer that stays loses (back to the default: a moved activation)
     move_after: str | None = None  # move the layer to right after this one

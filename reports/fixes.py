@@ -48,8 +48,9 @@ COPIED_ARGS: dict[str, dict[str, Any]] = {
     "BatchNormalization": {"center": True, "scale": True},
     "LayerNormalization": {"center": True, "scale": True},
 }
-#: Where an inserted layer goes among the others inserted after the same layer: normalization right after it.
-AFTER_ORDER = {"norm": 0}
+#: Where an inserted layer goes among the others inserted after the same layer: normalization right after it, then
+#: an activation moved after that normalization (conv -> BN -> activation), then the rest.
+AFTER_ORDER = {"norm": 0, "activation": 1}
 
 
 @dataclass(frozen=True)
@@ -108,23 +109,38 @@ def _lines_for(layer: Layer, edits: list[tuple[str, Edit]]) -> list[Line]:
     lines = _inserted(edits, after=False)
     replaced = next(((code, edit) for code, edit in edits if edit.replace), None)
     if replaced is not None:
-        code, edit = replaced
-        lines += [Line(new.class_name, dict(new.args), [_note(code, edit)] if i == 0 else [])
-                  for i, new in enumerate(edit.replace)]  # fmt: skip
+        lines += _replacement(layer, *replaced, edits)
     else:
         kept = Line(layer.class_name, _kept_args(layer), source=layer.path)
-        for code, edit in edits:
-            if edit.args:
-                kept.args.update(edit.args)
-                kept.notes.append(_note(code, edit))
+        _change(kept, edits)
         lines.append(kept)
     return lines + _inserted(edits, after=True)
+
+
+def _replacement(layer: Layer, code: str, edit: Edit, edits: list[tuple[str, Edit]]) -> list[Line]:
+    """The layers that take ``layer``'s place.  When the last is of the same kind (a convolution replaced by a
+    stack of them), the other edits' argument changes go to it: it is the one whose output they concern."""
+    lines = [Line(new.class_name, dict(new.args), [_note(code, edit)] if i == 0 else [])
+             for i, new in enumerate(edit.replace)]  # fmt: skip
+    if lines and layer_kind(lines[-1].class_name, None) == layer.kind:
+        _change(lines[-1], [(other_code, other) for other_code, other in edits if other is not edit])
+    return lines
+
+
+def _change(line: Line, edits: list[tuple[str, Edit]]) -> None:
+    """Apply the edits' argument changes (new values, then dropped arguments) to a layer's line."""
+    for code, edit in edits:
+        if edit.args or edit.drop:
+            line.args.update(edit.args)
+            for key in edit.drop:
+                line.args.pop(key, None)
+            line.notes.append(_note(code, edit))
 
 
 def _inserted(edits: list[tuple[str, Edit]], *, after: bool) -> list[Line]:
     added = [(new, code, edit) for code, edit in edits for new in (edit.after if after else edit.before)]
     if after:
-        added.sort(key=lambda item: AFTER_ORDER.get(layer_kind(item[0].class_name, None), 1))
+        added.sort(key=lambda item: AFTER_ORDER.get(layer_kind(item[0].class_name, None), len(AFTER_ORDER)))
     return [Line(new.class_name, dict(new.args), [_note(code, edit)]) for new, code, edit in added]
 
 

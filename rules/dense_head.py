@@ -51,6 +51,14 @@ def _dense_after_flatten(graph: ModelGraph, flatten: Layer) -> Layer | None:
     return None
 
 
+def _shares(dense_params: int, total: int, head_params: int) -> str:
+    """The Dense layer's share of the model, and the head's only where it reads differently."""
+    share, head = f"{dense_params / total:.0%}", f"{head_params / total:.0%}"
+    if head != share:
+        return f"{share} of the model; the whole head holds {head}"
+    return f"{share} of the model ({'all' if head_params == dense_params else 'nearly all'} of the head)"
+
+
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     facts, graph = ctx.facts, ctx.graph
     if facts.head_share is None or facts.head_share < options["max_share"]:
@@ -72,7 +80,7 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         )
         yield RULE.finding(
             f"Flatten -> Dense({dense.units}) holds {fmt_int(dense.params)} parameters, "
-            f"{dense.params / total:.0%} of the model; the head holds {facts.head_share:.0%}",
+            + _shares(dense.params, total, facts.head_params),
             layers=[dense.path, flatten.path],
             evidence={"dense_params": dense.params, "share": round(dense.params / total, 4),
                       "head_share": round(facts.head_share, 4), "flattened_features": node.outputs[0][-1] if node.outputs[0] else None,  # type: ignore[index]

@@ -29,6 +29,7 @@ without ``--samples``, info down to 0.05.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,6 +37,7 @@ from cnnlint.rules.thresholds import assumed_data_note, regularization_severity
 
 from cnnlint.edits import Edit, NewLayer
 from cnnlint.findings import Finding, Rule, RuleContext
+from cnnlint.graph import Layer
 
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
@@ -47,17 +49,40 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     severity = regularization_severity(ratio)
     if severity is None:
         return
-    norm = "BatchNormalization()"
     yield RULE.finding(
         f"{len(convs)} convolutions and no normalization layer" + assumed_data_note(ratio),
         layers=[convs[0].path],
         evidence={"convolutions": len(convs), "params_per_label": None if ratio is None else round(ratio, 3)},
-        fix=f"add {norm} after each convolution, starting after '{convs[0].path}' "
-        "(and set use_bias=False on those convolutions)",
+        fix=_fix(convs),
         severity=severity,
-        edits=[Edit(conv.path, args=(("use_bias", False),), after=(NewLayer.of("BatchNormalization"),))
-               for conv in convs],  # fmt: skip
+        edits=[_edit(conv) for conv in convs],
     )
+
+
+def _moved_activation(conv: Layer) -> str | None:
+    """The convolution's non-linear activation, which moves after the normalization; None for a linear one."""
+    return None if conv.activation in (None, "linear") else conv.activation
+
+
+def _fix(convs: list[Layer]) -> str:
+    """The fix in words: with an activation on a convolution, the activation moves after the normalization (a
+    bias is redundant only right before normalization, so use_bias=False needs BN on the linear output)."""
+    start = f"add BatchNormalization() after each convolution, starting after '{convs[0].path}'"
+    activated = next((conv for conv in convs if _moved_activation(conv)), None)
+    if activated is None:
+        return f"{start} (and set use_bias=False on those convolutions)"
+    pattern = (f"{activated.class_name}(..., use_bias=False) -> BatchNormalization() "
+               f"-> Activation({json.dumps(_moved_activation(activated))})")  # fmt: skip
+    return f"{start}, and move each convolution's activation after its normalization: {pattern}"
+
+
+def _edit(conv: Layer) -> Edit:
+    """use_bias=False and BN after the convolution; its non-linear activation, if any, moves after the BN."""
+    activation = _moved_activation(conv)
+    if activation is None:
+        return Edit(conv.path, args=(("use_bias", False),), after=(NewLayer.of("BatchNormalization"),))
+    after = (NewLayer.of("BatchNormalization"), NewLayer.of("Activation", activation=activation))
+    return Edit(conv.path, args=(("use_bias", False),), drop=("activation",), after=after)
 
 
 RULE = Rule(

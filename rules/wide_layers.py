@@ -56,12 +56,11 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     target = 1 << max(3, int(budget).bit_length() - 1)  # the power of two at or below the budget
     saved = sum(layer.params * (1 - target / (layer.units or 1)) for layer in wide)
     widest = wide[0]
-    more = f" and {len(wide) - 1} more layers" if len(wide) > 1 else ""
     yield RULE.finding(
-        f"'{widest.path}' has {widest.units} {'filters' if widest.kind == 'conv' else 'units'}{more} "
+        f"'{widest.path}' has {widest.units} {'filters' if widest.kind == 'conv' else 'units'}{_more(len(wide) - 1)} "
         f"(budget about {budget:.0f} for {n:,} samples); that layer holds {fmt_int(widest.params)} parameters "
-        f"({widest.params / n:.1f} per training sample), the whole model {fmt_int(ctx.facts.trainable_params)} "
-        f"({ctx.facts.trainable_params / n:.1f} per training sample)",
+        f"({_per_sample(widest.params / n)} per training sample), the whole model "
+        f"{fmt_int(ctx.facts.trainable_params)} ({_per_sample(ctx.facts.trainable_params / n)} per training sample)",
         layers=[layer.path for layer in wide],
         evidence={"width": widest.units, "budget": round(budget), "samples": n, "layers_over": len(wide),
                   "layer_params_per_sample": round(widest.params / n, 2),
@@ -71,6 +70,16 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         edits=[Edit(layer.path, f"was {layer.units}", args=((WIDTH_ARGS[layer.kind], target),))
                for layer in wide if layer.kind in WIDTH_ARGS],  # fmt: skip
     )
+
+
+def _more(count: int) -> str:
+    """' and 3 more layers', ' and 1 more layer', or nothing."""
+    return f" and {count} more layer{'s' if count > 1 else ''}" if count > 0 else ""
+
+
+def _per_sample(ratio: float) -> str:
+    """Parameters per sample: '590.1' below a thousand, then like every parameter count ('15.0 M')."""
+    return f"{ratio:.1f}" if abs(round(ratio, 1)) < 1000 else fmt_int(ratio)
 
 
 #: The Keras argument that sets a layer's width, by layer kind.

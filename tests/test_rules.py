@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -255,3 +256,42 @@ def test_wide_layers_says_which_parameters_are_the_layer_and_which_the_model():
     assert "that layer holds" in finding.message and f"({layer:.1f} per training sample)" in finding.message
     assert "the whole model" in finding.message and f"({model:.1f} per training sample)" in finding.message
     assert model == round(report.facts.trainable_params / 1000, 2)
+
+
+def test_wide_layers_counts_the_other_layers_in_singular_and_plural(k3):
+    finding = next(f for f in lint("wide256", samples=1000).findings if f.code == "C103")
+    assert len(finding.layers) == 2 and " and 1 more layer (" in finding.message
+    layers = k3.layers
+    wide = k3.Sequential([k3.Input((16, 16, 3)), *(layers.Conv2D(256, 3) for _ in range(3)),
+                          layers.GlobalAveragePooling2D(), layers.Dense(10, activation="softmax")])  # fmt: skip
+    finding = next(f for f in lint(wide, samples=1000).findings if f.code == "C103")
+    assert len(finding.layers) == 3 and " and 2 more layers (" in finding.message
+
+
+def test_wide_layers_writes_large_ratios_like_parameter_counts():
+    from cnnlint.findings import fmt_int
+
+    report = lint("wide256", samples=10)
+    finding = next(f for f in report.findings if f.code == "C103")
+    assert finding.evidence["model_params_per_sample"] >= 1000, "the test needs a ratio in the thousands"
+    assert f"({fmt_int(report.facts.trainable_params / 10)} per training sample)" in finding.message
+    assert re.search(r"\d{4}", finding.message) is None, finding.message
+
+
+def _flat_head_finding(model) -> tuple[str, str, str]:
+    """C105's message, the Dense layer's share and the head's share of the model, worded as the message does."""
+    finding = next(f for f in lint(model).findings if f.code == "C105")
+    return finding.message, f"{finding.evidence['share']:.0%}", f"{finding.evidence['head_share']:.0%}"
+
+
+def test_dense_head_dominance_says_a_share_once():
+    message, share, head = _flat_head_finding("flat_head")
+    assert share == head and message.count(share) == 1 and "Dense(512)" in message
+
+
+def test_dense_head_dominance_gives_the_head_share_when_it_differs(k3):
+    layers = k3.layers
+    model = k3.Sequential([k3.Input((16, 16, 3)), layers.Conv2D(8, 3), layers.Flatten(), layers.Dense(64),
+                           layers.Dense(512), layers.Dense(10, activation="softmax")])  # fmt: skip
+    message, share, head = _flat_head_finding(model)
+    assert share != head and message.count(share) == 1 and message.count(head) == 1 and "Dense(64)" in message

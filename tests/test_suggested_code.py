@@ -106,3 +106,75 @@ def test_dropout_is_moved_after_the_normalization_it_fed(k3):
     report = lint_source(raw_from_dict(json.loads(_dropout_problems(k3).to_json())), SMALL_DATA, ALL)
     code, _ = _stated(report)
     assert code.index("layers.BatchNormalization(") < code.index("layers.Dropout(rate=0.5)")
+
+
+def _lint_zoo(keras, name: str) -> ModelReport:
+    return lint_source(raw_from_dict(json.loads(ZOO[name](keras).to_json())), SMALL_DATA, ALL)
+
+
+def _convs(keras, model) -> list[int]:
+    """The positions of the model's convolutions among its layers."""
+    return [i for i, layer in enumerate(model.layers) if isinstance(layer, keras.layers.Conv1D | keras.layers.Conv2D)]
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_no_convolution_loses_its_bias_in_front_of_its_activation(k3, name):
+    """use_bias=False is only right when normalization takes the convolution's linear output."""
+    model = _build(_stated(_lint_zoo(k3, name))[0])
+    for i in _convs(k3, model):
+        conv = model.layers[i]
+        if not conv.use_bias:
+            assert conv.get_config()["activation"] == "linear", f"'{conv.name}' has no bias but an activation"
+            assert isinstance(model.layers[i + 1], k3.layers.BatchNormalization)
+
+
+def test_normalization_goes_between_a_convolution_and_its_activation(k3):
+    original = _sequence(k3)
+    activations = [original.layers[i].get_config()["activation"] for i in _convs(k3, original)]
+    assert activations == ["relu", "linear"], "the test needs one activated and one linear convolution"
+    report = _lint_zoo(k3, "sequence")
+    code, params = _stated(report)
+    model = _build(code)
+    assert model.count_params() == params
+    positions = _convs(k3, model)
+    assert len(positions) == len(activations)
+    for i, activation in zip(positions, activations):
+        conv, norm, after = model.layers[i], model.layers[i + 1], model.layers[i + 2]
+        assert not conv.use_bias and conv.get_config()["activation"] == "linear"
+        assert isinstance(norm, k3.layers.BatchNormalization)
+        if activation == "linear":
+            assert not isinstance(after, k3.layers.Activation)
+        else:
+            assert isinstance(after, k3.layers.Activation) and after.get_config()["activation"] == activation
+
+
+def test_normalization_fix_says_what_the_code_does(k3):
+    fix = next(f for f in _lint_zoo(k3, "sequence").findings if f.code == "R202").fix
+    chain = fix.rsplit(": ", 1)[-1].split(" -> ")
+    assert len(chain) == 3 and "use_bias=False" in chain[0] and "activation" not in chain[0]
+    assert chain[1:] == ["BatchNormalization()", 'Activation("relu")']
+
+
+def test_normalization_of_linear_convolutions_adds_no_activation(k3):
+    layers = k3.layers
+    linear = k3.Sequential([k3.Input((16, 16, 3)), layers.Conv2D(8, 3), layers.Conv2D(8, 3), layers.GlobalAveragePooling2D(),
+                            layers.Dense(10, activation="softmax")])  # fmt: skip
+    report = lint_source(raw_from_dict(json.loads(linear.to_json())), SMALL_DATA, ALL)
+    fix = next(f for f in report.findings if f.code == "R202").fix
+    code, params = _stated(report)
+    model = _build(code)
+    assert model.count_params() == params and "Activation(" not in fix
+    assert not any(isinstance(layer, layers.Activation) for layer in model.layers)
+    assert all(isinstance(model.layers[i + 1], layers.BatchNormalization) for i in _convs(k3, model))
+
+
+def test_a_convolution_replaced_by_a_stack_hands_its_activation_to_the_normalization(k3):
+    report = _lint_zoo(k3, "large_kernel_flatten_head")
+    assert {"C104", "R202"} <= {f.code for f in report.findings}, "the 7x7 convolution should be replaced and normalized"
+    model = _build(_stated(report)[0])
+    norms = [i for i, layer in enumerate(model.layers) if isinstance(layer, k3.layers.BatchNormalization)]
+    assert len(norms) == len(_convs(k3, _large_kernel_flatten_head(k3)))
+    for i in norms:
+        conv, after = model.layers[i - 1], model.layers[i + 1]
+        assert isinstance(conv, k3.layers.Conv2D) and not conv.use_bias and conv.get_config()["activation"] == "linear"
+        assert isinstance(after, k3.layers.Activation) and after.get_config()["activation"] == "relu"
