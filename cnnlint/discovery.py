@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cnnlint.errors import ConfigError
 from cnnlint.readers import MODEL_SUFFIXES, is_model_file, is_model_folder, model_folder_parts
+from cnnlint.readers.json_file import names_model_keys
 from cnnlint.readers.savedmodel import SAVEDMODEL_FILES
 from cnnlint.walk import walk
 
@@ -27,6 +28,7 @@ MAX_FILES = 100_000
 
 #: the kinds of path that name no model, as the summary line counts them
 NOT_FOUND, NO_MATCH, NO_MODELS = "not found", "no match", "no models"
+EMPTY_PATH = "'': empty path argument (an unset variable?); pass a model file, folder or glob"
 
 
 def _is_regular(path: Path) -> bool:
@@ -40,15 +42,19 @@ def discover(paths: list[str], notes: list[str] | None = None,
              skip_non_models: bool = False) -> tuple[list[str], list[tuple[str, str, str]]]:  # fmt: skip
     """Model sources in a stable order, and (path, message, kind) for paths that name no model.
 
-    A bad path does not stop the others from being linted; the caller reports it.  Files skipped in a folder
-    walk (FIFOs, devices, sockets: never opened, since reading a FIFO blocks) and folders the walk skips are added
-    to ``notes``.  With ``skip_non_models`` (the pre-commit hook's), a named file is judged as a folder walk judges
+    A bad path (an empty one too) does not stop the others from being linted; the caller reports it.  Files
+    skipped in a folder walk (FIFOs, devices, sockets: never opened, since reading a FIFO blocks; JSON that names
+    ``class_name`` and ``config`` but whose top level is no model's) and folders the walk skips are added to
+    ``notes``.  With ``skip_non_models`` (the pre-commit hook's), a named file is judged as a folder walk judges
     it: a ``.json`` that is no model's is skipped, with a note.
     """
     notes = notes if notes is not None else []
     found: list[str] = []
     problems: list[tuple[str, str, str]] = []
     for raw in paths:
+        if not raw:  # Path('') is '.': an unset "$MODEL" would lint the whole working directory
+            problems.append((raw, EMPTY_PATH, NOT_FOUND))
+            continue
         path = Path(raw)
         if not path.exists() and not path.is_symlink() and _GLOB_CHARS & set(raw):
             matches = _glob(raw, notes)
@@ -97,6 +103,8 @@ def _walk(root: Path, shown: str, notes: list[str]) -> list[str]:
                 continue
             if is_model_file(path):
                 models.append(str(path))
+            elif path.suffix.lower() == ".json" and names_model_keys(path):  # looked like a model: say why not
+                notes.append(f"{path}: skipped, not a model file")
         if len(models) > MAX_FILES:
             raise ConfigError(f"more than {MAX_FILES} model files under '{root}'")
     return models

@@ -130,3 +130,33 @@ def test_the_pre_commit_hook_skips_named_json_that_is_no_model(tmp_path):
     assert discover(named, notes, skip_non_models=True) == ([named[1]], [])
     assert notes == [f"{named[0]}: skipped, not a model file"]
     assert discover(named)[0] == named  # without the flag a named file is read, and an error if it is no model
+
+
+def test_a_walk_skips_json_that_names_class_name_and_config_but_is_no_model(tmp_path):
+    """An optimizer's config or a keras-tuner trial names both keys; a folder walk judges its top level and skips it."""
+    (tmp_path / "optimizer.json").write_text(json.dumps({"optimizer": {"class_name": "Adam", "config": {}}}))
+    (tmp_path / "model.json").write_text(json.dumps(sequential(dense())))
+    notes: list[str] = []
+    assert discover([str(tmp_path)], notes) == ([str(tmp_path / "model.json")], [])
+    assert notes == [f"{tmp_path / 'optimizer.json'}: skipped, not a model file"]
+    result = run_cli(str(tmp_path), "--samples", "50000")
+    assert result.returncode != 2, result.stderr
+    assert "skipped, not a model file" in result.stderr and "1 model" in result.stdout
+
+
+def test_a_model_json_that_cannot_be_judged_is_read_not_skipped(tmp_path):
+    """A file naming both keys that is malformed stays a model, so the reader says why it cannot be read."""
+    (tmp_path / "broken.json").write_text('{"class_name": "Sequential", "config": {"layers": [')
+    found, problems = discover([str(tmp_path)])
+    assert found == [str(tmp_path / "broken.json")] and not problems
+    assert run_cli(str(tmp_path)).returncode == 2
+
+
+def test_an_empty_path_argument_is_one_clear_line_and_the_others_are_linted(tmp_path):
+    """Path('') is '.': an unset "$MODEL" must not lint the working directory."""
+    (tmp_path / "model.json").write_text(json.dumps(sequential(dense())))
+    alone = run_cli("")
+    assert alone.returncode == 2 and "empty path argument" in alone.stderr
+    assert len(alone.stderr.strip().splitlines()) == 1 and "Traceback" not in alone.stderr
+    beside = run_cli("", str(tmp_path / "model.json"), "--samples", "50000")
+    assert beside.returncode == 2 and "1 model" in beside.stdout and "1 path not found" in beside.stdout

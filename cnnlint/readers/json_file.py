@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cnnlint.errors import ModelError
 from cnnlint.readers.base import MAX_JSON_BYTES, RawModel, parse_json, read_capped, require_model_dict
@@ -16,10 +17,9 @@ MARKERS = (b'"class_name"', b'"config"')
 CHUNK = 1 << 20
 
 
-def looks_like_model(path: Path) -> bool:
-    """Tells a model's JSON from the other JSON files in a folder (configs, metrics, label maps): both keys appear
-    somewhere in its first ``MAX_JSON_BYTES`` (the most cnnlint reads), wherever they are, read in chunks.
-    An unreadable file counts as a model, so that the reader reports why it cannot be read."""
+def names_model_keys(path: Path) -> bool:
+    """Whether both keys a model's JSON starts with appear somewhere in its first ``MAX_JSON_BYTES`` (the most
+    cnnlint reads), wherever they are, read in chunks.  An unreadable file counts as naming them."""
     missing = set(MARKERS)
     carry = b""
     try:
@@ -36,6 +36,32 @@ def looks_like_model(path: Path) -> bool:
     except OSError:
         return True
     return False
+
+
+def looks_like_model(path: Path) -> bool:
+    """Tells a model's JSON from the other JSON files in a folder (configs, metrics, label maps, a keras-tuner
+    trial.json, an optimizer's config): its top level is what ``read`` accepts as a model.  Only a file naming
+    both keys is parsed, with the reader's own caps.  A file that cannot be judged (unreadable, over the size or
+    container caps, nested too deeply, malformed) but names both keys counts as a model, so that the reader
+    reports why it cannot be read: a model padded past a cap is refused, never skipped."""
+    if not names_model_keys(path):
+        return False
+    where = str(path)
+    try:
+        with open(path, "rb") as stream:
+            data = read_capped(stream, MAX_JSON_BYTES, what="model JSON", where=where)
+        obj = parse_json(data, what="model JSON", where=where)
+    except (OSError, ModelError):
+        return True
+    return _is_model_dict(obj, where)
+
+
+def _is_model_dict(obj: Any, where: str) -> bool:
+    try:
+        require_model_dict(obj, what="model JSON", where=where)
+    except ModelError:
+        return False
+    return True
 
 
 def read(path: Path) -> RawModel:
