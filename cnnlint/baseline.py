@@ -43,14 +43,25 @@ def _entry(file: str, code: str, layer: str, content: str) -> dict[str, Any]:
     return entry
 
 
+REWRITE = "write it again with --write-baseline"
+
+
 def load_baseline(path: str) -> set[FindingKey]:
     try:
         data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
         return {_key(entry) for entry in data["findings"]}
     except FileNotFoundError:
         raise ConfigError(f"baseline file not found: '{path}'", hint="create it with --write-baseline") from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"baseline '{path}' is not a cnnlint baseline ({type(exc).__name__})") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"baseline '{path}' is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
+                          hint=REWRITE) from None  # fmt: skip
+    except UnicodeDecodeError:
+        raise ConfigError(f"baseline '{path}' is not UTF-8 text", hint=REWRITE) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read baseline '{path}': {exc.strerror or exc}") from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ConfigError(f"baseline '{path}' is JSON but not a cnnlint baseline (expected an object with a "
+                          "'findings' list of {file, code, layer} entries)", hint=REWRITE) from None  # fmt: skip
 
 
 def _key(entry: dict[str, Any]) -> FindingKey:

@@ -44,6 +44,10 @@ class TrainingData:
 
 # ---- .npz ----------------------------------------------------------------------------------
 
+NOT_NPZ = "not a NumPy .npz archive"
+DATA_HINT = ("--data takes the training data: an .npz written by np.savez(path, x_train=..., y_train=...), "
+             "or a folder with one subfolder of images per class")  # fmt: skip
+
 
 def load_npz(path: Path) -> tuple[Any, Any, Any, Any]:
     """The whole arrays (confirm trains on them): x, y and, when present, x_val, y_val (beside x_train/y_train or
@@ -58,8 +62,10 @@ def load_npz(path: Path) -> tuple[Any, Any, Any, Any]:
             xv, yv = (data["x_val"], data["y_val"]) if {"x_val", "y_val"} <= keys else (None, None)
     except ConfigError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ConfigError(f"cannot read data '{path}': {exc}") from None
+    except zipfile.BadZipFile:
+        raise ConfigError(NOT_NPZ, where=str(path), hint=DATA_HINT) from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise ConfigError(f"cannot read data: {exc}", where=str(path)) from None
     return x, y, xv, yv
 
 
@@ -68,7 +74,9 @@ def _xy_keys(keys: set[str], path: Path) -> tuple[str, str]:
         return "x_train", "y_train"
     if {"x", "y"} <= keys:
         return "x", "y"
-    raise ConfigError(f"'{path}' holds {sorted(keys)}; expected x_train/y_train (and optionally x_val/y_val) or x/y")
+    held = f"holds the arrays {sorted(keys)}" if keys else "holds no .npy arrays"
+    raise ConfigError(f"{held}; expected x_train/y_train (and optionally x_val/y_val) or x/y", where=str(path),
+                      hint=DATA_HINT)  # fmt: skip
 
 
 def open_npz(path: Path) -> TrainingData:
@@ -81,9 +89,12 @@ def open_npz(path: Path) -> TrainingData:
             info = archive.getinfo(members[x_key])
             with archive.open(info) as stream:
                 shape, fortran, dtype = _npy_header(stream)
-    except ConfigError:
+    except ConfigError as exc:
+        exc.where = exc.where or str(path)
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+    except zipfile.BadZipFile:
+        raise ConfigError(NOT_NPZ, where=str(path), hint=DATA_HINT) from None
+    except (OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
         raise ConfigError(f"cannot read data: {exc}", where=str(path)) from None
     if len(shape) < 2:
         raise ConfigError(f"x has shape {shape}; expected one example per row", where=str(path))
@@ -103,7 +114,8 @@ def _npy_header(stream: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
     else:
         shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
     if dtype.hasobject:
-        raise ConfigError("the data holds Python objects; expected numeric arrays (saved without pickling)")
+        raise ConfigError("the data holds Python objects (dtype object); expected numeric arrays",
+                          hint="convert them with np.asarray(x, dtype=\"float32\") before np.savez")
     return tuple(int(d) for d in shape), bool(fortran), dtype
 
 

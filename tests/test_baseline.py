@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import h5py
+import pytest
 from cnnlint.reports.sarif import fingerprint
 from cnnlint.rules import select_rules
 
@@ -16,6 +17,7 @@ from tests.conftest import run_cli
 from tests.hostile_corpus import dense, keras_zip, sequential, weights_h5
 
 GATE = ("--select", "S4", "--severity", "error")
+BENIGN_ZIP = keras_zip(json.dumps(sequential(dense())).encode())
 REFERENCE = {"module": "keras.layers", "class_name": "Lambda", "config": {
     "name": "preprocess", "function": {"module": "my_lab.preprocessing", "class_name": "function",
                                        "config": "normalize", "registered_name": "normalize"}}}  # fmt: skip
@@ -106,3 +108,23 @@ def test_fingerprints_without_content_are_unchanged_and_with_content_differ(tmp_
     bytecode = lint_source(lambda_model(tmp_path / "m.keras", BYTECODE), Dataset(),
                            LintSettings(tuple(select_rules(["S401"])))).findings[0]  # fmt: skip
     assert s401.layer == bytecode.layer and fingerprint(str(model), s401) != fingerprint(str(model), bytecode)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"{bad", "is not JSON (Expecting property name enclosed in double quotes at line 1, column 2)"),
+        (b'{"version": 2}', "is JSON but not a cnnlint baseline (expected an object with a 'findings' list"),
+        (b'{"findings": [{"file": "m.keras"}]}', "is JSON but not a cnnlint baseline"),
+        (b"\xff\xfe{", "is not UTF-8 text"),
+    ],
+)
+def test_a_broken_baseline_is_one_line_saying_what_is_wrong_and_how_to_fix_it(tmp_path, content, message):
+    model = tmp_path / "m.keras"
+    model.write_bytes(BENIGN_ZIP)
+    (tmp_path / "b.json").write_bytes(content)
+    result = run_cli(str(model), "--baseline", str(tmp_path / "b.json"))
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(errors) == 1, result.stderr
+    assert message in errors[0] and "write it again with --write-baseline" in errors[0]
+    assert "Error)" not in errors[0]  # an exception's class name tells a user nothing

@@ -284,7 +284,12 @@ def test_cli_without_data_shows_no_probes(cache):
     ("make", "message"),
     [
         (lambda tmp: tmp / "missing.npz", "no such data file or folder"),
-        (lambda tmp: (tmp / "bad.npz").write_text("not a zip") and tmp / "bad.npz", "cannot read data"),
+        (lambda tmp: (tmp / "bad.npz").write_text("not a zip") and tmp / "bad.npz", "bad.npz: not a NumPy .npz"),
+        (lambda tmp: MODEL, "holds no .npy arrays; expected x_train/y_train"),  # the model named as its own data
+        (
+            lambda tmp: np.savez(tmp / "obj.npz", x=np.array([{}, {}], dtype=object), y=np.zeros(2)) or tmp / "obj.npz",
+            "obj.npz: the data holds Python objects (dtype object)",
+        ),
         (lambda tmp: np.savez(tmp / "keys.npz", a=np.zeros(3)) or tmp / "keys.npz", "expected x_train/y_train"),
         (
             lambda tmp: np.savez(tmp / "len.npz", x=np.zeros((5, 28, 28, 1)), y=np.zeros(4)) or tmp / "len.npz",
