@@ -186,3 +186,9 @@ def fmt_int(n: int | float) -> str:
         if abs(n) >= size:
             return f"{n / size:.1f} {unit}"
     return f"{int(n)}"
+
+
+def fmt_ratio(ratio: float) -> str:
+    """A ratio of counts (parameters per sample or per label): '590.1' below a thousand, then as ``fmt_int``
+    writes counts ('15.0 M')."""
+    return f"{ratio:.1f}" if abs(round(ratio, 1)) < 1000 else fmt_int(ratio)

@@ -751,7 +751,7 @@ def _notes(variant: Variant, x: dict[str, float], base: tuple[list[float], list[
     steps = saturation(variant, x, "log_steps", base) if "log_steps" in assumed else None
     if steps is not None:
         notes.append(f"for a full training run: the study's gaps stopped widening after about "
-                     f"{10**steps:,.0f} optimizer steps, and shorter runs "
+                     f"{float(f'{10**steps:.2g}'):,.0f} optimizer steps, and shorter runs "
                      "measured smaller gaps")  # fmt: skip
     if "label_noise" in assumed:
         noisy_x = {**x, "label_noise": NOISY_LABELS}
@@ -760,7 +760,8 @@ def _notes(variant: Variant, x: dict[str, float], base: tuple[list[float], list[
                      f"{noisy:.2f}")
     if probes is None:
         notes.append("no data given: the estimate knows the model, n, the classes and the input's size and channels, "
-                     "not how hard the data is; pass --data to measure it")  # fmt: skip
+                     "not how hard the data is, so the expected accuracies are typical of the study's sources (digits to "
+                     "photos), not measured on yours; pass --data to measure it")  # fmt: skip
     elif not any(FEATURES_BY_NAME[name].needs_probes for name in variant.names):
         notes.append("the data probes were incomplete (" + "; ".join(probes.notes) + "): estimated without them")
     if outside:

@@ -43,8 +43,8 @@ def model_part(report: ModelReport, options: RenderOptions) -> list[str]:
         level = "warning" if risk.level == "high" else "notice"
         lines.append(command(level, report.path, f"cnnlint risk: {risk.level}",
                              f"predicted train-val accuracy gap {risk.gap:.2f} "
-                             f"(interval {risk.interval[0]:.2f} to {risk.interval[1]:.2f}; {risk.measure}; "
-                             "approximate)" + "".join(f"\nNote: {note}" for note in risk.notes)))  # fmt: skip
+                             f"(approximate {risk.coverage:.0%} interval {risk.interval[0]:.2f} to "
+                             f"{risk.interval[1]:.2f}; {risk.measure})" + "".join(f"\nNote: {note}" for note in risk.notes)))  # fmt: skip
     return lines
 
 

@@ -45,7 +45,7 @@ def risk_line(report: ModelReport, options: RenderOptions) -> str:
     factors = ", ".join(f.describe() for f in risk.factors)
     line = (
         f"{report.path}: risk {level}: predicted train-val accuracy gap {risk.gap:.2f} "
-        f"({risk.coverage:.0%} interval {low:.2f} to {high:.2f}; {risk.measure}; {facts_used})"
+        f"(approximate {risk.coverage:.0%} interval {low:.2f} to {high:.2f}; {risk.measure}; {facts_used})"
     )
     if risk.train_accuracy is not None and risk.held_out_accuracy is not None:
         line += f"; expected training accuracy {risk.train_accuracy:.2f}, held-out {risk.held_out_accuracy:.2f}"
@@ -88,7 +88,7 @@ def model_part(report: ModelReport, options: RenderOptions) -> str:
 
 def render(reports: list[ModelReport], options: RenderOptions) -> str:
     lines = [part for report in reports if (part := part_of(report, "text", model_part, options))]
-    if any(report.probes is not None for report in reports) and not options.quiet:
+    if any(report.probes is not None and not report.error for report in reports) and not options.quiet:
         lines.append(f"probes: {PROBE_GUIDE}")
     lines.append(summary_line(reports))
     return "\n".join(lines) + "\n"

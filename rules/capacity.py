@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cnnlint.findings import Finding, Rule, RuleContext, class_count, fmt_int
+from cnnlint.findings import Finding, Rule, RuleContext, class_count, fmt_int, fmt_ratio
 
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
@@ -52,7 +52,7 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     target = int(options["max_ratio"] * (ctx.n or 0) * classes)
     yield RULE.finding(
         f"{fmt_int(facts.trainable_params)} trainable parameters for {ctx.n:,} samples x {classes} classes "
-        f"= {ratio:.1f} per label: enough capacity to memorize the training set"
+        f"= {fmt_ratio(ratio)} per label: enough capacity to memorize the training set"
         + ("" if regularized else ", and little regularization to stop it"),
         layers=[largest.path],
         evidence={"trainable_params": facts.trainable_params, "samples": ctx.n, "classes": classes,

@@ -2,7 +2,11 @@
 
 ## What it does
 Looks for ``BatchNormalization``, ``LayerNormalization`` and
-``GroupNormalization`` in models with two or more convolutions.
+``GroupNormalization`` in models with two or more convolutions. The fix
+adds normalization after each convolution that another learned layer reads;
+a convolution that is the model's output (a segmentation head, the last 1x1
+of an all-convolutional classifier) is left as it is, since normalizing it
+would change what the model predicts.
 
 ## Why is this bad?
 Batch normalization (Ioffe & Szegedy 2015) stabilizes training and, through
@@ -37,7 +41,11 @@ from cnnlint.rules.thresholds import assumed_data_note, regularization_severity
 
 from cnnlint.edits import Edit, NewLayer
 from cnnlint.findings import Finding, Rule, RuleContext
-from cnnlint.graph import Layer
+from cnnlint.graph import Layer, ModelGraph
+
+#: kinds a convolution's output may pass through and still be the model's output: no learned transform of it
+PASS_THROUGH = frozenset({"activation", "dropout", "noise", "other", "pool", "global_pool", "reshape", "merge", "norm", "op",
+                          "augment", "preprocess"})  # fmt: skip
 
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
@@ -47,16 +55,33 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         return
     ratio = ctx.memorization_ratio
     severity = regularization_severity(ratio)
-    if severity is None:
+    read = _read_by_a_learned_layer(ctx.graph)
+    hidden = [conv for conv in convs if read.intersection(conv.nodes)]
+    if severity is None or not hidden:
         return
     yield RULE.finding(
         f"{len(convs)} convolutions and no normalization layer" + assumed_data_note(ratio),
-        layers=[convs[0].path],
+        layers=[hidden[0].path],
         evidence={"convolutions": len(convs), "params_per_label": None if ratio is None else round(ratio, 3)},
-        fix=_fix(convs),
+        fix=_fix(hidden, [conv for conv in convs if conv not in hidden]),
         severity=severity,
-        edits=[_edit(conv) for conv in convs],
+        edits=[_edit(conv) for conv in hidden],
     )
+
+
+def _read_by_a_learned_layer(graph: ModelGraph) -> set[int]:
+    """The nodes whose output another learned layer (or one cnnlint does not know) reads, through any path.  A
+    convolution with none is the output layer (a segmentation head, an all-convolutional classifier's last 1x1),
+    with only activation, pooling, reshaping and the like after it: normalizing it would change what the model
+    predicts.  One backward walk from every learned node, so linear in the graph's size."""
+    upstream: set[int] = set()
+    todo = [node.id for node in graph.nodes if node.layer.kind not in PASS_THROUGH]
+    while todo:
+        for source, _ in graph.nodes[todo.pop()].inputs:
+            if source not in upstream:
+                upstream.add(source)
+                todo.append(source)
+    return upstream
 
 
 def _moved_activation(conv: Layer) -> str | None:
@@ -64,10 +89,13 @@ def _moved_activation(conv: Layer) -> str | None:
     return None if conv.activation in (None, "linear") else conv.activation
 
 
-def _fix(convs: list[Layer]) -> str:
+def _fix(convs: list[Layer], outputs: list[Layer]) -> str:
     """The fix in words: with an activation on a convolution, the activation moves after the normalization (a
     bias is redundant only right before normalization, so use_bias=False needs BN on the linear output)."""
     start = f"add BatchNormalization() after each convolution, starting after '{convs[0].path}'"
+    if outputs:
+        names = ", ".join(f"'{conv.path}'" for conv in outputs[:3]) + (", ..." if len(outputs) > 3 else "")
+        start += f" (not after the output convolution{'s' if len(outputs) > 1 else ''} {names})"
     activated = next((conv for conv in convs if _moved_activation(conv)), None)
     if activated is None:
         return f"{start} (and set use_bias=False on those convolutions)"

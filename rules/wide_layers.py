@@ -39,7 +39,7 @@ from cnnlint.rules.thresholds import width_budget
 
 from cnnlint.analysis import DEPTH_KINDS
 from cnnlint.edits import Edit
-from cnnlint.findings import Finding, Rule, RuleContext, fmt_int
+from cnnlint.findings import Finding, Rule, RuleContext, fmt_int, fmt_ratio
 
 
 def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
@@ -59,8 +59,8 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
     yield RULE.finding(
         f"'{widest.path}' has {widest.units} {'filters' if widest.kind == 'conv' else 'units'}{_more(len(wide) - 1)} "
         f"(budget about {budget:.0f} for {n:,} samples); that layer holds {fmt_int(widest.params)} parameters "
-        f"({_per_sample(widest.params / n)} per training sample), the whole model "
-        f"{fmt_int(ctx.facts.trainable_params)} ({_per_sample(ctx.facts.trainable_params / n)} per training sample)",
+        f"({fmt_ratio(widest.params / n)} per training sample), the whole model "
+        f"{fmt_int(ctx.facts.trainable_params)} ({fmt_ratio(ctx.facts.trainable_params / n)} per training sample)",
         layers=[layer.path for layer in wide],
         evidence={"width": widest.units, "budget": round(budget), "samples": n, "layers_over": len(wide),
                   "layer_params_per_sample": round(widest.params / n, 2),
@@ -75,11 +75,6 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
 def _more(count: int) -> str:
     """' and 3 more layers', ' and 1 more layer', or nothing."""
     return f" and {count} more layer{'s' if count > 1 else ''}" if count > 0 else ""
-
-
-def _per_sample(ratio: float) -> str:
-    """Parameters per sample: '590.1' below a thousand, then like every parameter count ('15.0 M')."""
-    return f"{ratio:.1f}" if abs(round(ratio, 1)) < 1000 else fmt_int(ratio)
 
 
 #: The Keras argument that sets a layer's width, by layer kind.

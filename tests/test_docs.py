@@ -196,3 +196,23 @@ def test_the_api_page_reprs_are_what_check_returns():
     finally:
         os.chdir(cwd)
     assert quoted == shown
+
+
+def test_the_readme_example_output_is_what_the_lint_prints():
+    """Each line of the README's example (an excerpt: '...' stands for lines left out) is a line the command prints,
+    in the same order."""
+    readme = README.read_text(encoding="utf-8")
+    block = readme.split("$ cnnlint examples/example2_plain.keras --samples 2000\n", 1)[1].split("```", 1)[0]
+    quoted = [line for line in block.splitlines() if line != "..."]
+    printed = run_cli("examples/example2_plain.keras", "--samples", "2000", "--no-color", cwd=REPO).stdout.splitlines()
+    assert len(quoted) >= 8 and all(line in printed for line in quoted), set(quoted) - set(printed)
+    assert [printed.index(line) for line in quoted] == sorted(printed.index(line) for line in quoted)
+
+
+def test_the_example_html_report_is_what_the_lint_writes(tmp_path):
+    """docs/example-report.html is the README's command's output; regenerate it with that command when it differs."""
+    result = run_cli("examples/", "--format", "html", "-o", str(tmp_path / "report.html"), cwd=REPO)
+    assert result.returncode == 1, result.stderr  # the examples have findings
+    written = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert written == (DOCS / "example-report.html").read_text(encoding="utf-8"), (
+        "run: cnnlint examples/ --format html -o docs/example-report.html")

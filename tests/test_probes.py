@@ -307,6 +307,7 @@ def test_bad_data_is_one_clear_line_and_exit_2(tmp_path, cache, make, message):
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and message in errors[0] and "Traceback" not in result.stderr, result.stderr
+    assert "probes:" not in result.stdout  # the guide to the probes, with no probes shown, was a stray line
 
 
 def test_config_data_per_model_relative_to_the_config(tmp_path, cache):

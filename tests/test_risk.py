@@ -9,6 +9,7 @@ article's examples rank the way the article says; no interval reaches past 1 - 1
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -464,3 +465,13 @@ def test_where_the_beyond_the_study_floor_sets_the_level_the_output_says_so(monk
     assert floored.floored and floored.level == RISK_LEVELS[1] and floored.gap == 0.0
     assert any("only because" in note for note in floored.notes)
     assert assess(facts, Dataset(5000, 10)).level == RISK_LEVELS[0]  # in range, the same zero gap is low
+
+
+def test_the_full_run_note_rounds_the_step_count_it_estimated():
+    """The saturation point is read off the trees' thresholds: two significant digits, not '2,382' steps."""
+    note = next(n for n in assess(facts_of_file("example2_plain.keras"), Dataset(2000, 10)).notes
+                if "full training run" in n)  # fmt: skip
+    steps = re.search(r"after about ([\d,]+) optimizer steps", note)
+    assert steps is not None, note
+    digits = steps.group(1).replace(",", "").rstrip("0")
+    assert len(digits) <= 2, note

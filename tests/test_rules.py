@@ -295,3 +295,12 @@ def test_dense_head_dominance_gives_the_head_share_when_it_differs(k3):
                            layers.Dense(512), layers.Dense(10, activation="softmax")])  # fmt: skip
     message, share, head = _flat_head_finding(model)
     assert share != head and message.count(share) == 1 and message.count(head) == 1 and "Dense(64)" in message
+
+
+def test_capacity_ratio_is_written_like_the_counts_beside_it():
+    """A ratio past a thousand reads as the parameter counts do ('1.2 k per label'), not as '1234.5'."""
+    small = next(f for f in lint("bare_capacity", samples=500).findings if f.code == "C106")
+    tiny = next(f for f in lint("bare_capacity", samples=2).findings if f.code == "C106")
+    assert re.search(r"= \d{1,3}\.\d per label", small.message), small.message
+    assert tiny.evidence["params_per_label"] >= 1000
+    assert re.search(r"= \d+\.\d [kMB] per label", tiny.message), tiny.message

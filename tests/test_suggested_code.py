@@ -178,3 +178,37 @@ def test_a_convolution_replaced_by_a_stack_hands_its_activation_to_the_normaliza
         conv, after = model.layers[i - 1], model.layers[i + 1]
         assert isinstance(conv, k3.layers.Conv2D) and not conv.use_bias and conv.get_config()["activation"] == "linear"
         assert isinstance(after, k3.layers.Activation) and after.get_config()["activation"] == "relu"
+
+
+def _all_convolutional(keras):
+    layers = keras.layers
+    return keras.Sequential([keras.Input((32, 32, 3)), layers.Conv2D(16, 3, activation="relu"),
+                             layers.Conv2D(32, 3, activation="relu"), layers.Conv2D(10, 1),
+                             layers.GlobalAveragePooling2D(), layers.Activation("softmax")])  # fmt: skip
+
+
+def _segmentation(keras):
+    layers = keras.layers
+    inputs = keras.Input((32, 32, 3))
+    x = layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    x = layers.Conv2D(16, 3, padding="same", activation="relu")(x)
+    outputs = layers.Conv2D(4, 1, activation="softmax", name="mask")(x)
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize("make", [_all_convolutional, _segmentation], ids=["all_convolutional", "segmentation"])
+def test_the_output_convolution_gets_no_normalization(k3, make):
+    """Normalizing the convolution that is the model's output would change what it predicts; the others get it."""
+    original = make(k3)
+    report = lint_source(raw_from_dict(json.loads(original.to_json())), SMALL_DATA, ALL)
+    finding = next(f for f in report.findings if f.code == "R202")
+    output_conv = _convs(k3, original)[-1]
+    assert f"(not after the output convolution '{original.layers[output_conv].name}')" in finding.fix
+    model = _build(_stated(report)[0])
+    positions = _convs(k3, model)
+    assert len(positions) == 3
+    for i in positions[:-1]:
+        assert isinstance(model.layers[i + 1], k3.layers.BatchNormalization) and not model.layers[i].use_bias
+    last = model.layers[positions[-1]]
+    assert last.use_bias and not any(isinstance(layer, k3.layers.BatchNormalization) for layer in model.layers[positions[-1]:])
+    assert last.get_config()["activation"] == original.layers[output_conv].get_config()["activation"]
