@@ -54,7 +54,7 @@ def risk_line(report: ModelReport, options: RenderOptions) -> str:
     if risk.floored:
         line += f" [{risk.level} only because the model is beyond the study; the estimate alone would be low]"
     elif risk.extrapolated:
-        line += " [extrapolated: outside the fitted range]"
+        line += " [extrapolated: outside the study's range]"
     return line
 
 

@@ -34,7 +34,7 @@ from cnnlint.risk import (
     smallest_low_risk_samples,
     variant_inputs,
 )
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 
 MODEL_FILE = REPO / "cnnlint" / "data" / "risk_model.json"
 SIZES = (50, 200, 1_000, 5_000, 50_000, 1_280_000)
@@ -475,3 +475,11 @@ def test_the_full_run_note_rounds_the_step_count_it_estimated():
     assert steps is not None, note
     digits = steps.group(1).replace(",", "").rstrip("0")
     assert len(digits) <= 2, note
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_an_extrapolated_estimate_is_named_as_its_note_names_it(fmt):
+    """One name for one thing: the mark on the risk line says "outside the study's range", as the note does."""
+    result = run_cli(str(REPO / "examples" / "example3_augmented.keras"), "-n", "10000000", "--format", fmt, "--no-color")
+    assert result.returncode in (0, 1), result.stderr
+    assert "extrapolated: outside the study's range" in result.stdout and "fitted range" not in result.stdout
