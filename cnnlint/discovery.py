@@ -17,8 +17,7 @@ import stat
 from pathlib import Path
 
 from cnnlint.errors import ConfigError
-from cnnlint.readers import MODEL_SUFFIXES, is_model_file, is_model_folder, model_folder_parts
-from cnnlint.readers.json_file import names_model_keys
+from cnnlint.readers import MODEL_SUFFIXES, is_model_file, is_model_folder, json_file, model_folder_parts
 from cnnlint.readers.savedmodel import SAVEDMODEL_FILES
 from cnnlint.walk import walk
 
@@ -101,9 +100,10 @@ def _walk(root: Path, shown: str, notes: list[str]) -> list[str]:
             if path.suffix.lower() in MODEL_SUFFIXES and not _is_regular(path):
                 notes.append(f"{path}: skipped, not a regular file (a FIFO, device or socket)")
                 continue
-            if is_model_file(path):
+            verdict = json_file.judge(path) if path.suffix.lower() == ".json" else None  # read once, for the note too
+            if verdict == json_file.MODEL or (verdict is None and is_model_file(path)):
                 models.append(str(path))
-            elif path.suffix.lower() == ".json" and names_model_keys(path):  # looked like a model: say why not
+            elif verdict == json_file.NOT_A_MODEL:  # looked like a model: say why not
                 notes.append(f"{path}: skipped, not a model file")
         if len(models) > MAX_FILES:
             raise ConfigError(f"more than {MAX_FILES} model files under '{root}'")

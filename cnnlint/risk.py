@@ -176,6 +176,11 @@ def features(facts: Facts, dataset: Dataset, probes: DataProbes | None = None) -
     return {name: None if value is None or math.isnan(value) else value for name, value in values.items()}
 
 
+def _two_digits(number: float) -> float:
+    """``number`` rounded to two significant digits (2,382 -> 2,400): a value read off the trees' thresholds."""
+    return round(number, 1 - math.floor(math.log10(abs(number)))) if number else 0.0
+
+
 def _plain(number: Any) -> str:
     if isinstance(number, str):
         return number
@@ -751,7 +756,7 @@ def _notes(variant: Variant, x: dict[str, float], base: tuple[list[float], list[
     steps = saturation(variant, x, "log_steps", base) if "log_steps" in assumed else None
     if steps is not None:
         notes.append(f"for a full training run: the study's gaps stopped widening after about "
-                     f"{float(f'{10**steps:.2g}'):,.0f} optimizer steps, and shorter runs "
+                     f"{_two_digits(10**steps):,.0f} optimizer steps, and shorter runs "
                      "measured smaller gaps")  # fmt: skip
     if "label_noise" in assumed:
         noisy_x = {**x, "label_noise": NOISY_LABELS}

@@ -55,15 +55,18 @@ def check(ctx: RuleContext, options: dict[str, Any]) -> Iterator[Finding]:
         return
     ratio = ctx.memorization_ratio
     severity = regularization_severity(ratio)
+    if severity is None:
+        return
     read = _read_by_a_learned_layer(ctx.graph)
     hidden = [conv for conv in convs if read.intersection(conv.nodes)]
-    if severity is None or not hidden:
+    outputs = [conv for conv in convs if not read.intersection(conv.nodes)]
+    if not hidden:
         return
     yield RULE.finding(
         f"{len(convs)} convolutions and no normalization layer" + assumed_data_note(ratio),
         layers=[hidden[0].path],
         evidence={"convolutions": len(convs), "params_per_label": None if ratio is None else round(ratio, 3)},
-        fix=_fix(hidden, [conv for conv in convs if conv not in hidden]),
+        fix=_fix(hidden, outputs),
         severity=severity,
         edits=[_edit(conv) for conv in hidden],
     )

@@ -38,22 +38,32 @@ def names_model_keys(path: Path) -> bool:
     return False
 
 
-def looks_like_model(path: Path) -> bool:
+#: what a folder walk makes of a .json file: a model, JSON naming a model's keys that is no model, or other JSON
+MODEL, NOT_A_MODEL, OTHER = "model", "not a model", "other"
+
+
+def judge(path: Path) -> str:
     """Tells a model's JSON from the other JSON files in a folder (configs, metrics, label maps, a keras-tuner
-    trial.json, an optimizer's config): its top level is what ``read`` accepts as a model.  Only a file naming
+    trial.json, an optimizer's config): ``MODEL`` when its top level is what ``read`` accepts as a model,
+    ``NOT_A_MODEL`` when it names both keys but is not, ``OTHER`` when it does not name them.  Only a file naming
     both keys is parsed, with the reader's own caps.  A file that cannot be judged (unreadable, over the size or
     container caps, nested too deeply, malformed) but names both keys counts as a model, so that the reader
     reports why it cannot be read: a model padded past a cap is refused, never skipped."""
     if not names_model_keys(path):
-        return False
+        return OTHER
     where = str(path)
     try:
         with open(path, "rb") as stream:
             data = read_capped(stream, MAX_JSON_BYTES, what="model JSON", where=where)
         obj = parse_json(data, what="model JSON", where=where)
     except (OSError, ModelError):
-        return True
-    return _is_model_dict(obj, where)
+        return MODEL
+    return MODEL if _is_model_dict(obj, where) else NOT_A_MODEL
+
+
+def looks_like_model(path: Path) -> bool:
+    """Whether a folder walk lints this .json (see ``judge``)."""
+    return judge(path) == MODEL
 
 
 def _is_model_dict(obj: Any, where: str) -> bool:
